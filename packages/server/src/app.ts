@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Logger } from 'pino'
+import type { Db } from './db/db.js'
+import { registerAccessControl } from './http/access.js'
+import { registerErrorHandling } from './http/error-handler.js'
+import { AppError } from './http/errors.js'
+import { registerHealthRoutes, type Lifecycle } from './http/health-routes.js'
+import { ErrorEnvelope } from './http/schemas.js'
+import type { App } from './http/types.js'
+import type { CheckpointSigner } from './modules/audit/audit-signer.js'
+import { createAuditModule } from './modules/audit/index.js'
+import type { SignInRateLimit } from './modules/auth/auth-routes.js'
+import { createAuthModule } from './modules/auth/index.js'
+import { createMembersModule } from './modules/members/index.js'
+import { createSpacesModule } from './modules/spaces/index.js'
+
+export interface AppDeps {
+  db: Db
+  signer: CheckpointSigner
+  logger?: Logger
+  clock?: () => Date
+  userTokenTtlSeconds?: number
+  signInRateLimit?: SignInRateLimit
+  bodyLimitBytes?: number
+  /** Trust X-Forwarded-For from a reverse proxy (for rate limits and logs). */
+  trustProxy?: boolean
+  version?: string
+}
+
+/**
+ * Fastify writes a literal colon as `::` (`/tokens/:tokenId::revoke`); OpenAPI wants
+ * `/tokens/{tokenId}:revoke`. Converted here because the swagger plugin reads `::revoke` as a parameter.
+ */
+export const openApiPath = (url: string): string =>
+  url
+    .replaceAll('::', '\u0000')
+    .replace(/:([A-Za-z0-9_]+)(\([^)]*\))?/g, '{$1}')
+    .replaceAll('\u0000', ':')
+
+/** Builds the whole HTTP application without listening: tests inject into it, main.ts listens. */
+export async function buildApp(deps: AppDeps) {
+  const clock = deps.clock ?? (() => new Date())
+  const options: FastifyServerOptions = {
+    bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
+    trustProxy: deps.trustProxy ?? false,
+    genReqId: () => `req_${randomBytes(8).toString('hex')}`,
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    // Drain: keep serving in-flight requests on close; idle keep-alive sockets close at once.
+    forceCloseConnections: 'idle',
+  }
+  const app: App = Fastify({ ...options, ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }) }).withTypeProvider<TypeBoxTypeProvider>()
+  const lifecycle: Lifecycle = { draining: false }
+
+  const audit = createAuditModule({ db: deps.db, signer: deps.signer, clock })
+  const members = createMembersModule({ db: deps.db, audit: audit.service })
+  const auth = createAuthModule({
+    db: deps.db,
+    audit: audit.service,
+    members: members.store,
+    clock,
+    userTokenTtlSeconds: deps.userTokenTtlSeconds ?? 3600,
+    signInRateLimit: deps.signInRateLimit ?? { max: 10, timeWindowMs: 60_000 },
+  })
+  const spaces = createSpacesModule({ db: deps.db, audit: audit.service, auth: auth.service, members: members.store })
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  registerErrorHandling(app)
+  const routes = registerAccessControl(app, auth.service.authenticate)
+
+  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas]) app.addSchema(schema)
+
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => new AppError('rate_limited', `too many attempts; try again in ${context.after}`),
+  })
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse',
+        version: deps.version ?? '0.1.0',
+        description: 'Least-privilege access to customer data. Every error has the shape `{ error: { code, message, requestId, details? } }`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A user access token (`ghu_…`) or a service-account token (`ghs_…`)' } } },
+    },
+    transform: ({ schema, url, route }) => {
+      const access = route.config?.access
+      const secured = access && !('public' in access)
+      return { schema: secured ? { ...schema, security: [{ bearerAuth: [] }] } : schema, url: openApiPath(url) }
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: { public: true } } }, async () => app.swagger())
+  registerHealthRoutes(app, { db: deps.db, lifecycle })
+  audit.register(app)
+  members.register(app)
+  auth.register(app)
+  spaces.register(app)
+
+  await app.ready()
+  return {
+    app,
+    lifecycle,
+    routes,
+    services: { audit: audit.service, auth: auth.service, members: members.service, spaces: spaces.service },
+  }
+}
+
+export type BuiltApp = Awaited<ReturnType<typeof buildApp>>

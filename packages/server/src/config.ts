@@ -1,0 +1,87 @@
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+
+/** Everything the server reads from its environment, read and checked once, here. */
+export interface Config {
+  host: string
+  port: number
+  dataDir: string
+  databaseUrl: string | null
+  dbPoolMax: number
+  auditKeyFile: string
+  userTokenTtlSeconds: number
+  signInAttemptsPerMinute: number
+  bodyLimitBytes: number
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  trustProxy: boolean
+  shutdownTimeoutMs: number
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got '${raw}'`)
+  }
+  return value
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got '${raw}'`)
+  return raw as T
+}
+
+function databaseUrl(env: Env): string | null {
+  const raw = env.DATABASE_URL
+  if (raw === undefined || raw === '') return null
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`DATABASE_URL is not a URL: expected postgres://user@host:5432/database`)
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, got '${url.protocol}//'`)
+  }
+  return raw
+}
+
+/** Flags win over environment variables: `--port 9000` beats `PORT=8080`. */
+export function readConfig(env: Env, argv: string[] = []): Config {
+  let flags: { port?: string; host?: string; 'data-dir'?: string }
+  try {
+    flags = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' } }, strict: true }).values
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}; the server takes --port, --host and --data-dir`)
+  }
+  const merged: Env = {
+    ...env,
+    ...(flags.port !== undefined ? { PORT: flags.port } : {}),
+    ...(flags.host !== undefined ? { HOST: flags.host } : {}),
+    ...(flags['data-dir'] !== undefined ? { GATEHOUSE_DATA_DIR: flags['data-dir'] } : {}),
+  }
+  const dataDir = resolve(merged.GATEHOUSE_DATA_DIR || '.gatehouse')
+  const host = merged.HOST || '127.0.0.1'
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`HOST must be a host name or IP address, got '${host}'`)
+  return {
+    host,
+    port: integer(merged, 'PORT', 8080, 0, 65535),
+    dataDir,
+    databaseUrl: databaseUrl(merged),
+    dbPoolMax: integer(merged, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 1000),
+    auditKeyFile: resolve(merged.GATEHOUSE_AUDIT_KEY_FILE || `${dataDir}/audit-signing-key.pem`),
+    userTokenTtlSeconds: integer(merged, 'GATEHOUSE_USER_TOKEN_TTL_SECONDS', 3600, 60, 24 * 3600),
+    signInAttemptsPerMinute: integer(merged, 'GATEHOUSE_SIGN_IN_ATTEMPTS_PER_MINUTE', 10, 1, 10_000),
+    bodyLimitBytes: integer(merged, 'GATEHOUSE_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    logLevel: oneOf(merged, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    trustProxy: oneOf(merged, 'GATEHOUSE_TRUST_PROXY', 'false', ['true', 'false']) === 'true',
+    shutdownTimeoutMs: integer(merged, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
+  }
+}

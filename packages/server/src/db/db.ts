@@ -1,0 +1,71 @@
+/**
+ * The one storage interface. PGlite (embedded) and PostgreSQL (through `pg`) both implement it, and
+ * both run the same SQL: PostgreSQL is the only dialect.
+ */
+export interface QueryResult<Row> {
+  rows: Row[]
+  rowCount: number
+}
+
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>
+}
+
+/** A connection that can also run a multi-statement script (migrations). */
+export interface Connection extends Queryable {
+  exec(script: string): Promise<void>
+}
+
+export type StoreKind = 'pglite' | 'postgres'
+
+export interface Db extends Queryable {
+  readonly kind: StoreKind
+  /**
+   * Runs `work` inside BEGIN … COMMIT on one connection; any throw rolls back. The handle given to
+   * `work` is the only one that sees the transaction: pass it down explicitly.
+   */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
+  /** Runs `work` holding a session-level advisory lock, released afterwards (migrations, bootstrap). */
+  withAdvisoryLock<T>(key: number, work: (conn: Connection) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+/** Both drivers return int8 as a JS number: sequence numbers and counts stay far below 2^53. */
+export const INT8_OID = 20
+export const parseInt8 = (value: string): number => Number(value)
+
+/** Marks an error whose ROLLBACK also failed: the connection may still be inside a transaction. */
+export class RollbackFailedError extends Error {
+  constructor(readonly original: unknown) {
+    super('ROLLBACK failed after an error; the connection is discarded')
+  }
+}
+
+/**
+ * BEGIN … COMMIT on one connection, shared by both drivers. The handle given to `work` refuses to
+ * run once the transaction has ended, so a leaked handle cannot write outside it.
+ */
+export async function runInTransaction<T>(conn: Queryable, work: (tx: Queryable) => Promise<T>): Promise<T> {
+  let finished = false
+  const tx: Queryable = {
+    query: (sql, params) => {
+      if (finished) return Promise.reject(new Error('transaction handle used after the transaction ended'))
+      return conn.query(sql, params)
+    },
+  }
+  await conn.query('BEGIN')
+  try {
+    const result = await work(tx)
+    await conn.query('COMMIT')
+    return result
+  } catch (error) {
+    try {
+      await conn.query('ROLLBACK')
+    } catch {
+      throw new RollbackFailedError(error)
+    }
+    throw error
+  } finally {
+    finished = true
+  }
+}

@@ -1,0 +1,48 @@
+import { PGlite } from '@electric-sql/pglite'
+import type { Connection, Db, QueryResult } from './db.js'
+import { INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
+
+/**
+ * PGlite is a single connection. Every statement and every transaction takes one lock, so a
+ * request's statements never run inside another request's open transaction.
+ */
+export async function openPgliteDb(dataDir: string | undefined): Promise<Db> {
+  const pg = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    parsers: { [INT8_OID]: parseInt8 },
+  })
+  let queue: Promise<unknown> = Promise.resolve()
+
+  function exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = queue.then(work, work)
+    queue = run.catch(() => undefined)
+    return run
+  }
+
+  const direct: Connection = {
+    async exec(script: string) {
+      await pg.exec(script)
+    },
+    async query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+      const result = await pg.query<Row>(sql, [...params])
+      // PGlite reports affectedRows 0 for a SELECT; pg's rowCount counts the rows returned.
+      return { rows: result.rows, rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) }
+    },
+  }
+
+  return {
+    kind: 'pglite',
+    query: (sql, params) => exclusive(() => direct.query(sql, params)),
+    transaction: (work) =>
+      exclusive(() =>
+        runInTransaction(direct, work).catch((error: unknown) => {
+          throw error instanceof RollbackFailedError ? error.original : error
+        }),
+      ),
+    withAdvisoryLock: (key, work) =>
+      // The process-wide lock already excludes everything else on this single connection, and a
+      // PGlite data directory belongs to one process (see the lock file in main.ts).
+      exclusive(() => work(direct)),
+    close: () => exclusive(() => pg.close()),
+  }
+}

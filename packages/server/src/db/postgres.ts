@@ -1,0 +1,60 @@
+import pg from 'pg'
+import type { Connection, Db, QueryResult } from './db.js'
+import { INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
+
+export interface PostgresOptions {
+  connectionString: string
+  maxConnections: number
+}
+
+export function openPostgresDb(options: PostgresOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  })
+  // An idle client that loses its connection emits here; without a listener Node would crash.
+  pool.on('error', () => undefined)
+
+  const wrap = (client: pg.PoolClient | pg.Pool): Connection => ({
+    async exec(script: string) {
+      await client.query(script)
+    },
+    async query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+      const result = await client.query(sql, [...params])
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length }
+    },
+  })
+
+  async function withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect()
+    let discard: Error | undefined
+    try {
+      return await work(client)
+    } catch (error) {
+      if (error instanceof RollbackFailedError) discard = error
+      throw error instanceof RollbackFailedError ? error.original : error
+    } finally {
+      client.release(discard)
+    }
+  }
+
+  return {
+    kind: 'postgres',
+    query: (sql, params) => wrap(pool).query(sql, params),
+    transaction: (work) => withClient((client) => runInTransaction(wrap(client), work)),
+    withAdvisoryLock: (key, work) =>
+      withClient(async (client) => {
+        await client.query('SELECT pg_advisory_lock($1)', [key])
+        try {
+          return await work(wrap(client))
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [key])
+        }
+      }),
+    close: () => pool.end(),
+  }
+}

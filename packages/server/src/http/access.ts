@@ -1,0 +1,73 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { hasScope, roleAtLeast, type Principal, type Role, type Scope } from '../modules/auth/auth-types.js'
+import { AppError, forbidden, notFound } from './errors.js'
+
+/**
+ * What a route needs from its caller, declared on the route itself (`config.access`). The route
+ * table is the source of truth: the security tests walk it, and a /v1 route that declares nothing
+ * fails at start-up instead of being open.
+ */
+export type RouteAccess = { public: true } | { role: Role; scope: Scope }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess
+  }
+  interface FastifyRequest {
+    principal: Principal | null
+  }
+}
+
+export type Authenticate = (secret: string) => Promise<Principal>
+
+const BEARER = /^Bearer[ ]+([A-Za-z0-9_.~+/-]+=*)$/
+
+export function readBearer(header: string | undefined, headerName: string): string {
+  if (!header) throw new AppError('unauthenticated', `missing ${headerName} header: send '${headerName}: Bearer <token>'`)
+  const match = BEARER.exec(header.trim())
+  if (!match) throw new AppError('unauthenticated', `${headerName} header must be 'Bearer <token>'`)
+  return match[1]!
+}
+
+export interface RouteEntry {
+  method: string
+  url: string
+  access: RouteAccess | undefined
+}
+
+/** Installs authentication and authorisation; returns the route table it sees, filled as routes register. */
+export function registerAccessControl(app: FastifyInstance, authenticate: Authenticate): RouteEntry[] {
+  const routes: RouteEntry[] = []
+  app.decorateRequest('principal', null)
+
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1/') && !route.config?.access) {
+      throw new Error(`route ${String(route.method)} ${route.url} must declare config.access`)
+    }
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url, access: route.config?.access })
+    }
+  })
+
+  // onRequest runs before the body is read or validated: an unauthenticated caller learns nothing
+  // about the shape a route expects.
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access
+    if (!access || 'public' in access) return
+    const principal = await authenticate(readBearer(request.headers.authorization, 'Authorization'))
+    const space = (request.params as { space?: string }).space
+    // Another space's token gets the answer a missing space gets, so spaces cannot be probed.
+    if (space !== undefined && space !== principal.spaceId) throw notFound('space', space)
+    if (!roleAtLeast(principal.role, access.role)) {
+      throw forbidden(`this needs the '${access.role}' role; your token acts as a '${principal.role}'`)
+    }
+    if (!hasScope(principal.scopes, access.scope)) throw forbidden(`your token lacks the scope '${access.scope}'`)
+    request.principal = principal
+  })
+  return routes
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('unauthenticated', 'this route needs a token')
+  return request.principal
+}

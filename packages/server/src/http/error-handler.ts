@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { AppError } from './errors.js'
+
+interface ValidationIssue {
+  instancePath: string
+  message?: string
+  params?: Record<string, unknown>
+}
+
+/** `body.user.email: must match format "email"` — the path a person can find in what they sent. */
+function describeIssue(context: string, issue: ValidationIssue): { path: string; message: string } {
+  const segments = issue.instancePath.split('/').filter(Boolean)
+  const missing = issue.params?.missingProperty
+  const extra = issue.params?.additionalProperty
+  if (typeof missing === 'string') segments.push(missing)
+  if (typeof extra === 'string') segments.push(extra)
+  const path = [context, ...segments].join('.')
+  const message = typeof extra === 'string' ? 'is not a known property' : (issue.message ?? 'is not valid')
+  return { path, message }
+}
+
+/** Maps anything thrown to the closed set of codes. Unknown errors become `internal`, detail-free. */
+export function toAppError(error: FastifyError | Error): AppError {
+  if (error instanceof AppError) return error
+  const fastifyError = error as FastifyError
+  if (fastifyError.validation) {
+    const issues = fastifyError.validation.map((issue) => describeIssue(fastifyError.validationContext ?? 'request', issue as ValidationIssue))
+    const first = issues[0]!
+    return new AppError('validation_failed', `${first.path}: ${first.message}`, { issues })
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('payload_too_large', 'request body is larger than this server accepts')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('unsupported_media_type', 'send the body as application/json')
+  }
+  const status = fastifyError.statusCode ?? 500
+  if (status === 429) return new AppError('rate_limited', fastifyError.message)
+  if (status >= 400 && status < 500) return new AppError('bad_request', fastifyError.message)
+  return new AppError('internal', 'internal error: the server logged it; quote the requestId when you report it')
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const appError = toAppError(error)
+    if (appError.status >= 500) request.log.error({ err: error }, 'request failed')
+    return reply.code(appError.status).send({
+      error: { code: appError.code, message: appError.message, requestId: request.id, ...(appError.details ? { details: appError.details } : {}) },
+    })
+  })
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id } }),
+  )
+}

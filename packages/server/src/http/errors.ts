@@ -1,0 +1,44 @@
+/**
+ * The closed set of error codes. A code is a stable contract (clients switch on it); the message is
+ * for people and may improve over time.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  validation_failed: 400,
+  unauthenticated: 401,
+  token_expired: 401,
+  token_revoked: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+export class AppError extends Error {
+  readonly status: number
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message)
+    this.name = 'AppError'
+    this.status = ERROR_STATUS[code]
+  }
+}
+
+export const notFound = (what: string, id: string) => new AppError('not_found', `${what} '${id}' not found`)
+export const conflict = (message: string, details?: Record<string, unknown>) => new AppError('conflict', message, details)
+export const forbidden = (message: string) => new AppError('forbidden', message)
+export const badRequest = (message: string, details?: Record<string, unknown>) => new AppError('bad_request', message, details)
+
+/** PostgreSQL's unique_violation, the same code on PGlite and on `pg`. */
+export const isUniqueViolation = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === '23505'

@@ -1,0 +1,32 @@
+import pino, { type DestinationStream, type Logger } from 'pino'
+
+/** Secrets never reach the logs, whatever a handler or a plugin logs. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-client-auth"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers["x-client-auth"]',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.client_secret',
+]
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: {
+        req: (req: { method: string; url: string; headers: Record<string, unknown>; ip?: string }) => ({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          remoteAddress: req.ip,
+        }),
+      },
+    },
+    destination,
+  )
+}

@@ -1,0 +1,190 @@
+import type { Db, Queryable } from '../../db/db.js'
+import { AppError, forbidden, notFound } from '../../http/errors.js'
+import { newId } from '../../lib/ids.js'
+import { DUMMY_PASSWORD_HASH, newSecret, sha256Hex, verifyPassword } from '../../lib/secrets.js'
+import type { AuditService } from '../audit/audit-service.js'
+import type { AuditActor } from '../audit/audit-types.js'
+import type { MembersStore } from '../members/members-store.js'
+import { normaliseEmail } from '../members/members-service.js'
+import type { AuthStore } from './auth-store.js'
+import { hasScope, type IssuedToken, type Principal, type TokenInfo, type TokenScope } from './auth-types.js'
+
+export interface AuthServiceDeps {
+  db: Db
+  store: AuthStore
+  members: Pick<MembersStore, 'findUserForSignIn' | 'getUser' | 'getServiceAccount'>
+  audit: Pick<AuditService, 'append'>
+  clock: () => Date
+  /** Lifetime of a user access token from sign-in, and the default for one an admin issues. */
+  userTokenTtlSeconds: number
+}
+
+export const USER_TOKEN_PREFIX = 'ghu'
+export const SERVICE_TOKEN_PREFIX = 'ghs'
+export const MAX_USER_TOKEN_TTL_SECONDS = 24 * 3600
+
+export function createAuthService({ db, store, members, audit, clock, userTokenTtlSeconds }: AuthServiceDeps) {
+  async function issue(
+    tx: Queryable,
+    spaceId: string,
+    input: { kind: 'user' | 'service_account'; subjectId: string; name: string; scopes: TokenScope[]; expiresAt: Date | null; createdBy: AuditActor },
+  ): Promise<IssuedToken> {
+    const { secret, hash, displayPrefix } = newSecret(input.kind === 'user' ? USER_TOKEN_PREFIX : SERVICE_TOKEN_PREFIX)
+    const info = await store.insertToken(tx, spaceId, {
+      id: newId('tok'),
+      kind: input.kind,
+      subjectId: input.subjectId,
+      name: input.name,
+      prefix: displayPrefix,
+      secretHash: hash,
+      scopes: input.scopes,
+      createdBy: input.createdBy,
+      expiresAt: input.expiresAt,
+    })
+    await audit.append(tx, spaceId, {
+      event: 'token/create',
+      actor: input.createdBy,
+      resources: [
+        { kind: 'token', id: info.id },
+        { kind: input.kind, id: input.subjectId },
+      ],
+      meta: { tokenKind: input.kind, name: input.name, scopes: input.scopes, expiresAt: info.expiresAt },
+    })
+    return { ...info, token: secret }
+  }
+
+  const expiryAfter = (seconds: number) => new Date(clock().getTime() + seconds * 1000)
+
+  return {
+    /**
+     * Bearer secret → principal, or a 401 that says what is wrong with the token. The subject's role
+     * is read now, not copied into the token, so a demotion takes effect on the next request.
+     */
+    async authenticate(secret: string): Promise<Principal> {
+      const token = await store.findBySecretHash(db, sha256Hex(secret))
+      if (!token) throw new AppError('unauthenticated', 'token is not valid: it was never issued here or its subject was deleted')
+      if (token.revokedAt) throw new AppError('token_revoked', `token ${token.id} was revoked at ${token.revokedAt}`)
+      if (token.expiresAt && new Date(token.expiresAt) <= clock()) {
+        throw new AppError('token_expired', `token ${token.id} expired at ${token.expiresAt}; sign in again or ask for a new token`)
+      }
+      return {
+        spaceId: token.spaceId,
+        kind: token.kind,
+        subjectId: token.subjectId,
+        tokenId: token.id,
+        role: token.subjectRole,
+        scopes: token.scopes,
+        actor: { kind: token.kind, id: token.subjectId, display: token.subjectDisplay, tokenId: token.id },
+      }
+    },
+
+    /** Email and password → a short-lived user access token. Wrong email and wrong password look the same. */
+    async signIn(spaceId: string, email: string, password: string): Promise<IssuedToken> {
+      const normalised = normaliseEmail(email)
+      const user = await members.findUserForSignIn(db, spaceId, normalised)
+      const passwordOk = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH)
+      if (!user || !user.password_hash || !passwordOk) {
+        if (await store.spaceExists(db, spaceId)) {
+          await db.transaction((tx) =>
+            audit.append(tx, spaceId, {
+              event: 'auth/sign_in_failed',
+              actor: { kind: 'anonymous', id: 'anonymous' },
+              resources: user ? [{ kind: 'user', id: user.id }] : [],
+              meta: { email: normalised },
+            }),
+          )
+        }
+        throw new AppError('invalid_credentials', 'email or password is wrong')
+      }
+      const actor: AuditActor = { kind: 'user', id: user.id, display: user.email }
+      return db.transaction(async (tx) => {
+        const issued = await issue(tx, spaceId, {
+          kind: 'user',
+          subjectId: user.id,
+          name: 'sign-in',
+          scopes: ['*'],
+          expiresAt: expiryAfter(userTokenTtlSeconds),
+          createdBy: actor,
+        })
+        await audit.append(tx, spaceId, { event: 'auth/sign_in', actor: { ...actor, tokenId: issued.id }, resources: [{ kind: 'user', id: user.id }] })
+        return issued
+      })
+    },
+
+    /** An admin issues a user access token acting as that user (support tooling, scripts, tests). */
+    async issueUserToken(by: Principal, userId: string, input: { name?: string; ttlSeconds?: number }): Promise<IssuedToken> {
+      const user = await members.getUser(db, by.spaceId, userId)
+      if (!user) throw notFound('user', userId)
+      return db.transaction((tx) =>
+        issue(tx, by.spaceId, {
+          kind: 'user',
+          subjectId: userId,
+          name: input.name ?? 'issued by an admin',
+          scopes: ['*'],
+          expiresAt: expiryAfter(input.ttlSeconds ?? userTokenTtlSeconds),
+          createdBy: by.actor,
+        }),
+      )
+    },
+
+    /** Long-lived unless `ttlSeconds` is given. A token can only carry scopes its issuer holds. */
+    async issueServiceAccountToken(
+      by: Principal,
+      accountId: string,
+      input: { name: string; scopes?: TokenScope[]; ttlSeconds?: number },
+    ): Promise<IssuedToken> {
+      const account = await members.getServiceAccount(db, by.spaceId, accountId)
+      if (!account) throw notFound('service account', accountId)
+      const scopes = input.scopes ?? ['*']
+      for (const scope of scopes) {
+        const covered = scope === '*' ? by.scopes.includes('*') : hasScope(by.scopes, scope)
+        if (!covered) throw forbidden(`you cannot grant the scope '${scope}': your own token does not hold it`)
+      }
+      return db.transaction((tx) =>
+        issue(tx, by.spaceId, {
+          kind: 'service_account',
+          subjectId: accountId,
+          name: input.name,
+          scopes,
+          expiresAt: input.ttlSeconds ? expiryAfter(input.ttlSeconds) : null,
+          createdBy: by.actor,
+        }),
+      )
+    },
+
+    /** For space creation and first start: a service account token issued inside the caller's transaction. */
+    issueBootstrapToken: (tx: Queryable, spaceId: string, accountId: string, scopes: TokenScope[], createdBy: AuditActor) =>
+      issue(tx, spaceId, { kind: 'service_account', subjectId: accountId, name: 'bootstrap admin', scopes, expiresAt: null, createdBy }),
+
+    async getToken(spaceId: string, tokenId: string): Promise<TokenInfo> {
+      return (await store.getToken(db, spaceId, tokenId)) ?? Promise.reject(notFound('token', tokenId))
+    },
+
+    async listTokens(spaceId: string, subjectId: string | null, cursor: string | null, limit: number) {
+      const rows = await store.listTokens(db, spaceId, subjectId, cursor, limit + 1)
+      const tokens = rows.slice(0, limit)
+      return { tokens, nextCursor: rows.length > limit ? tokens[tokens.length - 1]!.id : null }
+    },
+
+    /** Idempotent: revoking a revoked token answers with it and records nothing new. */
+    async revoke(by: Principal, tokenId: string): Promise<TokenInfo> {
+      return db.transaction(async (tx) => {
+        const result = await store.revoke(tx, by.spaceId, tokenId, clock())
+        if (!result) throw notFound('token', tokenId)
+        if (result.changed) {
+          await audit.append(tx, by.spaceId, {
+            event: 'token/revoke',
+            actor: by.actor,
+            resources: [
+              { kind: 'token', id: tokenId },
+              { kind: result.token.kind, id: result.token.subjectId },
+            ],
+          })
+        }
+        return result.token
+      })
+    },
+  }
+}
+
+export type AuthService = ReturnType<typeof createAuthService>

@@ -1,0 +1,49 @@
+import type { AuditActor } from '../audit/audit-types.js'
+
+export type Role = 'admin' | 'reviewer' | 'member'
+
+const ROLE_RANK: Record<Role, number> = { member: 1, reviewer: 2, admin: 3 }
+export const roleAtLeast = (held: Role, needed: Role): boolean => ROLE_RANK[held] >= ROLE_RANK[needed]
+
+/**
+ * The closed set of scopes a service-account token may carry. `*` stands for every scope but
+ * `instance:admin`, which must be named: creating spaces is never granted by accident.
+ */
+export const SCOPES = ['instance:admin', 'space:read', 'space:admin', 'audit:read'] as const
+export type Scope = (typeof SCOPES)[number]
+export type TokenScope = Scope | '*'
+
+export const hasScope = (held: readonly TokenScope[], needed: Scope): boolean =>
+  held.includes(needed) || (needed !== 'instance:admin' && held.includes('*'))
+
+export type TokenKind = 'user' | 'service_account'
+
+/** The authenticated caller of one request. */
+export interface Principal {
+  spaceId: string
+  kind: TokenKind
+  /** The user's or the service account's id. */
+  subjectId: string
+  tokenId: string
+  role: Role
+  scopes: TokenScope[]
+  actor: AuditActor
+}
+
+export interface TokenInfo {
+  id: string
+  kind: TokenKind
+  name: string
+  prefix: string
+  subjectId: string
+  scopes: TokenScope[]
+  createdAt: string
+  expiresAt: string | null
+  revokedAt: string | null
+  createdBy: AuditActor
+}
+
+/** A token as returned once, at creation: the only time the secret is shown. */
+export interface IssuedToken extends TokenInfo {
+  token: string
+}

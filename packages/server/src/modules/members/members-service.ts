@@ -1,0 +1,187 @@
+import type { Db } from '../../db/db.js'
+import { conflict, isUniqueViolation, notFound } from '../../http/errors.js'
+import { newId } from '../../lib/ids.js'
+import { hashPassword } from '../../lib/secrets.js'
+import type { AuditService } from '../audit/audit-service.js'
+import type { Principal, Role } from '../auth/auth-types.js'
+import type { MembersStore } from './members-store.js'
+import type { Group, NewUser, ServiceAccount, User, UserChanges } from './members-types.js'
+
+export interface MembersServiceDeps {
+  db: Db
+  store: MembersStore
+  audit: Pick<AuditService, 'append'>
+}
+
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase()
+
+/** Keyset page: ask for one more than needed to learn whether another page exists. */
+async function page<T extends { id: string }>(fetch: (limit: number) => Promise<T[]>, limit: number) {
+  const rows = await fetch(limit + 1)
+  const items = rows.slice(0, limit)
+  return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null }
+}
+
+export function createMembersService({ db, store, audit }: MembersServiceDeps) {
+  const mustGetUser = async (spaceId: string, userId: string) =>
+    (await store.getUser(db, spaceId, userId)) ?? Promise.reject(notFound('user', userId))
+  const mustGetGroup = async (spaceId: string, groupId: string) =>
+    (await store.getGroup(db, spaceId, groupId)) ?? Promise.reject(notFound('group', groupId))
+
+  return {
+    async createUser(by: Principal, input: NewUser): Promise<User> {
+      const id = newId('usr')
+      const email = normaliseEmail(input.email)
+      // Hash before the transaction: no slow crypto while holding locks.
+      const passwordHash = input.password ? await hashPassword(input.password) : null
+      try {
+        await db.transaction(async (tx) => {
+          await store.insertUser(tx, by.spaceId, { id, email, name: input.name, role: input.role, passwordHash })
+          await audit.append(tx, by.spaceId, {
+            event: 'user/create',
+            actor: by.actor,
+            resources: [{ kind: 'user', id }],
+            meta: { email, role: input.role, password: passwordHash !== null },
+          })
+        })
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict(`a user with email '${email}' already exists in this space`)
+        throw error
+      }
+      return mustGetUser(by.spaceId, id)
+    },
+
+    getUser: (spaceId: string, userId: string) => mustGetUser(spaceId, userId),
+
+    listUsers: (spaceId: string, cursor: string | null, limit: number) =>
+      page((n) => store.listUsers(db, spaceId, cursor, n), limit),
+
+    async updateUser(by: Principal, userId: string, changes: UserChanges): Promise<User> {
+      const passwordHash = changes.password ? await hashPassword(changes.password) : undefined
+      await db.transaction(async (tx) => {
+        const updated = await store.updateUser(tx, by.spaceId, userId, { name: changes.name, role: changes.role, passwordHash })
+        if (!updated) throw notFound('user', userId)
+        await audit.append(tx, by.spaceId, {
+          event: 'user/update',
+          actor: by.actor,
+          resources: [{ kind: 'user', id: userId }],
+          meta: { name: changes.name, role: changes.role, passwordChanged: passwordHash !== undefined },
+        })
+      })
+      return mustGetUser(by.spaceId, userId)
+    },
+
+    /** Deleting a user also deletes their tokens and group memberships (they stop working at once). */
+    async deleteUser(by: Principal, userId: string): Promise<void> {
+      await db.transaction(async (tx) => {
+        if (!(await store.deleteUser(tx, by.spaceId, userId))) throw notFound('user', userId)
+        await audit.append(tx, by.spaceId, { event: 'user/delete', actor: by.actor, resources: [{ kind: 'user', id: userId }] })
+      })
+    },
+
+    async createGroup(by: Principal, input: { name: string; description?: string }): Promise<Group> {
+      const id = newId('grp')
+      try {
+        await db.transaction(async (tx) => {
+          await store.insertGroup(tx, by.spaceId, { id, name: input.name, description: input.description ?? '' })
+          await audit.append(tx, by.spaceId, {
+            event: 'group/create',
+            actor: by.actor,
+            resources: [{ kind: 'group', id }],
+            meta: { name: input.name },
+          })
+        })
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict(`a group named '${input.name}' already exists in this space`)
+        throw error
+      }
+      return mustGetGroup(by.spaceId, id)
+    },
+
+    getGroup: (spaceId: string, groupId: string) => mustGetGroup(spaceId, groupId),
+
+    listGroups: (spaceId: string, cursor: string | null, limit: number) =>
+      page((n) => store.listGroups(db, spaceId, cursor, n), limit),
+
+    async deleteGroup(by: Principal, groupId: string): Promise<void> {
+      await db.transaction(async (tx) => {
+        if (!(await store.deleteGroup(tx, by.spaceId, groupId))) throw notFound('group', groupId)
+        await audit.append(tx, by.spaceId, { event: 'group/delete', actor: by.actor, resources: [{ kind: 'group', id: groupId }] })
+      })
+    },
+
+    /** Idempotent: adding a member twice changes nothing and records nothing the second time. */
+    async addGroupMember(by: Principal, groupId: string, userId: string): Promise<Group> {
+      await mustGetGroup(by.spaceId, groupId)
+      await mustGetUser(by.spaceId, userId)
+      await db.transaction(async (tx) => {
+        if (!(await store.addGroupMember(tx, by.spaceId, groupId, userId))) return
+        await audit.append(tx, by.spaceId, {
+          event: 'group/member_add',
+          actor: by.actor,
+          resources: [
+            { kind: 'group', id: groupId },
+            { kind: 'user', id: userId },
+          ],
+        })
+      })
+      return mustGetGroup(by.spaceId, groupId)
+    },
+
+    async removeGroupMember(by: Principal, groupId: string, userId: string): Promise<Group> {
+      await db.transaction(async (tx) => {
+        if (!(await store.removeGroupMember(tx, by.spaceId, groupId, userId))) {
+          throw notFound('membership', `${groupId}/${userId}`)
+        }
+        await audit.append(tx, by.spaceId, {
+          event: 'group/member_remove',
+          actor: by.actor,
+          resources: [
+            { kind: 'group', id: groupId },
+            { kind: 'user', id: userId },
+          ],
+        })
+      })
+      return mustGetGroup(by.spaceId, groupId)
+    },
+
+    async createServiceAccount(by: Principal, input: { name: string; description?: string; role: Role }): Promise<ServiceAccount> {
+      const id = newId('sa')
+      try {
+        await db.transaction(async (tx) => {
+          await store.insertServiceAccount(tx, by.spaceId, { id, name: input.name, description: input.description ?? '', role: input.role })
+          await audit.append(tx, by.spaceId, {
+            event: 'service_account/create',
+            actor: by.actor,
+            resources: [{ kind: 'service_account', id }],
+            meta: { name: input.name, role: input.role },
+          })
+        })
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict(`a service account named '${input.name}' already exists in this space`)
+        throw error
+      }
+      return (await store.getServiceAccount(db, by.spaceId, id))!
+    },
+
+    getServiceAccount: async (spaceId: string, accountId: string) =>
+      (await store.getServiceAccount(db, spaceId, accountId)) ?? Promise.reject(notFound('service account', accountId)),
+
+    listServiceAccounts: (spaceId: string, cursor: string | null, limit: number) =>
+      page((n) => store.listServiceAccounts(db, spaceId, cursor, n), limit),
+
+    /** Its tokens go with it, so they stop working at once. */
+    async deleteServiceAccount(by: Principal, accountId: string): Promise<void> {
+      await db.transaction(async (tx) => {
+        if (!(await store.deleteServiceAccount(tx, by.spaceId, accountId))) throw notFound('service account', accountId)
+        await audit.append(tx, by.spaceId, {
+          event: 'service_account/delete',
+          actor: by.actor,
+          resources: [{ kind: 'service_account', id: accountId }],
+        })
+      })
+    },
+  }
+}
+
+export type MembersService = ReturnType<typeof createMembersService>

@@ -1,0 +1,95 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import { buildApp, type BuiltApp } from './app.js'
+import type { Config } from './config.js'
+import type { Db } from './db/db.js'
+import { migrate } from './db/migrate.js'
+import { openPgliteDb } from './db/pglite.js'
+import { openPostgresDb } from './db/postgres.js'
+import { createCheckpointSigner, loadOrCreateSigningKey } from './modules/audit/audit-signer.js'
+import type { CreatedSpace } from './modules/spaces/spaces-types.js'
+
+export interface RunningServer {
+  url: string
+  store: string
+  /** Set only on the start that created the first space. */
+  bootstrap: CreatedSpace | null
+  built: BuiltApp
+  db: Db
+  /** Stops accepting, lets in-flight requests finish, then closes the database. */
+  close(): Promise<void>
+}
+
+/** A PGlite data directory belongs to one process: two would corrupt it. */
+function lockDataDir(dataDir: string): () => void {
+  const lockFile = join(dataDir, 'gatehouse.pid')
+  try {
+    writeFileSync(lockFile, String(process.pid), { flag: 'wx' })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    const holder = Number(readFileSync(lockFile, 'utf8'))
+    let alive = false
+    try {
+      process.kill(holder, 0)
+      alive = holder !== process.pid
+    } catch {
+      alive = false
+    }
+    if (alive) {
+      throw new Error(`another Gatehouse process (pid ${holder}) is using ${dataDir}; stop it, or set GATEHOUSE_DATA_DIR, or use DATABASE_URL`)
+    }
+    writeFileSync(lockFile, String(process.pid))
+  }
+  return () => rmSync(lockFile, { force: true })
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true })
+  let unlock = () => {}
+  let db: Db
+  let store: string
+  if (config.databaseUrl) {
+    db = openPostgresDb({ connectionString: config.databaseUrl, maxConnections: config.dbPoolMax })
+    store = `PostgreSQL at ${new URL(config.databaseUrl).host}${new URL(config.databaseUrl).pathname}`
+  } else {
+    unlock = lockDataDir(config.dataDir)
+    const pgdata = join(config.dataDir, 'pgdata')
+    db = await openPgliteDb(pgdata)
+    store = `PGlite at ${pgdata}`
+  }
+
+  try {
+    const { key } = loadOrCreateSigningKey(config.auditKeyFile)
+    const built = await buildApp({
+      db,
+      signer: createCheckpointSigner(key),
+      logger,
+      userTokenTtlSeconds: config.userTokenTtlSeconds,
+      signInRateLimit: { max: config.signInAttemptsPerMinute, timeWindowMs: 60_000 },
+      bodyLimitBytes: config.bodyLimitBytes,
+      trustProxy: config.trustProxy,
+    })
+    const { applied, result: bootstrap } = await migrate(db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
+    if (applied.length > 0) logger.info({ applied }, 'applied migrations')
+    await built.app.listen({ host: config.host, port: config.port })
+    const address = built.app.server.address() as AddressInfo
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+
+    let closing: Promise<void> | null = null
+    const close = () =>
+      (closing ??= (async () => {
+        built.lifecycle.draining = true
+        await built.app.close()
+        await db.close()
+        unlock()
+      })())
+
+    return { url: `http://${host}:${address.port}`, store, bootstrap, built, db, close }
+  } catch (error) {
+    await db.close().catch(() => undefined)
+    unlock()
+    throw error
+  }
+}
