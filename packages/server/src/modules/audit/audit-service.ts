@@ -39,14 +39,11 @@ function decodeCursor(cursor: string): number {
 
 export function createAuditService({ db, store, signer, clock }: AuditServiceDeps) {
   /** Oldest first, in keyset pages, so a million events stream in constant memory. */
-  async function* walk(spaceId: string, filter: AuditFilter, untilSeq = Number.MAX_SAFE_INTEGER): AsyncGenerator<AuditEvent> {
-    let after = 0
+  async function* walk(spaceId: string, filter: AuditFilter, afterSeq = 0): AsyncGenerator<AuditEvent> {
+    let after = afterSeq
     for (;;) {
       const page = await store.pageAfter(db, spaceId, filter, after, PAGE)
-      for (const event of page) {
-        if (event.seq > untilSeq) return
-        yield event
-      }
+      yield* page
       if (page.length < PAGE) return
       after = page[page.length - 1]!.seq
     }
@@ -96,23 +93,34 @@ export function createAuditService({ db, store, signer, clock }: AuditServiceDep
      * with every later hash recomputed, which the walk alone cannot.
      */
     async verify(spaceId: string, checkpoints: SignedCheckpoint[]): Promise<VerifyReport> {
-      const head = (await store.readHead(db, spaceId)) ?? { seq: 0, hash: GENESIS_HASH }
       const wanted = new Map<number, string | undefined>(checkpoints.map((checkpoint) => [checkpoint.seq, undefined]))
       if (wanted.has(0)) wanted.set(0, GENESIS_HASH)
       let previous: AuditHead = { seq: 0, hash: GENESIS_HASH }
       let firstBroken: ChainBreak | null = null
       let checkedEvents = 0
-      for await (const event of walk(spaceId, {}, head.seq)) {
-        checkedEvents += 1
-        firstBroken ??= checkLink(previous, event)
-        if (wanted.has(event.seq)) wanted.set(event.seq, event.hash)
-        previous = { seq: event.seq, hash: event.hash }
-      }
-      if (!firstBroken && (previous.seq !== head.seq || previous.hash !== head.hash)) {
-        firstBroken =
-          previous.seq < head.seq
-            ? { seq: previous.seq + 1, reason: `events ${previous.seq + 1} to ${head.seq} are missing from the end of the log` }
-            : { seq: head.seq, reason: `the recorded head does not match event ${head.seq}` }
+      let head: AuditHead
+      // The head is read after each walk: an append updates it in the event's own transaction, so
+      // every event the walk saw is at or below it. Events past it were written around the chain;
+      // a head past the walk means appends landed meanwhile (walk on) or the tail was deleted.
+      for (;;) {
+        let progressed = false
+        for await (const event of walk(spaceId, {}, previous.seq)) {
+          progressed = true
+          checkedEvents += 1
+          firstBroken ??= checkLink(previous, event)
+          if (wanted.has(event.seq)) wanted.set(event.seq, event.hash)
+          previous = { seq: event.seq, hash: event.hash }
+        }
+        head = (await store.readHead(db, spaceId)) ?? { seq: 0, hash: GENESIS_HASH }
+        if (previous.seq < head.seq && progressed) continue
+        if (previous.seq < head.seq) {
+          firstBroken ??= { seq: previous.seq + 1, reason: `events ${previous.seq + 1} to ${head.seq} are missing from the end of the log` }
+        } else if (previous.seq > head.seq) {
+          firstBroken ??= { seq: head.seq + 1, reason: `event ${head.seq + 1} lies beyond the recorded head of the chain: it was inserted` }
+        } else if (previous.hash !== head.hash) {
+          firstBroken ??= { seq: head.seq, reason: `the recorded head does not match event ${head.seq}` }
+        }
+        break
       }
 
       const results: CheckpointResult[] = checkpoints.map((checkpoint) => {
