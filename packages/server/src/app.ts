@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import type { Db } from './db/db.js'
 import { registerAccessControl } from './http/access.js'
-import { registerErrorHandling } from './http/error-handler.js'
+import { refuseNulCharacters, registerErrorHandling } from './http/error-handler.js'
 import { AppError } from './http/errors.js'
 import { registerHealthRoutes, type Lifecycle } from './http/health-routes.js'
 import { ErrorEnvelope } from './http/schemas.js'
@@ -31,16 +31,6 @@ export interface AppDeps {
   trustProxy?: boolean
   version?: string
 }
-
-/**
- * Fastify writes a literal colon as `::` (`/tokens/:tokenId::revoke`); OpenAPI wants
- * `/tokens/{tokenId}:revoke`. Converted here because the swagger plugin reads `::revoke` as a parameter.
- */
-export const openApiPath = (url: string): string =>
-  url
-    .replaceAll('::', '\u0000')
-    .replace(/:([A-Za-z0-9_]+)(\([^)]*\))?/g, '{$1}')
-    .replaceAll('\u0000', ':')
 
 /** Builds the whole HTTP application without listening: tests inject into it, main.ts listens. */
 export async function buildApp(deps: AppDeps) {
@@ -70,8 +60,12 @@ export async function buildApp(deps: AppDeps) {
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    // While draining, a finished response also ends its keep-alive socket, so close() need not
+    // wait for the client's idle timeout.
+    if (lifecycle.draining) reply.header('connection', 'close')
   })
   registerErrorHandling(app)
+  refuseNulCharacters(app)
   const routes = registerAccessControl(app, auth.service.authenticate)
 
   for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas]) app.addSchema(schema)
@@ -93,7 +87,7 @@ export async function buildApp(deps: AppDeps) {
     transform: ({ schema, url, route }) => {
       const access = route.config?.access
       const secured = access && !('public' in access)
-      return { schema: secured ? { ...schema, security: [{ bearerAuth: [] }] } : schema, url: openApiPath(url) }
+      return { schema: secured ? { ...schema, security: [{ bearerAuth: [] }] } : schema, url }
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })

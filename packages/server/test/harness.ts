@@ -37,7 +37,7 @@ export async function openTestDb(): Promise<TestDb> {
     db,
     url: url.toString(),
     async drop() {
-      await db.close()
+      await db.close().catch(() => undefined) // a test may have closed it already
       const cleanup = new pg.Client({ connectionString: base })
       await cleanup.connect()
       await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)

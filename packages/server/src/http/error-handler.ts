@@ -53,3 +53,27 @@ export function registerErrorHandling(app: FastifyInstance): void {
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id } }),
   )
 }
+
+const NUL_MESSAGE = 'text may not contain the NUL character (\\u0000): PostgreSQL cannot store it'
+
+/**
+ * PostgreSQL refuses NUL in text and jsonb. Catching it at the edge turns what would be a 500 deep
+ * in a transaction into a 400 that says what to fix.
+ */
+export function refuseNulCharacters(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    if (/%00/.test(request.url)) throw new AppError('bad_request', `the URL: ${NUL_MESSAGE}`)
+  })
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined)
+    try {
+      const parsed: unknown = JSON.parse(body as string, (_key, value: unknown) => {
+        if (typeof value === 'string' && value.includes('\u0000')) throw new AppError('bad_request', `the body: ${NUL_MESSAGE}`)
+        return value
+      })
+      done(null, parsed)
+    } catch (error) {
+      done(error instanceof AppError ? error : new AppError('bad_request', `the body is not valid JSON: ${(error as Error).message}`))
+    }
+  })
+}

@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { readConfig } from '../src/config.js'
+import { createLogger } from '../src/logger.js'
+import { startServer } from '../src/server.js'
+import { openTestDb, STORE, type TestDb } from './harness.js'
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url))
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function storeEnv(): Promise<Record<string, string>> {
+  const dataDir = tempDir()
+  if (STORE === 'pglite') return { GATEHOUSE_DATA_DIR: dataDir }
+  const testDb: TestDb = await openTestDb()
+  await testDb.db.close()
+  cleanups.push(() => testDb.drop().catch(() => undefined))
+  return { GATEHOUSE_DATA_DIR: dataDir, DATABASE_URL: testDb.url! }
+}
+
+interface Started {
+  child: ChildProcess
+  output: () => string
+  url: string
+  exited: Promise<number | null>
+}
+
+/** Runs the real entry point as a newcomer would, and waits for its banner. */
+function startProcess(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk) => (output += chunk))
+  child.stderr!.on('data', (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  cleanups.push(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner within 60 s:\n${output}`)), 60_000)
+    const check = () => {
+      const match = /API: +(http:\/\/[^\s]+)\/v1/.exec(output)
+      if (match && output.includes('Store:') && (!output.includes('Admin token') || output.includes('Try it'))) {
+        clearTimeout(timer)
+        resolve({ child, output: () => output, url: match[1]!, exited })
+      }
+    }
+    child.stdout!.on('data', check)
+    exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`exited with ${code} before its banner:\n${output}`))
+    })
+  })
+}
+
+const tokenIn = (output: string) => /Admin token for space 'default'[^\n]*\n\s+(ghs_[a-z2-7]+)/.exec(output)?.[1]
+
+describe(`the server process on ${STORE}`, () => {
+  it('prints a one-time admin token on the first start only, serves with it, and exits 0 on SIGTERM', async () => {
+    const env = await storeEnv()
+    const first = await startProcess(env)
+    const token = tokenIn(first.output())
+    expect(token).toBeDefined()
+    expect(first.output()).toMatch(/Docs: +http:\/\/127\.0\.0\.1:\d+\/docs/)
+    const space = await fetch(`${first.url}/v1/spaces/default`, { headers: { authorization: `Bearer ${token}` } })
+    expect(space.status).toBe(200)
+    first.child.kill('SIGTERM')
+    expect(await first.exited).toBe(0)
+
+    const second = await startProcess(env)
+    expect(second.output()).not.toContain('Admin token')
+    expect(tokenIn(second.output())).toBeUndefined()
+    const again = await fetch(`${second.url}/v1/spaces/default`, { headers: { authorization: `Bearer ${token}` } })
+    expect(again.status).toBe(200)
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe(0)
+  })
+
+  it('stops at start-up on a bad setting, naming the variable', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { PATH: process.env.PATH ?? '', PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    const code = await new Promise((resolve) => child.on('exit', resolve))
+    expect(code).toBe(2)
+    expect(stderr).toContain("PORT must be a whole number from 0 to 65535, got 'eighty'")
+  })
+
+  it.runIf(STORE === 'pglite')('refuses a second process on the same PGlite data directory', async () => {
+    const env = await storeEnv()
+    const first = await startProcess(env)
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { PATH: process.env.PATH ?? '', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1)
+    expect(stderr).toContain(`another Gatehouse process (pid ${first.child.pid})`)
+    first.child.kill('SIGTERM')
+    expect(await first.exited).toBe(0)
+  })
+
+  it.runIf(STORE === 'postgres')('two processes starting at once on one empty PostgreSQL both come up, and only one prints a token', async () => {
+    const env = await storeEnv()
+    const [a, b] = await Promise.all([startProcess({ ...env, GATEHOUSE_DATA_DIR: tempDir() }), startProcess({ ...env, GATEHOUSE_DATA_DIR: tempDir() })])
+    const tokens = [tokenIn(a.output()), tokenIn(b.output())].filter(Boolean)
+    expect(tokens).toHaveLength(1)
+    for (const running of [a, b]) {
+      const response = await fetch(`${running.url}/v1/spaces/default`, { headers: { authorization: `Bearer ${tokens[0]}` } })
+      expect(response.status).toBe(200)
+    }
+    a.child.kill('SIGTERM')
+    b.child.kill('SIGTERM')
+    expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0])
+  })
+})
+
+describe('shutdown', () => {
+  it('lets an in-flight request finish, refuses new ones, then closes the database', async () => {
+    const env = await storeEnv()
+    const config = readConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent' })
+    const server = await startServer(config, createLogger('silent'))
+    cleanups.push(() => server.close())
+    const token = server.bootstrap!.adminToken.token
+
+    // Hold the token table so the request's authentication waits: it is in flight when close starts.
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let locked!: () => void
+    const isLocked = new Promise<void>((resolve) => (locked = resolve))
+    const holder = server.db.transaction(async (tx) => {
+      await tx.query('LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE')
+      locked()
+      await gate
+    })
+    await isLocked
+    const inFlight = fetch(`${server.url}/v1/spaces/default`, { headers: { authorization: `Bearer ${token}` } })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const closing = server.close()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const late = await fetch(`${server.url}/healthz`).then((response) => response.status, () => 'refused')
+    expect([503, 'refused']).toContain(late)
+    release()
+    await holder
+    expect((await inFlight).status).toBe(200)
+    await closing
+    await expect(server.db.query('SELECT 1')).rejects.toThrow()
+  })
+})
