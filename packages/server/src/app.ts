@@ -27,6 +27,8 @@ export interface AppDeps {
   userTokenTtlSeconds?: number
   signInRateLimit?: SignInRateLimit
   bodyLimitBytes?: number
+  /** Start with requests held off (503) until `lifecycle.starting` is cleared, as main does after migrating. */
+  startGated?: boolean
   /** Trust X-Forwarded-For from a reverse proxy (for rate limits and logs). */
   trustProxy?: boolean
   version?: string
@@ -44,7 +46,7 @@ export async function buildApp(deps: AppDeps) {
     forceCloseConnections: 'idle',
   }
   const app: App = Fastify({ ...options, ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }) }).withTypeProvider<TypeBoxTypeProvider>()
-  const lifecycle: Lifecycle = { draining: false }
+  const lifecycle: Lifecycle = { starting: deps.startGated ?? false, draining: false }
 
   const audit = createAuditModule({ db: deps.db, signer: deps.signer, clock })
   const members = createMembersModule({ db: deps.db, audit: audit.service })
@@ -66,6 +68,11 @@ export async function buildApp(deps: AppDeps) {
   })
   registerErrorHandling(app)
   refuseNulCharacters(app)
+  app.addHook('onRequest', async (request) => {
+    if (lifecycle.starting && request.url !== '/healthz' && request.url !== '/readyz') {
+      throw new AppError('unavailable', 'starting: migrations are running; retry in a moment')
+    }
+  })
   const routes = registerAccessControl(app, auth.service.authenticate)
 
   for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas]) app.addSchema(schema)

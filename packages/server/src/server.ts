@@ -60,9 +60,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     store = `PGlite at ${pgdata}`
   }
 
+  let built: BuiltApp | undefined
   try {
     const { key } = loadOrCreateSigningKey(config.auditKeyFile)
-    const built = await buildApp({
+    const app = await buildApp({
       db,
       signer: createCheckpointSigner(key),
       logger,
@@ -70,24 +71,30 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       signInRateLimit: { max: config.signInAttemptsPerMinute, timeWindowMs: 60_000 },
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
+      startGated: true,
     })
-    const { applied, result: bootstrap } = await migrate(db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
+    built = app
+    // Bind first: a port already taken must fail before the first start writes (and would lose)
+    // its one-time admin token.
+    await app.app.listen({ host: config.host, port: config.port })
+    const { applied, result: bootstrap } = await migrate(db, (conn) => app.services.spaces.bootstrapIfEmpty(conn))
     if (applied.length > 0) logger.info({ applied }, 'applied migrations')
-    await built.app.listen({ host: config.host, port: config.port })
-    const address = built.app.server.address() as AddressInfo
+    app.lifecycle.starting = false
+    const address = app.app.server.address() as AddressInfo
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
 
     let closing: Promise<void> | null = null
     const close = () =>
       (closing ??= (async () => {
-        built.lifecycle.draining = true
-        await built.app.close()
+        app.lifecycle.draining = true
+        await app.app.close()
         await db.close()
         unlock()
       })())
 
-    return { url: `http://${host}:${address.port}`, store, bootstrap, built, db, close }
+    return { url: `http://${host}:${address.port}`, store, bootstrap, built: app, db, close }
   } catch (error) {
+    await built?.app.close().catch(() => undefined)
     await db.close().catch(() => undefined)
     unlock()
     throw error

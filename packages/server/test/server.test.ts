@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { readConfig } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
 import { startServer } from '../src/server.js'
-import { openTestDb, STORE, type TestDb } from './harness.js'
+import { buildApp } from '../src/app.js'
+import { openTestDb, STORE, testSigner, type TestDb } from './harness.js'
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url))
 const cleanups: Array<() => Promise<void> | void> = []
@@ -156,5 +157,32 @@ describe('shutdown', () => {
     expect((await inFlight).status).toBe(200)
     await closing
     await expect(server.db.query('SELECT 1')).rejects.toThrow()
+  })
+})
+
+describe('start-up', () => {
+  it('a taken port fails before the first start writes anything, so its one-time token is not lost', async () => {
+    const env = await storeEnv()
+    const blocker = await startServer(readConfig({ GATEHOUSE_DATA_DIR: tempDir(), PORT: '0' }), createLogger('silent'))
+    cleanups.push(() => blocker.close())
+    const port = new URL(blocker.url).port
+    const config = readConfig({ ...env, PORT: port })
+    await expect(startServer(config, createLogger('silent'))).rejects.toThrow('EADDRINUSE')
+    // Nothing was bootstrapped: the next start on a free port still prints its token.
+    const next = await startServer({ ...config, port: 0 }, createLogger('silent'))
+    cleanups.push(() => next.close())
+    expect(next.bootstrap?.adminToken.token).toMatch(/^ghs_/)
+  })
+
+  it('answers 503 until migrations have run', async () => {
+    const testDb = await openTestDb()
+    cleanups.push(() => testDb.drop())
+    const built = await buildApp({ db: testDb.db, signer: testSigner(), startGated: true })
+    cleanups.push(() => built.app.close())
+    const early = await built.app.inject({ method: 'GET', url: '/v1/spaces/default' })
+    expect(early.statusCode).toBe(503)
+    expect(JSON.parse(early.body).error.message).toContain('starting')
+    expect((await built.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503)
+    expect((await built.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
   })
 })

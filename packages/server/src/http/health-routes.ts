@@ -4,6 +4,8 @@ import { AppError } from './errors.js'
 import type { App } from './types.js'
 
 export interface Lifecycle {
+  /** Until migrations have run: the port is bound (so a taken port fails before any write) but nothing is served. */
+  starting: boolean
   /** Set when SIGTERM arrives: readiness fails so load balancers stop sending traffic. */
   draining: boolean
 }
@@ -24,6 +26,7 @@ export function registerHealthRoutes(app: App, { db, lifecycle }: { db: Db; life
     },
     config: { access: { public: true } },
     handler: async () => {
+      if (lifecycle.starting) throw new AppError('unavailable', 'starting: migrations are running')
       if (lifecycle.draining) throw new AppError('unavailable', 'shutting down')
       try {
         await db.query('SELECT 1')
