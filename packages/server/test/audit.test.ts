@@ -76,6 +76,19 @@ describe('tampering', () => {
     expect(report.firstBroken.reason).toContain('altered')
   })
 
+  it('a checkpoint after a broken link is not reported as good', async () => {
+    const { space, token } = await spaceWithEvents(2)
+    const early = (await h.request('POST', `/v1/spaces/${space}/audit/checkpoints`, { token })).body
+    await h.createUser('member', { space, adminToken: token })
+    const late = (await h.request('POST', `/v1/spaces/${space}/audit/checkpoints`, { token })).body
+    await h.db.query(`UPDATE audit_events SET event = 'user/delete' WHERE space_id = $1 AND seq = $2`, [space, early.seq + 1])
+    const report = await verify(space, token, [early, late])
+    expect(report.checkpoints).toEqual([
+      { seq: early.seq, ok: true },
+      { seq: late.seq, ok: false, reason: `the chain is broken at event ${early.seq + 1}, at or before this checkpoint` },
+    ])
+  })
+
   it('an edited actor or time is reported too', async () => {
     const { space, token } = await spaceWithEvents(3)
     await h.db.query(`UPDATE audit_events SET time = time + interval '1 millisecond' WHERE space_id = $1 AND seq = 4`, [space])

@@ -144,6 +144,9 @@ export function createAuditService({ db, store, signer, clock }: AuditServiceDep
             reason: `event ${checkpoint.seq} differs from the signed checkpoint: the log was rewritten at or before event ${checkpoint.seq}`,
           }
         }
+        if (firstBroken && firstBroken.seq <= checkpoint.seq) {
+          return { seq: checkpoint.seq, ok: false, reason: `the chain is broken at event ${firstBroken.seq}, at or before this checkpoint` }
+        }
         return { seq: checkpoint.seq, ok: true }
       })
 
