@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../../db/db.js'
 import { AppError, forbidden, notFound } from '../../http/errors.js'
 import { newId } from '../../lib/ids.js'
+import { keysetPage } from '../../lib/paging.js'
 import { DUMMY_PASSWORD_HASH, newSecret, sha256Hex, verifyPassword } from '../../lib/secrets.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { AuditActor } from '../audit/audit-types.js'
@@ -161,9 +162,8 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
     },
 
     async listTokens(spaceId: string, subjectId: string | null, cursor: string | null, limit: number) {
-      const rows = await store.listTokens(db, spaceId, subjectId, cursor, limit + 1)
-      const tokens = rows.slice(0, limit)
-      return { tokens, nextCursor: rows.length > limit ? tokens[tokens.length - 1]!.id : null }
+      const { items, nextCursor } = await keysetPage((n) => store.listTokens(db, spaceId, subjectId, cursor, n), limit)
+      return { tokens: items, nextCursor }
     },
 
     /** Idempotent: revoking a revoked token answers with it and records nothing new. */

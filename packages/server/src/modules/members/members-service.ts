@@ -1,6 +1,7 @@
 import type { Db } from '../../db/db.js'
 import { conflict, isUniqueViolation, notFound } from '../../http/errors.js'
 import { newId } from '../../lib/ids.js'
+import { keysetPage as page } from '../../lib/paging.js'
 import { hashPassword } from '../../lib/secrets.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { Principal, Role } from '../auth/auth-types.js'
@@ -15,12 +16,10 @@ export interface MembersServiceDeps {
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase()
 
-/** Keyset page: ask for one more than needed to learn whether another page exists. */
-async function page<T extends { id: string }>(fetch: (limit: number) => Promise<T[]>, limit: number) {
-  const rows = await fetch(limit + 1)
-  const items = rows.slice(0, limit)
-  return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null }
-}
+const membershipRefs = (groupId: string, userId: string) => [
+  { kind: 'group', id: groupId },
+  { kind: 'user', id: userId },
+]
 
 export function createMembersService({ db, store, audit }: MembersServiceDeps) {
   const mustGetUser = async (spaceId: string, userId: string) =>
@@ -116,14 +115,7 @@ export function createMembersService({ db, store, audit }: MembersServiceDeps) {
       await mustGetUser(by.spaceId, userId)
       await db.transaction(async (tx) => {
         if (!(await store.addGroupMember(tx, by.spaceId, groupId, userId))) return
-        await audit.append(tx, by.spaceId, {
-          event: 'group/member_add',
-          actor: by.actor,
-          resources: [
-            { kind: 'group', id: groupId },
-            { kind: 'user', id: userId },
-          ],
-        })
+        await audit.append(tx, by.spaceId, { event: 'group/member_add', actor: by.actor, resources: membershipRefs(groupId, userId) })
       })
       return mustGetGroup(by.spaceId, groupId)
     },
@@ -133,14 +125,7 @@ export function createMembersService({ db, store, audit }: MembersServiceDeps) {
         if (!(await store.removeGroupMember(tx, by.spaceId, groupId, userId))) {
           throw notFound('membership', `${groupId}/${userId}`)
         }
-        await audit.append(tx, by.spaceId, {
-          event: 'group/member_remove',
-          actor: by.actor,
-          resources: [
-            { kind: 'group', id: groupId },
-            { kind: 'user', id: userId },
-          ],
-        })
+        await audit.append(tx, by.spaceId, { event: 'group/member_remove', actor: by.actor, resources: membershipRefs(groupId, userId) })
       })
       return mustGetGroup(by.spaceId, groupId)
     },

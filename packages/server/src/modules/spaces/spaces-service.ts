@@ -1,6 +1,7 @@
 import { runInTransaction, type Db, type Queryable } from '../../db/db.js'
 import { conflict, isUniqueViolation, notFound } from '../../http/errors.js'
 import { newId } from '../../lib/ids.js'
+import { keysetPage } from '../../lib/paging.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { AuditActor } from '../audit/audit-types.js'
 import type { AuthService } from '../auth/auth-service.js'
@@ -62,9 +63,8 @@ export function createSpacesService({ db, store, members, auth, audit }: SpacesS
     },
 
     async list(cursor: string | null, limit: number) {
-      const rows = await store.list(db, cursor, limit + 1)
-      const spaces = rows.slice(0, limit)
-      return { spaces, nextCursor: rows.length > limit ? spaces[spaces.length - 1]!.id : null }
+      const { items, nextCursor } = await keysetPage((n) => store.list(db, cursor, n), limit)
+      return { spaces: items, nextCursor }
     },
 
     /**
