@@ -18,6 +18,9 @@ import type { SignInRateLimit } from './modules/auth/auth-routes.js'
 import { createAuthModule } from './modules/auth/index.js'
 import { createMembersModule } from './modules/members/index.js'
 import { createSpacesModule } from './modules/spaces/index.js'
+import { createWebhooksModule } from './modules/webhooks/index.js'
+import { createResourcesModule } from './modules/resources/index.js'
+import { createApprovalsModule } from './modules/approvals/index.js'
 
 export interface AppDeps {
   db: Db
@@ -29,6 +32,8 @@ export interface AppDeps {
   bodyLimitBytes?: number
   /** Start with requests held off (503) until `lifecycle.starting` is cleared, as main does after migrating. */
   startGated?: boolean
+  /** How long a denial stands before the same request makes a new petition (default 1 h). */
+  denialHoldMs?: number
   /** Trust X-Forwarded-For from a reverse proxy (for rate limits and logs). */
   trustProxy?: boolean
   version?: string
@@ -59,6 +64,17 @@ export async function buildApp(deps: AppDeps) {
     signInRateLimit: deps.signInRateLimit ?? { max: 10, timeWindowMs: 60_000 },
   })
   const spaces = createSpacesModule({ db: deps.db, audit: audit.service, auth: auth.service, members: members.store })
+  const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: 1000 })
+  const resources = createResourcesModule({ db: deps.db, audit: audit.service })
+  const approvals = createApprovalsModule({
+    db: deps.db,
+    audit: audit.service,
+    members: members.store,
+    resources: resources.store,
+    events: webhooks.service,
+    clock,
+    denialHoldMs: deps.denialHoldMs,
+  })
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -75,7 +91,7 @@ export async function buildApp(deps: AppDeps) {
   })
   const routes = registerAccessControl(app, auth.service.authenticate)
 
-  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas]) app.addSchema(schema)
+  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...resources.schemas, ...approvals.schemas]) app.addSchema(schema)
 
   await app.register(rateLimit, {
     global: false,
@@ -91,6 +107,9 @@ export async function buildApp(deps: AppDeps) {
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A user access token (`ghu_…`) or a service-account token (`ghs_…`)' } } },
     },
+    // Shared schemas keep their $id as their component name (Petition, Grant, …): the SDK's
+    // generated types are named after them.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transform: ({ schema, url, route }) => {
       const access = route.config?.access
       const secured = access && !('public' in access)
@@ -105,13 +124,27 @@ export async function buildApp(deps: AppDeps) {
   members.register(app)
   auth.register(app)
   spaces.register(app)
+  webhooks.register(app)
+  resources.register(app)
+  approvals.register(app)
 
   await app.ready()
   return {
     app,
     lifecycle,
     routes,
-    services: { audit: audit.service, auth: auth.service, members: members.service, spaces: spaces.service },
+    services: {
+      audit: audit.service,
+      auth: auth.service,
+      members: members.service,
+      spaces: spaces.service,
+      webhooks: webhooks.service,
+      resources: resources.service,
+      approvals: approvals.service,
+      policies: approvals.policies,
+    },
+    /** Started by server.ts after migrations; tests run their own workers. */
+    webhookWorker: webhooks.worker,
   }
 }
 

@@ -6,6 +6,7 @@ import { buildApp, type BuiltApp } from './app.js'
 import type { Config } from './config.js'
 import type { Db } from './db/db.js'
 import { migrate } from './db/migrate.js'
+import { createPeriodicTask } from './lib/periodic.js'
 import { openPgliteDb } from './db/pglite.js'
 import { openPostgresDb } from './db/postgres.js'
 import { createCheckpointSigner, loadOrCreateSigningKey } from './modules/audit/audit-signer.js'
@@ -80,6 +81,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const { applied, result: bootstrap } = await migrate(db, (conn) => app.services.spaces.bootstrapIfEmpty(conn))
     if (applied.length > 0) logger.info({ applied }, 'applied migrations')
     app.lifecycle.starting = false
+    // Webhook deliveries need the migrated tables; queued ones left by a previous run go out now.
+    app.webhookWorker.start()
+    // Expiry is enforced at read time; this only announces it (audit event, access/expire webhook).
+    const expiries = createPeriodicTask('announce-expiries', () => app.services.approvals.announceExpiries(), 10_000, app.app.log)
+    expiries.start()
     const address = app.app.server.address() as AddressInfo
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
 
@@ -88,6 +94,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       (closing ??= (async () => {
         app.lifecycle.draining = true
         await app.app.close()
+        await expiries.stop()
+        await app.webhookWorker.stop()
         await db.close()
         unlock()
       })())
@@ -95,6 +103,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     return { url: `http://${host}:${address.port}`, store, bootstrap, built: app, db, close }
   } catch (error) {
     await built?.app.close().catch(() => undefined)
+    await built?.webhookWorker.stop().catch(() => undefined)
     await db.close().catch(() => undefined)
     unlock()
     throw error

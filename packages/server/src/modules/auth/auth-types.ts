@@ -9,7 +9,18 @@ export const roleAtLeast = (held: Role, needed: Role): boolean => ROLE_RANK[held
  * The closed set of scopes a service-account token may carry. `*` stands for every scope but
  * `instance:admin`, which must be named: creating spaces is never granted by accident.
  */
-export const SCOPES = ['instance:admin', 'space:read', 'space:admin', 'audit:read'] as const
+export const SCOPES = [
+  'instance:admin',
+  'space:read',
+  'space:admin',
+  'audit:read',
+  'resources:read',
+  'resources:write',
+  'access:request',
+  'access:read',
+  'access:review',
+  'access:admin',
+] as const
 export type Scope = (typeof SCOPES)[number]
 export type TokenScope = Scope | '*'
 

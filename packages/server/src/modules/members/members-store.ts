@@ -97,6 +97,12 @@ export function createMembersStore() {
       return rows[0] ?? null
     },
 
+    /** Users with these emails, with their groups: how petitioners from an application map to people here. */
+    async findUsersByEmails(db: Queryable, spaceId: string, emails: string[]): Promise<User[]> {
+      const { rows } = await db.query<UserRow>(`${USER_SELECT} WHERE u.space_id = $1 AND u.email IN (SELECT jsonb_array_elements_text($2::jsonb))`, [spaceId, JSON.stringify(emails)])
+      return rows.map(toUser)
+    },
+
     async listUsers(db: Queryable, spaceId: string, after: string | null, limit: number): Promise<User[]> {
       const page = pageClause('u.id', after)
       const { rows } = await db.query<UserRow>(

@@ -1,0 +1,155 @@
+import { configFromEnvironment, type ClientConfig } from './config.js'
+import { BadRequestError, GatehouseError } from './errors.js'
+import { createTransport, type Request } from './transport.js'
+import type {
+  ApprovalOutcome,
+  ApprovalRequest,
+  Grant,
+  Petition,
+  PetitionInput,
+  Policy,
+  PolicyInput,
+  Resource,
+  ResourceInput,
+  ResourceRef,
+  ReviewInput,
+} from './types.js'
+
+export interface GatehouseAPIOptions extends Partial<ClientConfig> {
+  /** Per request, in milliseconds (default 60 s). */
+  timeout?: number
+  /** Retries of connection errors, 408, 429 and 5xx (default 2). */
+  maxRetries?: number
+  fetch?: typeof fetch
+}
+
+export interface BulkUpdateOptions {
+  resources: ResourceInput[]
+  /** Resources per request (default and maximum 1000); each request is atomic and idempotent on the server. */
+  batchSize?: number
+  /** Requests in flight at once (default 4). */
+  concurrency?: number
+  onProgress?: (progress: { done: number; total: number }) => void
+}
+
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+const MAX_BATCH = 1000
+
+/**
+ * The server names items by their place in one batch (`body.resources.17.kind`); the caller gave
+ * one long list, so say where in it (`resources[2017].kind`). Batches before this one are stored,
+ * this one and later ones are not: repeating the whole call is safe.
+ */
+function inBatch(error: unknown, offset: number): unknown {
+  if (!(error instanceof BadRequestError)) return error
+  const message = error.message.replace(/body\.resources\.(\d+)/g, (_, index: string) => `resources[${offset + Number(index)}]`)
+  return new BadRequestError(error.status, error.code, `${message} (resources before index ${offset} were stored)`, error.requestId, { ...error.details, batchOffset: offset })
+}
+const enc = encodeURIComponent
+
+/**
+ * The Gatehouse API client, in the shape of Indent's `IndentAPI`. Reads GATEHOUSE_URL,
+ * GATEHOUSE_SPACE and GATEHOUSE_API_TOKEN unless given them.
+ */
+export class GatehouseAPI {
+  readonly space: string
+  readonly baseUrl: string
+  private readonly request: Request
+
+  constructor(options: GatehouseAPIOptions = {}) {
+    const env = configFromEnvironment()
+    const baseUrl = options.baseUrl ?? env.baseUrl ?? 'http://127.0.0.1:8080'
+    const space = options.space ?? env.space
+    const token = options.token ?? env.token
+    if (!space) throw new GatehouseError('no space: pass { space } or set GATEHOUSE_SPACE')
+    if (!token) throw new GatehouseError('no API token: pass { token } or set GATEHOUSE_API_TOKEN')
+    this.space = space
+    this.baseUrl = baseUrl
+    this.request = createTransport({ baseUrl, token, timeout: options.timeout ?? 60_000, maxRetries: options.maxRetries ?? 2, fetch: options.fetch ?? fetch })
+  }
+
+  private get prefix(): string {
+    return `v1/spaces/${enc(this.space)}`
+  }
+
+  readonly resource = {
+    /** Uploads any number of resources in bounded batches; safe to repeat. */
+    bulkUpdate: async ({ resources, batchSize = MAX_BATCH, concurrency = 4, onProgress }: BulkUpdateOptions): Promise<{ received: number; changed: number }> => {
+      const size = Math.max(1, Math.min(batchSize, MAX_BATCH))
+      const batches: ResourceInput[][] = []
+      for (let i = 0; i < resources.length; i += size) batches.push(resources.slice(i, i + size))
+      let next = 0
+      let done = 0
+      let changed = 0
+      let failed = false
+      const worker = async () => {
+        while (next < batches.length && !failed) {
+          const index = next++
+          const batch = batches[index]!
+          try {
+            const result = await this.request<{ received: number; changed: number }>('POST', `${this.prefix}/resources:bulkUpdate`, { body: { resources: batch } })
+            changed += result.changed
+          } catch (error) {
+            failed = true
+            throw inBatch(error, index * size)
+          }
+          done += batch.length
+          onProgress?.({ done, total: resources.length })
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker))
+      return { received: resources.length, changed }
+    },
+    list: async (query: { kind?: string; labels?: Record<string, string>; cursor?: string; limit?: number } = {}): Promise<Page<Resource>> => {
+      const label = Object.entries(query.labels ?? {}).map(([name, value]) => `${name}:${value}`)
+      const page = await this.request<{ resources: Resource[]; nextCursor: string | null }>('GET', `${this.prefix}/resources`, {
+        query: { kind: query.kind, label: label.length ? label : undefined, cursor: query.cursor, limit: query.limit },
+      })
+      return { items: page.resources, nextCursor: page.nextCursor }
+    },
+    get: (ref: ResourceRef): Promise<Resource> => this.request('GET', `${this.prefix}/resources/${enc(ref.kind)}/${enc(ref.id)}`),
+    delete: (ref: ResourceRef): Promise<void> => this.request('DELETE', `${this.prefix}/resources/${enc(ref.kind)}/${enc(ref.id)}`),
+  }
+
+  readonly approvals = {
+    /** One call of the server's approval(): see the top-level `approval()` for the thrown-error form. */
+    request: (body: ApprovalRequest): Promise<ApprovalOutcome> =>
+      this.request('POST', `${this.prefix}/approvals`, { body, timeout: Math.max(60_000, (body.waitMs ?? 0) + 15_000) }),
+  }
+
+  readonly petition = {
+    create: (body: PetitionInput): Promise<Petition> => this.request('POST', `${this.prefix}/petitions`, { body }),
+    get: (id: string): Promise<Petition> => this.request('GET', `${this.prefix}/petitions/${enc(id)}`),
+    list: async (query: { state?: Petition['state']; petitioner?: string; cursor?: string; limit?: number } = {}): Promise<Page<Petition>> => {
+      const page = await this.request<{ petitions: Petition[]; nextCursor: string | null }>('GET', `${this.prefix}/petitions`, { query })
+      return { items: page.petitions, nextCursor: page.nextCursor }
+    },
+    review: ({ id, ...body }: ReviewInput & { id: string }): Promise<Petition> => this.request('POST', `${this.prefix}/petitions/${enc(id)}:review`, { body }),
+    cancel: (id: string): Promise<Petition> => this.request('POST', `${this.prefix}/petitions/${enc(id)}:cancel`),
+  }
+
+  readonly grant = {
+    get: (id: string): Promise<Grant> => this.request('GET', `${this.prefix}/grants/${enc(id)}`),
+    list: async (
+      query: { petitioner?: string; resourceKind?: string; resourceId?: string; active?: boolean; cursor?: string; limit?: number } = {},
+    ): Promise<Page<Grant>> => {
+      const page = await this.request<{ grants: Grant[]; nextCursor: string | null }>('GET', `${this.prefix}/grants`, { query })
+      return { items: page.grants, nextCursor: page.nextCursor }
+    },
+    revoke: (id: string): Promise<Grant> => this.request('POST', `${this.prefix}/grants/${enc(id)}:revoke`),
+    extend: (id: string, body: { durationSeconds?: number; reason?: string } = {}): Promise<Petition> =>
+      this.request('POST', `${this.prefix}/grants/${enc(id)}:extend`, { body }),
+  }
+
+  readonly policy = {
+    list: async (): Promise<Policy[]> => (await this.request<{ policies: Policy[] }>('GET', `${this.prefix}/policies`)).policies,
+    get: (id: string): Promise<Policy> => this.request('GET', `${this.prefix}/policies/${enc(id)}`),
+    create: (body: PolicyInput): Promise<Policy> => this.request('POST', `${this.prefix}/policies`, { body }),
+    replace: (id: string, body: PolicyInput): Promise<Policy> => this.request('PUT', `${this.prefix}/policies/${enc(id)}`, { body }),
+    delete: (id: string): Promise<void> => this.request('DELETE', `${this.prefix}/policies/${enc(id)}`),
+  }
+}

@@ -1,0 +1,7 @@
+export { GatehouseAPI, type GatehouseAPIOptions, type BulkUpdateOptions, type Page } from './client.js'
+export { approval, getErrorKind, ApprovalError, type ApprovalOptions, type ApprovalResult, type ErrorKind } from './approvals.js'
+export { verifyWebhook, WebhookVerificationError, type WebhookEvent } from './webhooks.js'
+export { parseDuration } from './duration.js'
+export * from './errors.js'
+export type * from './types.js'
+export type { components, operations, paths } from './generated/api.js'

@@ -1,0 +1,20 @@
+import type { components, operations } from './generated/api.js'
+
+/** Types straight from the server's route schemas (src/generated/api.ts). */
+type Schemas = components['schemas']
+type Body<Op extends keyof operations> = operations[Op] extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never
+
+export type Resource = Schemas['Resource']
+export type Petition = Schemas['Petition']
+export type Grant = Schemas['Grant']
+export type Policy = Schemas['Policy']
+export type ApprovalOutcome = Schemas['ApprovalOutcome']
+export type AuditEvent = Schemas['AuditEvent']
+
+export type ResourceInput = Body<'bulkUpdateResources'>['resources'][number]
+export type PetitionInput = Body<'createPetition'>
+export type ApprovalRequest = Body<'approval'>
+export type ReviewInput = Body<'reviewPetition'>
+export type PolicyInput = Body<'createPolicy'>
+export type Petitioner = PetitionInput['petitioners'][number]
+export type ResourceRef = PetitionInput['resources'][number]

@@ -1,0 +1,119 @@
+import type { AuditActor } from '../audit/audit-types.js'
+import type { ResourceRef } from '../resources/resources-types.js'
+
+export interface Petitioner {
+  kind: 'user'
+  id: string
+  email: string
+}
+
+export type PetitionState = 'open' | 'granted' | 'denied' | 'cancelled'
+
+export interface ReviewerSet {
+  users?: string[]
+  groups?: string[]
+}
+
+export type PolicyDecision =
+  | { type: 'auto_approve'; durationSeconds: number }
+  | { type: 'auto_deny'; reason?: string }
+  | { type: 'review'; reviewers?: ReviewerSet; approvalsRequired?: number; allowSelfApproval?: boolean }
+  /** Ask the customer's decision endpoint; on timeout or a bad answer, human review by `reviewers`. */
+  | { type: 'delegate'; url: string; timeoutMs?: number; reviewers?: ReviewerSet; approvalsRequired?: number; allowSelfApproval?: boolean }
+
+export interface PolicyMatch {
+  resourceKinds?: string[]
+  /** Every label given must be on every resource of the petition. */
+  labels?: Record<string, string>
+  /** Every petitioner must be in at least one of these groups. */
+  petitionerGroups?: string[]
+}
+
+export interface EmergencyRule {
+  allowed: boolean
+  maxDurationSeconds: number
+}
+
+export interface Policy {
+  id: string
+  name: string
+  priority: number
+  match: PolicyMatch
+  decision: PolicyDecision
+  /** Caps every grant under this policy, auto-approved or reviewed. */
+  maxDurationSeconds?: number
+  emergency?: EmergencyRule
+  createdAt: string
+  updatedAt: string
+}
+
+/** The rule a petition is decided by, copied onto it when it is made. */
+export interface PetitionRule {
+  policyId: string | null
+  policyName: string | null
+  decision: PolicyDecision
+  maxDurationSeconds: number | null
+  emergency: EmergencyRule | null
+}
+
+export interface Review {
+  reviewerId: string
+  reviewerEmail: string
+  decision: 'approve' | 'deny'
+  durationSeconds: number | null
+  comment: string
+  createdAt: string
+}
+
+export interface Petition {
+  id: string
+  state: PetitionState
+  petitioners: Petitioner[]
+  resources: ResourceRef[]
+  reason: string
+  durationSeconds: number | null
+  startsAt: string | null
+  emergency: boolean
+  extendsGrantId: string | null
+  rule: PetitionRule
+  reviews: Review[]
+  createdBy: AuditActor
+  createdAt: string
+  decidedAt: string | null
+  decidedBy: AuditActor | null
+  decisionComment: string | null
+}
+
+export interface Grant {
+  id: string
+  petitionId: string
+  petitioner: { id: string; email: string }
+  resource: ResourceRef
+  startsAt: string
+  expiresAt: string
+  emergency: boolean
+  revokedAt: string | null
+  revokedBy: AuditActor | null
+  createdAt: string
+}
+
+export interface PetitionInput {
+  petitioners: Petitioner[]
+  resources: ResourceRef[]
+  reason?: string
+  durationSeconds?: number
+  startsAt?: string
+  emergency?: boolean
+}
+
+export type ApprovalOutcome =
+  | { status: 'granted'; grants: Grant[]; petition: Petition | null }
+  | { status: 'waiting'; petition: Petition }
+  | { status: 'denied'; petition: Petition }
+
+/** Anything that must hear about access events, inside the transaction that causes them (the webhook outbox). */
+export interface AccessEventSink {
+  enqueue(tx: import('../../db/db.js').Queryable, spaceId: string, event: { type: string; data: Record<string, unknown> }): Promise<void>
+  /** Called after a commit that enqueued: deliver now rather than at the next poll. */
+  notify(): void
+}

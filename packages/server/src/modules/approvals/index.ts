@@ -1,0 +1,52 @@
+import type { Db } from '../../db/db.js'
+import type { App } from '../../http/types.js'
+import type { AuditService } from '../audit/audit-service.js'
+import type { MembersStore } from '../members/members-store.js'
+import type { ResourcesStore } from '../resources/resources-store.js'
+import { registerApprovalsRoutes } from './approvals-routes.js'
+import { approvalsSchemas } from './approvals-schemas.js'
+import { createApprovalsService } from './approvals-service.js'
+import { createApprovalsStore } from './approvals-store.js'
+import type { AccessEventSink } from './approvals-types.js'
+import { createDecisionWaiter } from './decision-waiter.js'
+import { createPetitionDecisions } from './petition-decisions.js'
+import { registerPoliciesRoutes } from './policies-routes.js'
+import { createPoliciesService } from './policies-service.js'
+import { createPoliciesStore } from './policies-store.js'
+
+export function createApprovalsModule(deps: {
+  db: Db
+  audit: AuditService
+  members: MembersStore
+  resources: ResourcesStore
+  events: AccessEventSink
+  clock: () => Date
+  denialHoldMs?: number
+}) {
+  const store = createApprovalsStore()
+  const policiesStore = createPoliciesStore()
+  const decisions = createPetitionDecisions({ store, audit: deps.audit, events: deps.events })
+  const service = createApprovalsService({
+    db: deps.db,
+    store,
+    policies: policiesStore,
+    resources: deps.resources,
+    members: deps.members,
+    decisions,
+    eventsCommitted: () => deps.events.notify(),
+    waiter: createDecisionWaiter(),
+    clock: deps.clock,
+    denialHoldMs: deps.denialHoldMs ?? 3600_000,
+  })
+  const policies = createPoliciesService({ db: deps.db, store: policiesStore, audit: deps.audit })
+  return {
+    store,
+    service,
+    policies,
+    schemas: approvalsSchemas,
+    register(app: App) {
+      registerApprovalsRoutes(app, { approvals: service })
+      registerPoliciesRoutes(app, { policies })
+    },
+  }
+}

@@ -1,0 +1,54 @@
+import type { Db } from '../../db/db.js'
+import { conflict, isUniqueViolation, notFound } from '../../http/errors.js'
+import { newId } from '../../lib/ids.js'
+import type { AuditService } from '../audit/audit-service.js'
+import type { Principal } from '../auth/auth-types.js'
+import type { Policy } from './approvals-types.js'
+import type { PoliciesStore, PolicyFields } from './policies-store.js'
+
+export function createPoliciesService({ db, store, audit }: { db: Db; store: PoliciesStore; audit: Pick<AuditService, 'append'> }) {
+  return {
+    list: (spaceId: string) => store.list(db, spaceId),
+
+    async get(spaceId: string, policyId: string): Promise<Policy> {
+      return (await store.get(db, spaceId, policyId)) ?? Promise.reject(notFound('policy', policyId))
+    },
+
+    async create(by: Principal, fields: PolicyFields): Promise<Policy> {
+      try {
+        return await db.transaction(async (tx) => {
+          const policy = await store.insert(tx, by.spaceId, newId('pol'), fields)
+          await audit.append(tx, by.spaceId, { event: 'policy/create', actor: by.actor, resources: [{ kind: 'policy', id: policy.id }], meta: { policy: fields } })
+          return policy
+        })
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict(`a policy named '${fields.name}' already exists`)
+        throw error
+      }
+    },
+
+    /** Replaces the whole policy. Open petitions keep the rule they were made under. */
+    async replace(by: Principal, policyId: string, fields: PolicyFields): Promise<Policy> {
+      try {
+        return await db.transaction(async (tx) => {
+          const policy = await store.replace(tx, by.spaceId, policyId, fields)
+          if (!policy) throw notFound('policy', policyId)
+          await audit.append(tx, by.spaceId, { event: 'policy/update', actor: by.actor, resources: [{ kind: 'policy', id: policyId }], meta: { policy: fields } })
+          return policy
+        })
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict(`a policy named '${fields.name}' already exists`)
+        throw error
+      }
+    },
+
+    async delete(by: Principal, policyId: string): Promise<void> {
+      await db.transaction(async (tx) => {
+        if (!(await store.delete(tx, by.spaceId, policyId))) throw notFound('policy', policyId)
+        await audit.append(tx, by.spaceId, { event: 'policy/delete', actor: by.actor, resources: [{ kind: 'policy', id: policyId }] })
+      })
+    },
+  }
+}
+
+export type PoliciesService = ReturnType<typeof createPoliciesService>

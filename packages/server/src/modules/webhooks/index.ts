@@ -1,0 +1,24 @@
+import type { Db } from '../../db/db.js'
+import type { App } from '../../http/types.js'
+import type { AuditService } from '../audit/audit-service.js'
+import { createWebhookWorker, type WebhookWorkerDeps } from './webhooks-delivery.js'
+import { registerWebhooksRoutes } from './webhooks-routes.js'
+import { createWebhooksService } from './webhooks-service.js'
+import { createWebhooksStore } from './webhooks-store.js'
+
+export { createWebhookWorker } from './webhooks-delivery.js'
+export { createWebhooksStore } from './webhooks-store.js'
+
+/**
+ * The worker is created here but not started: the server starts it once migrations are applied,
+ * and tests drive their own workers with `runOnce`.
+ */
+export function createWebhooksModule(
+  deps: { db: Db; audit: Pick<AuditService, 'append'>; clock: () => Date } & Partial<Omit<WebhookWorkerDeps, 'db' | 'store' | 'audit' | 'clock'>>,
+) {
+  const { db, audit, clock, ...workerOptions } = deps
+  const store = createWebhooksStore()
+  const worker = createWebhookWorker({ ...workerOptions, db, store, audit, clock })
+  const service = createWebhooksService({ db, store, audit, clock, notify: () => worker.notify() })
+  return { store, service, worker, register: (app: App) => registerWebhooksRoutes(app, { webhooks: service }) }
+}
