@@ -156,3 +156,32 @@ describe('types', () => {
     expect(() => parseDuration('soon')).toThrow("'soon'")
   })
 })
+
+describe('webhooks end to end', () => {
+  it("a delivery from the server verifies with the SDK's verifyWebhook", async () => {
+    const received: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = []
+    const receiver = createServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk) => (body += chunk))
+      req.on('end', () => {
+        received.push({ headers: req.headers, body })
+        res.writeHead(204).end()
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`
+      const endpoint = await h.request('POST', '/v1/spaces/default/webhooks', { token: h.adminToken, body: { url, events: ['access/request'] } })
+      expect(endpoint.status, endpoint.text).toBe(201)
+      await approval({ client: portal, petitioners: [petitioner], resources: [{ kind: 'customer', id: 'c_3' }], wait: { timeoutMs: 0 } }).catch(() => undefined)
+      expect(await h.built.webhookWorker.runOnce()).toBeGreaterThanOrEqual(1)
+      expect(received).toHaveLength(1)
+      const event = verifyWebhook(endpoint.body.secret, received[0]!.headers, received[0]!.body)
+      expect(event.type).toBe('access/request')
+      expect(JSON.stringify(event.data)).toContain('c_3')
+      expect(() => verifyWebhook(endpoint.body.secret, received[0]!.headers, received[0]!.body.replace('c_3', 'c_4'))).toThrow(WebhookVerificationError)
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()))
+    }
+  })
+})

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { Email, Timestamp } from '../../http/schemas.js'
-import { ResourceId, ResourceKind } from '../resources/resources-routes.js'
+import { Labels, ResourceId, ResourceKind } from '../resources/resources-routes.js'
 
 const Duration = Type.Integer({ minimum: 60, maximum: 365 * 24 * 3600, description: 'Seconds' })
 const Comment = Type.String({ maxLength: 2000 })
@@ -55,7 +55,7 @@ export const PolicyInputSchema = Type.Object(
     match: Type.Object(
       {
         resourceKinds: Type.Optional(Type.Array(ResourceKind, { maxItems: 50 })),
-        labels: Type.Optional(Type.Record(Type.String({ maxLength: 63 }), Type.String({ maxLength: 256 }), { maxProperties: 20 })),
+        labels: Type.Optional(Labels(20)),
         petitionerGroups: Type.Optional(IdList),
       },
       { additionalProperties: false },

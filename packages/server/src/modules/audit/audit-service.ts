@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../../db/db.js'
-import { badRequest } from '../../http/errors.js'
+import { decodeSeqCursor, encodeSeqCursor } from '../../lib/cursor.js'
 import { newId } from '../../lib/ids.js'
 import { checkLink, GENESIS_HASH, hashEvent, jsonRoundTrip } from './audit-chain.js'
 import type { CheckpointSigner } from './audit-signer.js'
@@ -25,17 +25,6 @@ export interface AuditServiceDeps {
 
 const PAGE = 1000
 
-const encodeCursor = (seq: number) => Buffer.from(JSON.stringify({ before: seq })).toString('base64url')
-
-function decodeCursor(cursor: string): number {
-  try {
-    const { before } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { before?: unknown }
-    if (typeof before === 'number' && Number.isSafeInteger(before) && before > 0) return before
-  } catch {
-    // fall through to the error below
-  }
-  throw badRequest('cursor is not valid: pass back the nextCursor of a previous page unchanged')
-}
 
 export function createAuditService({ db, store, signer, clock }: AuditServiceDeps) {
   /** Oldest first, in keyset pages, so a million events stream in constant memory. */
@@ -79,9 +68,9 @@ export function createAuditService({ db, store, signer, clock }: AuditServiceDep
     },
 
     async list(spaceId: string, filter: AuditFilter, cursor: string | undefined, limit: number) {
-      const events = await store.list(db, spaceId, filter, cursor ? decodeCursor(cursor) : null, limit)
+      const events = await store.list(db, spaceId, filter, cursor ? decodeSeqCursor(cursor) : null, limit)
       const last = events[events.length - 1]
-      return { events, nextCursor: events.length === limit && last ? encodeCursor(last.seq) : null }
+      return { events, nextCursor: events.length === limit && last ? encodeSeqCursor(last.seq) : null }
     },
 
     export: (spaceId: string, filter: AuditFilter) => walk(spaceId, filter),

@@ -7,7 +7,10 @@ import { MAX_BULK_RESOURCES } from './resources-types.js'
 
 export const ResourceKind = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$', description: 'e.g. `customer`' })
 export const ResourceId = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$' })
-const Labels = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_./-]{1,63}$' }), Type.String({ maxLength: 256 }), { maxProperties: 50 })
+/** Label names are checked by pattern; without `additionalProperties: false` a bad name would pass unchecked. */
+export const LABEL_NAME = '^[A-Za-z0-9_./-]{1,63}$'
+export const Labels = (maxProperties: number) =>
+  Type.Record(Type.String({ pattern: LABEL_NAME }), Type.String({ maxLength: 256 }), { maxProperties, additionalProperties: false })
 
 export const ResourceSchema = Type.Object(
   { kind: ResourceKind, id: ResourceId, displayName: Type.String(), labels: Type.Record(Type.String(), Type.String()), createdAt: Timestamp, updatedAt: Timestamp },
@@ -15,7 +18,7 @@ export const ResourceSchema = Type.Object(
 )
 
 const ResourceInputSchema = Type.Object(
-  { kind: ResourceKind, id: ResourceId, displayName: Type.Optional(Type.String({ maxLength: 500 })), labels: Type.Optional(Labels) },
+  { kind: ResourceKind, id: ResourceId, displayName: Type.Optional(Type.String({ maxLength: 500 })), labels: Type.Optional(Labels(50)) },
   { additionalProperties: false },
 )
 

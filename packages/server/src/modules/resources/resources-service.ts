@@ -1,5 +1,6 @@
 import type { Db } from '../../db/db.js'
 import { AppError, notFound } from '../../http/errors.js'
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { Principal } from '../auth/auth-types.js'
 import type { ResourcesStore } from './resources-store.js'
@@ -14,17 +15,13 @@ export interface ResourcesServiceDeps {
 /** How many resource ids an audit event names; the count is always exact. */
 const AUDITED_REFS = 20
 
-const encodeCursor = (ref: ResourceRef) => Buffer.from(JSON.stringify([ref.kind, ref.id])).toString('base64url')
+const encodeRefCursor = (ref: ResourceRef) => encodeCursor([ref.kind, ref.id])
 
-function decodeCursor(cursor: string): ResourceRef {
-  try {
-    const [kind, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (typeof kind === 'string' && typeof id === 'string') return { kind, id }
-  } catch {
-    // fall through
-  }
-  throw new AppError('bad_request', 'cursor is not valid: pass back the nextCursor of a previous page unchanged')
-}
+const decodeRefCursor = (cursor: string): ResourceRef =>
+  decodeCursor(cursor, (value) => {
+    const [kind, id] = Array.isArray(value) ? value : []
+    return typeof kind === 'string' && typeof id === 'string' ? { kind, id } : null
+  })
 
 /** `plan:pro` → { plan: 'pro' }; the value may itself contain colons. */
 export function parseLabelFilters(filters: string[]): Record<string, string> {
@@ -74,10 +71,10 @@ export function createResourcesService({ db, store, audit }: ResourcesServiceDep
     },
 
     async list(spaceId: string, filter: { kind?: string; labels?: Record<string, string> }, cursor: string | undefined, limit: number) {
-      const rows = await store.list(db, spaceId, filter, cursor ? decodeCursor(cursor) : null, limit + 1)
+      const rows = await store.list(db, spaceId, filter, cursor ? decodeRefCursor(cursor) : null, limit + 1)
       const resources = rows.slice(0, limit)
       const last = resources[resources.length - 1]
-      return { resources, nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+      return { resources, nextCursor: rows.length > limit && last ? encodeRefCursor(last) : null }
     },
 
     async delete(by: Principal, ref: ResourceRef): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Db, Queryable } from '../../db/db.js'
 import { badRequest, conflict, notFound } from '../../http/errors.js'
+import { decodeSeqCursor, encodeSeqCursor } from '../../lib/cursor.js'
 import { newId } from '../../lib/ids.js'
 import { keysetPage } from '../../lib/paging.js'
 import type { AuditService } from '../audit/audit-service.js'
@@ -58,18 +59,6 @@ function checkUrl(raw: string): string {
 const auditOrigin = (url: string | undefined) => (url === undefined ? undefined : new URL(url).origin)
 
 const dedupe = (events: WebhookEventFilter[] | undefined) => (events ? [...new Set(events)] : undefined)
-
-const encodeCursor = (seq: number) => Buffer.from(JSON.stringify({ before: seq })).toString('base64url')
-
-function decodeCursor(cursor: string): number {
-  try {
-    const { before } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { before?: unknown }
-    if (typeof before === 'number' && Number.isSafeInteger(before) && before > 0) return before
-  } catch {
-    // fall through to the error below
-  }
-  throw badRequest('cursor is not valid: pass back the nextCursor of a previous page unchanged')
-}
 
 export function createWebhooksService({ db, store, audit, clock, notify, secretOverlapMs = DEFAULT_SECRET_OVERLAP_MS }: WebhooksServiceDeps) {
   const mustGetEndpoint = async (spaceId: string, endpointId: string) =>
@@ -164,12 +153,12 @@ export function createWebhooksService({ db, store, audit, clock, notify, secretO
 
     async listDeliveries(spaceId: string, endpointId: string, query: { state: DeliveryState | null; cursor: string | null; limit: number }) {
       await mustGetEndpoint(spaceId, endpointId)
-      const beforeSeq = query.cursor === null ? null : decodeCursor(query.cursor)
+      const beforeSeq = query.cursor === null ? null : decodeSeqCursor(query.cursor)
       const rows = await store.listDeliveries(db, spaceId, endpointId, { state: query.state, beforeSeq }, query.limit + 1)
       const page = rows.slice(0, query.limit)
       const last = page[page.length - 1]
       const deliveries: WebhookDelivery[] = page.map(({ seq: _seq, ...delivery }) => delivery)
-      return { deliveries, nextCursor: rows.length > query.limit && last ? encodeCursor(last.seq) : null }
+      return { deliveries, nextCursor: rows.length > query.limit && last ? encodeSeqCursor(last.seq) : null }
     },
 
     getDelivery: (spaceId: string, endpointId: string, deliveryId: string) => mustGetDelivery(spaceId, endpointId, deliveryId),
