@@ -21,6 +21,7 @@ import { createSpacesModule } from './modules/spaces/index.js'
 import { createWebhooksModule } from './modules/webhooks/index.js'
 import { createResourcesModule } from './modules/resources/index.js'
 import { createApprovalsModule } from './modules/approvals/index.js'
+import { createVaultModule, type VaultOptions } from './modules/vault/index.js'
 
 export interface AppDeps {
   db: Db
@@ -34,6 +35,7 @@ export interface AppDeps {
   startGated?: boolean
   /** How long a denial stands before the same request makes a new petition (default 1 h). */
   denialHoldMs?: number
+  vault?: VaultOptions
   /** Trust X-Forwarded-For from a reverse proxy (for rate limits and logs). */
   trustProxy?: boolean
   version?: string
@@ -66,6 +68,7 @@ export async function buildApp(deps: AppDeps) {
   const spaces = createSpacesModule({ db: deps.db, audit: audit.service, auth: auth.service, members: members.store })
   const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: 1000 })
   const resources = createResourcesModule({ db: deps.db, audit: audit.service })
+  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, ...deps.vault })
   const approvals = createApprovalsModule({
     db: deps.db,
     audit: audit.service,
@@ -91,7 +94,7 @@ export async function buildApp(deps: AppDeps) {
   })
   const routes = registerAccessControl(app, auth.service.authenticate)
 
-  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...resources.schemas, ...approvals.schemas]) app.addSchema(schema)
+  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...resources.schemas, ...approvals.schemas, ...vault.schemas]) app.addSchema(schema)
 
   await app.register(rateLimit, {
     global: false,
@@ -105,7 +108,7 @@ export async function buildApp(deps: AppDeps) {
         version: deps.version ?? '0.1.0',
         description: 'Least-privilege access to customer data. Every error has the shape `{ error: { code, message, requestId, details? } }`.',
       },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A user access token (`ghu_…`) or a service-account token (`ghs_…`)' } } },
+      components: { securitySchemes: { vaultToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A vault token from POST /oauth/token' }, bearerAuth: { type: 'http', scheme: 'bearer', description: 'A user access token (`ghu_…`) or a service-account token (`ghs_…`)' } } },
     },
     // Shared schemas keep their $id as their component name (Petition, Grant, …): the SDK's
     // generated types are named after them.
@@ -127,6 +130,8 @@ export async function buildApp(deps: AppDeps) {
   webhooks.register(app)
   resources.register(app)
   approvals.register(app)
+  vault.register(app)
+  app.addHook('onClose', () => vault.close())
 
   await app.ready()
   return {
@@ -142,6 +147,7 @@ export async function buildApp(deps: AppDeps) {
       resources: resources.service,
       approvals: approvals.service,
       policies: approvals.policies,
+      vault: vault.services,
     },
     /** Started by server.ts after migrations; tests run their own workers. */
     webhookWorker: webhooks.worker,

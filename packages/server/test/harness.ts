@@ -7,6 +7,7 @@ import { openPgliteDb } from '../src/db/pglite.js'
 import { openPostgresDb } from '../src/db/postgres.js'
 import { createCheckpointSigner, type CheckpointSigner } from '../src/modules/audit/audit-signer.js'
 import type { Role } from '../src/modules/auth/auth-types.js'
+import type { VaultOptions } from '../src/modules/vault/index.js'
 
 /** Tests run on PGlite, or on PostgreSQL when DATABASE_URL is set (`.ci/run` does both). */
 export const STORE = process.env.DATABASE_URL ? 'postgres' : 'pglite'
@@ -69,7 +70,7 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function createHarness(options: { signInAttemptsPerMinute?: number } = {}): Promise<Harness> {
+export async function createHarness(options: { signInAttemptsPerMinute?: number; vault?: VaultOptions } = {}): Promise<Harness> {
   const testDb = await openTestDb()
   const signer = testSigner()
   let offsetMs = 0
@@ -78,6 +79,7 @@ export async function createHarness(options: { signInAttemptsPerMinute?: number 
     signer,
     clock: () => new Date(Date.now() + offsetMs),
     signInRateLimit: { max: options.signInAttemptsPerMinute ?? 1000, timeWindowMs: 60_000 },
+    ...(options.vault ? { vault: options.vault } : {}),
   })
   const { result } = await migrate(testDb.db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
   if (!result) throw new Error('bootstrap did not run on an empty store')

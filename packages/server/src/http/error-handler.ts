@@ -61,6 +61,12 @@ const NUL_MESSAGE = 'text may not contain the NUL character (\\u0000): PostgreSQ
  * in a transaction into a 400 that says what to fix.
  */
 export function refuseNulCharacters(app: FastifyInstance): void {
+  // OAuth clients send form bodies (RFC 6749 §4.4.2).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string
+    if (text.includes('%00')) return done(new AppError('bad_request', `the body: ${NUL_MESSAGE}`))
+    done(null, Object.fromEntries(new URLSearchParams(text)))
+  })
   app.addHook('onRequest', async (request) => {
     if (/%00/.test(request.url)) throw new AppError('bad_request', `the URL: ${NUL_MESSAGE}`)
   })

@@ -15,6 +15,11 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  acl_client_auth_missing: 401,
+  acl_timeout: 504,
+  acl_unreachable: 502,
+  acl_error_status: 502,
+  acl_invalid_response: 502,
   internal: 500,
   unavailable: 503,
 } as const

@@ -8,7 +8,7 @@ import type { AuditService } from './audit-service.js'
 const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' })
 
 const AuditActorSchema = Type.Object({
-  kind: Type.Union([Type.Literal('user'), Type.Literal('service_account'), Type.Literal('system'), Type.Literal('anonymous')]),
+  kind: Type.Union([Type.Literal('user'), Type.Literal('service_account'), Type.Literal('vault_client'), Type.Literal('system'), Type.Literal('anonymous')]),
   id: Type.String(),
   display: Type.Optional(Type.String()),
   tokenId: Type.Optional(Type.String()),

@@ -1,4 +1,4 @@
-export type ActorKind = 'user' | 'service_account' | 'system' | 'anonymous'
+export type ActorKind = 'user' | 'service_account' | 'vault_client' | 'system' | 'anonymous'
 
 /** Who did it, as it was at the time: a later rename or deletion does not rewrite history. */
 export interface AuditActor {

@@ -20,6 +20,7 @@ export const SCOPES = [
   'access:read',
   'access:review',
   'access:admin',
+  'vault:admin',
 ] as const
 export type Scope = (typeof SCOPES)[number]
 export type TokenScope = Scope | '*'

@@ -1,0 +1,127 @@
+import { createLocalJWKSet, decodeJwt, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose'
+import type { Db } from '../../../db/db.js'
+import { AppError } from '../../../http/errors.js'
+import { newId } from '../../../lib/ids.js'
+
+export const TOKEN_ISSUER = 'gatehouse'
+export const TOKEN_AUDIENCE = 'gatehouse-vault'
+const CACHE_MS = 30_000
+
+export interface VaultTokenClaims {
+  sub: string
+  space: string
+  pol: string
+}
+
+interface KeyRow {
+  kid: string
+  private_pem: string
+  public_jwk: JWK
+  created_at: Date
+  retired_at: Date | null
+}
+
+/**
+ * EdDSA keys for vault client tokens, kept in the database so every server process signs and
+ * verifies with the same set. Rotation retires the signing key but keeps publishing it until the
+ * last token it signed has expired.
+ */
+export function createSigningKeys({ db, clock, tokenTtlSeconds }: { db: Db; clock: () => Date; tokenTtlSeconds: number }) {
+  let cache: { at: number; rows: KeyRow[] } | null = null
+
+  async function rows(force = false): Promise<KeyRow[]> {
+    if (!force && cache && clock().getTime() - cache.at < CACHE_MS) return cache.rows
+    const { rows: found } = await db.query<KeyRow>(
+      `SELECT kid, private_pem, public_jwk, created_at, retired_at FROM vault_signing_keys
+       WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC`,
+      [new Date(clock().getTime() - tokenTtlSeconds * 1000)],
+    )
+    cache = { at: clock().getTime(), rows: found }
+    return found
+  }
+
+  async function createKey(): Promise<void> {
+    const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
+    const kid = newId('key')
+    const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' }
+    await db.query('INSERT INTO vault_signing_keys (kid, private_pem, public_jwk) VALUES ($1, $2, $3::jsonb)', [kid, await exportPKCS8(privateKey), JSON.stringify(jwk)])
+  }
+
+  async function signingKey(): Promise<KeyRow> {
+    let active = (await rows()).find((row) => row.retired_at === null)
+    if (!active) {
+      await createKey()
+      active = (await rows(true)).find((row) => row.retired_at === null)
+    }
+    return active!
+  }
+
+  return {
+    async sign(claims: VaultTokenClaims): Promise<string> {
+      const key = await signingKey()
+      return new SignJWT({ space: claims.space, pol: claims.pol })
+        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
+        .setIssuer(TOKEN_ISSUER)
+        .setAudience(TOKEN_AUDIENCE)
+        .setSubject(claims.sub)
+        .setJti(newId('jti'))
+        .setIssuedAt(Math.floor(clock().getTime() / 1000))
+        .setExpirationTime(Math.floor(clock().getTime() / 1000) + tokenTtlSeconds)
+        .sign(await importPKCS8(key.private_pem, 'EdDSA'))
+    },
+
+    async jwks(): Promise<{ keys: JWK[] }> {
+      return { keys: (await rows()).map((row) => row.public_jwk) }
+    },
+
+    /** The claims of a valid token, or a 401 that says what is wrong with it. */
+    async verify(token: string): Promise<VaultTokenClaims> {
+      const attempt = async (force: boolean) =>
+        jwtVerify(token, createLocalJWKSet({ keys: (await rows(force)).map((row) => row.public_jwk) }), {
+          issuer: TOKEN_ISSUER,
+          audience: TOKEN_AUDIENCE,
+          algorithms: ['EdDSA'],
+          currentDate: clock(),
+        })
+      let payload: JWTPayload
+      try {
+        payload = (await attempt(false).catch(async (error: { code?: string }) => {
+          // A key made by another process since the cache was filled.
+          if (error.code === 'ERR_JWKS_NO_MATCHING_KEY') return attempt(true)
+          throw error
+        })).payload
+      } catch (error) {
+        // Refused either way; an expired token's key may already be unpublished, so the (unverified)
+        // expiry is read only to say the more useful reason.
+        const code = (error as { code?: string }).code
+        const expired = code === 'ERR_JWT_EXPIRED' || (() => {
+          try {
+            const exp = decodeJwt(token).exp
+            return typeof exp === 'number' && exp * 1000 <= clock().getTime()
+          } catch {
+            return false
+          }
+        })()
+        if (expired) throw new AppError('token_expired', 'vault token expired: get a new one from POST /oauth/token')
+        throw new AppError('unauthenticated', 'vault token is not valid: get one from POST /oauth/token')
+      }
+      if (typeof payload.sub !== 'string' || typeof payload.space !== 'string' || typeof payload.pol !== 'string') {
+        throw new AppError('unauthenticated', 'vault token is not valid: get one from POST /oauth/token')
+      }
+      return { sub: payload.sub, space: payload.space, pol: payload.pol }
+    },
+
+    async rotate(): Promise<{ kid: string }> {
+      await db.transaction(async (tx) => {
+        await tx.query('UPDATE vault_signing_keys SET retired_at = $1 WHERE retired_at IS NULL', [clock()])
+      })
+      await createKey()
+      return { kid: (await signingKey()).kid }
+    },
+
+    /** Drops the cache: after a rotation made by this process, sign with the new key at once. */
+    refresh: async () => void (await rows(true)),
+  }
+}
+
+export type SigningKeys = ReturnType<typeof createSigningKeys>

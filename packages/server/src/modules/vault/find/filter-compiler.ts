@@ -1,0 +1,201 @@
+import type { CompiledFilter, FieldSpec, FilterOptions } from './filter-types.js'
+import { COMPARISON_OPERATORS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_IN, MAX_CONDITIONS, MAX_PARAMS } from './filter-types.js'
+import { checkText, childPath, expectedFor, invalid, isPlainObject, quoteIdent, type ScalarType, SQL_TYPE, segment, toParam } from './filter-values.js'
+
+/*
+ * Compiles a filter (see docs/vault-filters.md) into a parameterised boolean SQL expression. Client
+ * input reaches the SQL text only as placeholders and as the quoted column of a field found in
+ * `options.fields`; everything else in the text is a constant of this file.
+ *
+ * NULL semantics, mirrored by test/vault-filter-evaluator.ts: a missing value (SQL NULL; for json
+ * also JSON null) never satisfies a positive comparison ($eq v, $gt…, $in, $like), and each negative
+ * form is the exact complement of its positive one ($ne of $eq, $nin of $in, $not of its operators),
+ * so it does match missing values. Every expression is either two-valued or NULL only where the
+ * positive form is false, which is why WHERE may treat NULL as false.
+ */
+
+export type { CompiledFilter, FieldSpec, FieldType, FilterOptions, SortOptions } from './filter-types.js'
+export { quoteIdent } from './filter-values.js'
+export { compileSort } from './sort-compiler.js'
+
+const OPERATORS: ReadonlySet<string> = new Set(COMPARISON_OPERATORS)
+const RANGE: Readonly<Record<string, string>> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' }
+
+interface Context {
+  fields: ReadonlyMap<string, FieldSpec>
+  readable: (field: string) => boolean
+  firstParam: number
+  maxDepth: number
+  maxIn: number
+  params: string[]
+  conditions: number
+}
+
+const and = (parts: string[]): string => (parts.length === 0 ? 'TRUE' : parts.length === 1 ? (parts[0] as string) : `(${parts.join(' AND ')})`)
+/** The complement of an expression that may be NULL: NULL counts as "did not match". */
+const complement = (sql: string): string => `(NOT coalesce(${sql}, false))`
+
+function positiveInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new Error(`compileFilter: ${name} must be a positive integer`)
+  return value
+}
+
+export function compileFilter(filter: unknown, options: FilterOptions): CompiledFilter {
+  const ctx: Context = {
+    fields: options.fields,
+    readable: options.readable,
+    firstParam: positiveInteger(options.firstParam, 'firstParam', 1),
+    maxDepth: positiveInteger(options.maxDepth, 'maxDepth', DEFAULT_MAX_DEPTH),
+    maxIn: positiveInteger(options.maxIn, 'maxIn', DEFAULT_MAX_IN),
+    params: [],
+    conditions: 0,
+  }
+  if (filter === undefined) return { sql: 'TRUE', params: [] }
+  const sql = compileNode(ctx, filter, 'filter', 0)
+  return { sql, params: ctx.params }
+}
+
+function bind(ctx: Context, text: string, type: ScalarType): string {
+  if (ctx.params.length >= MAX_PARAMS) throw invalid('filter', `more than ${MAX_PARAMS} values`)
+  ctx.params.push(text)
+  return `$${ctx.firstParam + ctx.params.length - 1}::${SQL_TYPE[type]}`
+}
+
+function count(ctx: Context): void {
+  ctx.conditions += 1
+  if (ctx.conditions > MAX_CONDITIONS) throw invalid('filter', `more than ${MAX_CONDITIONS} conditions`)
+}
+
+function deeper(ctx: Context, depth: number): number {
+  if (depth + 1 > ctx.maxDepth) throw invalid('filter', `nested deeper than ${ctx.maxDepth}`)
+  return depth + 1
+}
+
+/** A filter object: its keys are ANDed. */
+function compileNode(ctx: Context, node: unknown, path: string, depth: number): string {
+  if (!isPlainObject(node)) throw invalid(path, 'expected an object')
+  const parts: string[] = []
+  // Object.entries: own keys only, so '__proto__' or 'constructor' are just unknown names.
+  for (const [key, value] of Object.entries(node)) {
+    const here = childPath(path, key)
+    if (key === '$and' || key === '$or') {
+      const level = deeper(ctx, depth)
+      if (!Array.isArray(value) || value.length === 0) throw invalid(here, 'expected a non-empty array of filters')
+      const items = value.map((item, index) => {
+        count(ctx)
+        return compileNode(ctx, item, childPath(here, index), level)
+      })
+      parts.push(items.length === 1 ? (items[0] as string) : `(${items.join(key === '$and' ? ' AND ' : ' OR ')})`)
+    } else if (key.startsWith('$')) {
+      if (OPERATORS.has(key)) throw invalid(here, `operator '${key}' must be applied to a field, e.g. {"age": {"${key}": …}}`)
+      throw invalid(here, `unknown operator '${segment(key)}'`)
+    } else {
+      const field = ctx.fields.get(key)
+      if (!field) throw invalid(here, `unknown field '${segment(key)}'`)
+      if (!ctx.readable(key)) throw invalid(here, 'you cannot filter on this field')
+      parts.push(isPlainObject(value) ? compileOperators(ctx, field, value, here, depth) : compileEquals(ctx, field, value, here))
+    }
+  }
+  return and(parts)
+}
+
+/** `{ field: value }` and `$eq`: null means missing. */
+function compileEquals(ctx: Context, field: FieldSpec, value: unknown, path: string): string {
+  count(ctx)
+  if (value === null) return isMissing(field)
+  if (field.type === 'json') throw invalid(path, 'a json field can only be compared with null or filtered with $exists')
+  return `${quoteIdent(field.column)} = ${bind(ctx, toParam(field.type, value, path), field.type)}`
+}
+
+/** Missing: SQL NULL, and for json also a stored JSON null (so "null" and "absent" are one thing). */
+function isMissing(field: FieldSpec): string {
+  const column = quoteIdent(field.column)
+  // The ::jsonb cast lets a json column work as well as a jsonb one; on jsonb it is a no-op.
+  return field.type === 'json' ? `coalesce(jsonb_typeof(${column}::jsonb), 'null') = 'null'` : `${column} IS NULL`
+}
+
+function isPresent(field: FieldSpec): string {
+  const column = quoteIdent(field.column)
+  return field.type === 'json' ? `coalesce(jsonb_typeof(${column}::jsonb), 'null') <> 'null'` : `${column} IS NOT NULL`
+}
+
+/** An operator object: its operators are ANDed. */
+function compileOperators(ctx: Context, field: FieldSpec, ops: Record<string, unknown>, path: string, depth: number): string {
+  const entries = Object.entries(ops)
+  if (entries.length === 0) throw invalid(path, 'expected a value or at least one operator')
+  return and(entries.map(([op, arg]) => compileOperator(ctx, field, op, arg, childPath(path, op), depth)))
+}
+
+function compileOperator(ctx: Context, field: FieldSpec, op: string, arg: unknown, path: string, depth: number): string {
+  if (!OPERATORS.has(op)) throw invalid(path, `unknown operator '${segment(op)}'`)
+  if (op === '$not') {
+    const level = deeper(ctx, depth)
+    if (!isPlainObject(arg)) throw invalid(path, 'expected an operator object, e.g. {"$not": {"$gt": 1}}')
+    return complement(compileOperators(ctx, field, arg, path, level))
+  }
+  if (op === '$exists') {
+    count(ctx)
+    if (typeof arg !== 'boolean') throw invalid(path, 'expected a boolean')
+    return arg ? isPresent(field) : isMissing(field)
+  }
+  if (op === '$eq') return compileEquals(ctx, field, arg, path)
+  if (op === '$ne') {
+    if (arg === null) {
+      count(ctx)
+      return isPresent(field)
+    }
+    if (field.type === 'json') throw invalid(path, 'a json field can only be compared with null or filtered with $exists')
+    count(ctx)
+    return `${quoteIdent(field.column)} IS DISTINCT FROM ${bind(ctx, toParam(field.type, arg, path), field.type)}`
+  }
+  const type = field.type
+  if (type === 'json') throw invalid(path, `${op} does not apply to json fields`)
+  count(ctx)
+  const column = quoteIdent(field.column)
+  if (op === '$in' || op === '$nin') {
+    const positive = compileIn(ctx, field, type, arg, path)
+    return op === '$in' ? positive : complement(positive)
+  }
+  if (op === '$like') {
+    if (type !== 'string') throw invalid(path, '$like applies only to string fields')
+    if (typeof arg !== 'string') throw invalid(path, 'expected a string pattern')
+    checkText(arg, path)
+    if (endsWithEscape(arg)) throw invalid(path, 'a pattern cannot end with an unescaped backslash')
+    // LIKE's default escape character is the backslash, whatever standard_conforming_strings says.
+    return `${column} LIKE ${bind(ctx, arg, 'string')}`
+  }
+  const comparison = RANGE[op]
+  if (comparison === undefined) throw new Error(`compileFilter: operator ${op} has no translation`)
+  if (type === 'boolean') throw invalid(path, `${op} does not apply to boolean fields`)
+  if (arg === null) throw invalid(path, expectedFor(type))
+  // Byte (code point) order, the same on every server and locale; sort-compiler.ts agrees.
+  const left = type === 'string' ? `${column} COLLATE "C"` : column
+  return `${left} ${comparison} ${bind(ctx, toParam(type, arg, path), type)}`
+}
+
+/**
+ * `IN ($a, $b, …)`, one placeholder per value: the same text works on PGlite and `pg` without
+ * relying on either driver's array encoding. A null in the list means "or missing".
+ */
+function compileIn(ctx: Context, field: FieldSpec, type: ScalarType, arg: unknown, path: string): string {
+  if (!Array.isArray(arg)) throw invalid(path, 'expected an array')
+  if (arg.length > ctx.maxIn) throw invalid(path, `more than ${ctx.maxIn} values`)
+  const placeholders: string[] = []
+  let withNull = false
+  arg.forEach((value: unknown, index) => {
+    if (value === null) withNull = true
+    else placeholders.push(bind(ctx, toParam(type, value, childPath(path, index)), type))
+  })
+  const column = quoteIdent(field.column)
+  const listed = placeholders.length > 0 ? `${column} IN (${placeholders.join(', ')})` : null
+  if (listed && withNull) return `(${listed} OR ${column} IS NULL)`
+  return listed ?? (withNull ? `${column} IS NULL` : 'FALSE')
+}
+
+/** True when the pattern's last backslash escapes nothing (PostgreSQL would reject the pattern). */
+function endsWithEscape(pattern: string): boolean {
+  let escaping = false
+  for (const char of pattern) escaping = escaping ? false : char === '\\'
+  return escaping
+}

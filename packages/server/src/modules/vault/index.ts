@@ -1,0 +1,48 @@
+import type { Db } from '../../db/db.js'
+import type { App } from '../../http/types.js'
+import type { AuditService } from '../audit/audit-service.js'
+import { createExternalAcl } from './acl/external-acl.js'
+import { createSigningKeys } from './clients/signing-keys.js'
+import { createVaultClientsService, createVaultClientsStore } from './clients/vault-clients.js'
+import { createModelsService } from './models/models-service.js'
+import { createModelsStore } from './models/models-store.js'
+import { ModelSchema, registerModelsRoutes } from './models/models-routes.js'
+import { registerOAuthRoutes } from './oauth-routes.js'
+import { createVaultPoliciesService, createVaultPoliciesStore } from './policies/vault-policies.js'
+import { registerRecordsRoutes } from './records/records-routes.js'
+import { createRecordsService } from './records/records-service.js'
+import { createRecordsStore } from './records/records-store.js'
+import { createVaultContexts } from './records/vault-context.js'
+import { registerVaultAdminRoutes } from './vault-admin-routes.js'
+
+export interface VaultOptions {
+  /** Lifetime of a vault token (InCountry's: 300 s). */
+  tokenTtlSeconds?: number
+  /** Candidates above which a find guarded by an external ACL is refused. */
+  maxAclCandidates?: number
+}
+
+export function createVaultModule(deps: { db: Db; audit: AuditService; clock: () => Date } & VaultOptions) {
+  const { db, audit, clock } = deps
+  const tokenTtlSeconds = deps.tokenTtlSeconds ?? 300
+  const modelsStore = createModelsStore()
+  const policiesStore = createVaultPoliciesStore()
+  const models = createModelsService({ db, store: modelsStore, audit })
+  const policies = createVaultPoliciesService({ db, store: policiesStore, audit })
+  const clients = createVaultClientsService({ db, store: createVaultClientsStore(), policies: policiesStore, audit })
+  const keys = createSigningKeys({ db, clock, tokenTtlSeconds })
+  const acl = createExternalAcl()
+  const contexts = createVaultContexts({ db, keys, clients, policies: policiesStore, models: modelsStore })
+  const records = createRecordsService({ db, store: createRecordsStore(), contexts, acl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
+  return {
+    services: { models, policies, clients, keys, records },
+    schemas: [ModelSchema],
+    register(app: App) {
+      registerModelsRoutes(app, { models })
+      registerVaultAdminRoutes(app, { policies, clients, keys })
+      registerOAuthRoutes(app, { clients, keys, tokenTtlSeconds })
+      registerRecordsRoutes(app, { records, contexts })
+    },
+    close: () => acl.close(),
+  }
+}

@@ -1,0 +1,73 @@
+import { Type } from '@sinclair/typebox'
+import { principalOf } from '../../../http/access.js'
+import { authedErrors, SpaceId, SpaceParams, Timestamp, withConflict } from '../../../http/schemas.js'
+import type { App } from '../../../http/types.js'
+import { FIELD_TYPES, MAX_FIELDS } from './model-types.js'
+import type { ModelsService } from './models-service.js'
+
+const FieldSchema = Type.Object(
+  {
+    type: Type.Union(FIELD_TYPES.map((type) => Type.Literal(type))),
+    searchable: Type.Optional(Type.Boolean({ description: 'Index it, for fast filters and sorts' })),
+    required: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
+const Fields = Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }), FieldSchema, { maxProperties: MAX_FIELDS, additionalProperties: false })
+const ModelName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' })
+
+export const ModelSchema = Type.Object(
+  { name: Type.String(), primaryKey: Type.String(), fields: Type.Record(Type.String(), FieldSchema), createdAt: Timestamp, updatedAt: Timestamp },
+  { $id: 'VaultModel' },
+)
+const ModelParams = Type.Object({ space: SpaceId, model: ModelName })
+const admin = { role: 'admin', scope: 'vault:admin' } as const
+
+export function registerModelsRoutes(app: App, { models }: { models: ModelsService }): void {
+  app.post('/v1/spaces/:space/vault/models', {
+    schema: {
+      operationId: 'createVaultModel',
+      tags: ['vault'],
+      summary: 'Define a model: a table with one typed column per field',
+      params: SpaceParams,
+      body: Type.Object({ name: ModelName, primaryKey: ModelName, fields: Fields }, { additionalProperties: false }),
+      response: { 201: Type.Ref(ModelSchema), ...withConflict },
+    },
+    config: { access: admin },
+    handler: async (request, reply) => reply.code(201).send(await models.create(principalOf(request), request.body)),
+  })
+
+  app.get('/v1/spaces/:space/vault/models', {
+    schema: { operationId: 'listVaultModels', tags: ['vault'], params: SpaceParams, response: { 200: Type.Object({ models: Type.Array(Type.Ref(ModelSchema)) }), ...authedErrors } },
+    config: { access: admin },
+    handler: async (request) => ({ models: await models.list(request.params.space) }),
+  })
+
+  app.get('/v1/spaces/:space/vault/models/:model', {
+    schema: { operationId: 'getVaultModel', tags: ['vault'], params: ModelParams, response: { 200: Type.Ref(ModelSchema), ...authedErrors } },
+    config: { access: admin },
+    handler: async (request) => models.get(request.params.space, request.params.model),
+  })
+
+  app.put('/v1/spaces/:space/vault/models/:model', {
+    schema: {
+      operationId: 'updateVaultModel',
+      tags: ['vault'],
+      summary: 'Change the fields; the table is migrated, and a change that would lose data is a 409',
+      params: ModelParams,
+      body: Type.Object({ primaryKey: ModelName, fields: Fields }, { additionalProperties: false }),
+      response: { 200: Type.Ref(ModelSchema), ...withConflict },
+    },
+    config: { access: admin },
+    handler: async (request) => models.update(principalOf(request), request.params.model, request.body),
+  })
+
+  app.delete('/v1/spaces/:space/vault/models/:model', {
+    schema: { operationId: 'deleteVaultModel', tags: ['vault'], summary: 'Drop the model and all its records', params: ModelParams, response: { 204: Type.Null(), ...authedErrors } },
+    config: { access: admin },
+    handler: async (request, reply) => {
+      await models.delete(principalOf(request), request.params.model)
+      return reply.code(204).send(null)
+    },
+  })
+}

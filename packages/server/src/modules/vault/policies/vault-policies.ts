@@ -1,0 +1,82 @@
+import type { Db, Queryable } from '../../../db/db.js'
+import { conflict, isUniqueViolation, notFound } from '../../../http/errors.js'
+import { newId } from '../../../lib/ids.js'
+import type { AuditService } from '../../audit/audit-service.js'
+import type { Principal } from '../../auth/auth-types.js'
+import type { ModelRule, VaultPolicy } from './vault-policy-types.js'
+
+interface PolicyRow {
+  id: string
+  name: string
+  rules: Record<string, ModelRule>
+  created_at: Date
+  updated_at: Date
+}
+
+const toPolicy = (row: PolicyRow): VaultPolicy => ({ id: row.id, name: row.name, rules: row.rules, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString() })
+
+export function createVaultPoliciesStore() {
+  return {
+    async get(db: Queryable, spaceId: string, id: string): Promise<VaultPolicy | null> {
+      const { rows } = await db.query<PolicyRow>('SELECT id, name, rules, created_at, updated_at FROM vault_access_policies WHERE space_id = $1 AND id = $2', [spaceId, id])
+      return rows[0] ? toPolicy(rows[0]) : null
+    },
+    async list(db: Queryable, spaceId: string): Promise<VaultPolicy[]> {
+      const { rows } = await db.query<PolicyRow>('SELECT id, name, rules, created_at, updated_at FROM vault_access_policies WHERE space_id = $1 ORDER BY name', [spaceId])
+      return rows.map(toPolicy)
+    },
+    async upsert(tx: Queryable, spaceId: string, id: string, name: string, rules: Record<string, ModelRule>): Promise<VaultPolicy> {
+      const { rows } = await tx.query<PolicyRow>(
+        `INSERT INTO vault_access_policies (space_id, id, name, rules) VALUES ($1, $2, $3, $4::jsonb)
+         ON CONFLICT (space_id, id) DO UPDATE SET name = excluded.name, rules = excluded.rules, updated_at = now()
+         RETURNING id, name, rules, created_at, updated_at`,
+        [spaceId, id, name, JSON.stringify(rules)],
+      )
+      return toPolicy(rows[0]!)
+    },
+    async delete(tx: Queryable, spaceId: string, id: string): Promise<boolean> {
+      return (await tx.query('DELETE FROM vault_access_policies WHERE space_id = $1 AND id = $2', [spaceId, id])).rowCount > 0
+    },
+  }
+}
+
+export type VaultPoliciesStore = ReturnType<typeof createVaultPoliciesStore>
+
+/** Policies are read fresh on every data-plane call: an edit or a deletion takes effect at once. */
+export function createVaultPoliciesService({ db, store, audit }: { db: Db; store: VaultPoliciesStore; audit: Pick<AuditService, 'append'> }) {
+  async function save(by: Principal, id: string, name: string, rules: Record<string, ModelRule>, event: string): Promise<VaultPolicy> {
+    try {
+      return await db.transaction(async (tx) => {
+        const policy = await store.upsert(tx, by.spaceId, id, name, rules)
+        await audit.append(tx, by.spaceId, { event, actor: by.actor, resources: [{ kind: 'vault_policy', id }], meta: { name, rules } })
+        return policy
+      })
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`a vault access policy named '${name}' already exists`)
+      throw error
+    }
+  }
+
+  return {
+    get: async (spaceId: string, id: string) => (await store.get(db, spaceId, id)) ?? Promise.reject(notFound('vault access policy', id)),
+    list: (spaceId: string) => store.list(db, spaceId),
+    create: (by: Principal, input: { name: string; rules: Record<string, ModelRule> }) => save(by, newId('vap'), input.name, input.rules, 'vault/policy_create'),
+    async replace(by: Principal, id: string, input: { name: string; rules: Record<string, ModelRule> }) {
+      if (!(await store.get(db, by.spaceId, id))) throw notFound('vault access policy', id)
+      return save(by, id, input.name, input.rules, 'vault/policy_update')
+    },
+    async delete(by: Principal, id: string): Promise<void> {
+      try {
+        await db.transaction(async (tx) => {
+          if (!(await store.delete(tx, by.spaceId, id))) throw notFound('vault access policy', id)
+          await audit.append(tx, by.spaceId, { event: 'vault/policy_delete', actor: by.actor, resources: [{ kind: 'vault_policy', id }] })
+        })
+      } catch (error) {
+        if ((error as { code?: string } | null)?.code === '23503') throw conflict(`vault access policy ${id} is still bound to vault clients; delete them first`)
+        throw error
+      }
+    },
+  }
+}
+
+export type VaultPoliciesService = ReturnType<typeof createVaultPoliciesService>

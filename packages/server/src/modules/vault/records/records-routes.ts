@@ -1,0 +1,100 @@
+import { Type } from '@sinclair/typebox'
+import { authedErrors } from '../../../http/schemas.js'
+import type { App } from '../../../http/types.js'
+import type { RecordsService } from './records-service.js'
+import type { VaultContexts } from './vault-context.js'
+
+export const MAX_BATCH_RECORDS = 100
+const ModelParams = Type.Object({ model: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }) })
+const RecordParams = Type.Object({ model: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }), id: Type.String({ minLength: 1, maxLength: 200 }) })
+const RecordSchema = Type.Record(Type.String(), Type.Unknown(), { description: 'The fields your access policy lets you read, plus created_at and updated_at' })
+const RecordBody = Type.Record(Type.String({ maxLength: 63 }), Type.Unknown(), { maxProperties: 200 })
+const dataPlaneErrors = { ...authedErrors, 409: Type.Ref('ErrorEnvelope'), 502: Type.Ref('ErrorEnvelope'), 504: Type.Ref('ErrorEnvelope') }
+const vaultSecurity = [{ vaultToken: [] }]
+
+/**
+ * Reference 004's REST API. Authenticated by a vault token (POST /oauth/token), checked here
+ * rather than by the /v1 access hook: these callers are vault clients, not space members.
+ */
+export function registerRecordsRoutes(app: App, { records, contexts }: { records: RecordsService; contexts: VaultContexts }): void {
+  const common = { config: { access: { public: true } as const } }
+  const context = (headers: Record<string, string | string[] | undefined>) =>
+    contexts.resolve({ authorization: headers.authorization as string | undefined, 'x-client-auth': headers['x-client-auth'] })
+
+  app.post('/api/models/:model/find', {
+    schema: {
+      operationId: 'findRecords',
+      tags: ['vault data'],
+      summary: 'Find records with a filter; an external ACL narrows them to what the current user may see',
+      security: vaultSecurity,
+      params: ModelParams,
+      body: Type.Object(
+        {
+          filter: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          options: Type.Optional(
+            Type.Object(
+              {
+                limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: '1 to 100 (default 100); use offset to page past it' })),
+                offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+                sort: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Union([Type.Literal('asc'), Type.Literal('desc')])), { maxItems: 5 })),
+                fields: Type.Optional(Type.Array(Type.String({ maxLength: 63 }), { maxItems: 200 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      response: {
+        200: Type.Object({
+          data: Type.Array(RecordSchema),
+          meta: Type.Object({ total: Type.Integer(), count: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }),
+        }),
+        ...dataPlaneErrors,
+      },
+    },
+    ...common,
+    handler: async (request) => records.find(await context(request.headers), request.params.model, request.body ?? {}),
+  })
+
+  app.post('/api/models/:model', {
+    schema: { operationId: 'createRecord', tags: ['vault data'], security: vaultSecurity, params: ModelParams, body: RecordBody, response: { 201: RecordSchema, ...dataPlaneErrors } },
+    ...common,
+    handler: async (request, reply) => reply.code(201).send(await records.create(await context(request.headers), request.params.model, request.body)),
+  })
+
+  app.post('/api/models/:model/batch', {
+    schema: {
+      operationId: 'createRecords',
+      tags: ['vault data'],
+      summary: `Create up to ${MAX_BATCH_RECORDS} records: all or none`,
+      security: vaultSecurity,
+      params: ModelParams,
+      body: Type.Object({ records: Type.Array(RecordBody, { minItems: 1, maxItems: MAX_BATCH_RECORDS }) }, { additionalProperties: false }),
+      response: { 201: Type.Object({ data: Type.Array(RecordSchema) }), ...dataPlaneErrors },
+    },
+    ...common,
+    handler: async (request, reply) => reply.code(201).send({ data: await records.batch(await context(request.headers), request.params.model, request.body.records) }),
+  })
+
+  app.get('/api/models/:model/:id', {
+    schema: { operationId: 'getRecord', tags: ['vault data'], security: vaultSecurity, params: RecordParams, response: { 200: RecordSchema, ...dataPlaneErrors } },
+    ...common,
+    handler: async (request) => records.get(await context(request.headers), request.params.model, request.params.id),
+  })
+
+  app.patch('/api/models/:model/:id', {
+    schema: { operationId: 'updateRecord', tags: ['vault data'], security: vaultSecurity, params: RecordParams, body: RecordBody, response: { 200: RecordSchema, ...dataPlaneErrors } },
+    ...common,
+    handler: async (request) => records.patch(await context(request.headers), request.params.model, request.params.id, request.body),
+  })
+
+  app.delete('/api/models/:model/:id', {
+    schema: { operationId: 'deleteRecord', tags: ['vault data'], security: vaultSecurity, params: RecordParams, response: { 204: Type.Null(), ...dataPlaneErrors } },
+    ...common,
+    handler: async (request, reply) => {
+      await records.delete(await context(request.headers), request.params.model, request.params.id)
+      return reply.code(204).send(null)
+    },
+  })
+}

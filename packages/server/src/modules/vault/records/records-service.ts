@@ -1,0 +1,241 @@
+import type { Db, Queryable } from '../../../db/db.js'
+import { AppError, conflict, isUniqueViolation, notFound } from '../../../http/errors.js'
+import type { AuditService } from '../../audit/audit-service.js'
+import type { AclAction, ExternalAcl } from '../acl/external-acl.js'
+import { compileFilter, compileSort, type FieldSpec } from '../find/filter-compiler.js'
+import type { Model } from '../models/model-types.js'
+import type { ModelRule, VaultAction } from '../policies/vault-policy-types.js'
+import { isReadable, readRecord, writeRecord } from './record-codec.js'
+import { keyValue, type Condition, type RecordsStore } from './records-store.js'
+import type { VaultContext, VaultContexts } from './vault-context.js'
+
+export interface FindInput {
+  filter?: Record<string, unknown>
+  options?: { limit?: number; offset?: number; sort?: unknown; fields?: string[] }
+}
+
+export interface RecordsServiceDeps {
+  db: Db
+  store: RecordsStore
+  contexts: VaultContexts
+  acl: ExternalAcl
+  audit: Pick<AuditService, 'append'>
+  /** Above this many candidate ids, a find with an external ACL is refused: narrow the filter. */
+  maxAclCandidates: number
+}
+
+/** InCountry's bound on one find. */
+export const MAX_FIND_LIMIT = 100
+
+/** How many record ids an audit event lists; counts are always exact. */
+const AUDITED_IDS = 100
+
+function fieldSpecs(model: Model): Map<string, FieldSpec> {
+  const specs = new Map<string, FieldSpec>()
+  for (const [name, field] of Object.entries(model.fields)) specs.set(name, { name, type: field.type, column: name })
+  specs.set('created_at', { name: 'created_at', type: 'datetime', column: 'created_at' })
+  specs.set('updated_at', { name: 'updated_at', type: 'datetime', column: 'updated_at' })
+  return specs
+}
+
+const readableField = (model: Model, rule: ModelRule) => (field: string) => field === model.primaryKey || field === 'created_at' || field === 'updated_at' || isReadable(rule, field)
+/** What a filter or sort may name: what can be read, and what the policy made filterable on purpose. */
+const filterableField = (model: Model, rule: ModelRule) => {
+  const readable = readableField(model, rule)
+  return (field: string) => readable(field) || Boolean(rule.filterable?.includes(field))
+}
+
+/** The policy's static row filter: rows outside it do not exist for this client. */
+const rowScope = (model: Model, rule: ModelRule): Condition | null =>
+  rule.rowFilter ? compileFilter(rule.rowFilter, { fields: fieldSpecs(model), readable: () => true, firstParam: 1 }) : null
+
+export function createRecordsService(deps: RecordsServiceDeps) {
+  const { db, store, contexts, acl, audit } = deps
+
+  /** The ids the rule's ACL allows for this action; with no ACL, all of them. */
+  async function allowed(context: VaultContext, model: Model, rule: ModelRule, action: AclAction, ids: string[]): Promise<{ ids: Set<string>; outcome: string }> {
+    if (rule.acl.source === 'none') return { ids: new Set(ids), outcome: 'none' }
+    if (rule.acl.source !== 'external') throw new AppError('forbidden', `ACL source '${rule.acl.source}' is not available for model '${model.name}'`)
+    if (!context.clientToken) {
+      throw new AppError('acl_client_auth_missing', `model '${model.name}' is guarded by your application's ACL: send 'x-client-auth: Bearer <your user token>'`)
+    }
+    if (ids.length === 0) return { ids: new Set(), outcome: 'external: nothing to ask' }
+    const result = await acl.allowedIds({ url: rule.acl.url, timeoutMs: rule.acl.timeoutMs ?? 2000, clientToken: context.clientToken, action, model: model.name, primaryKey: model.primaryKey, ids })
+    return { ids: result, outcome: `external: ${result.size} of ${ids.length} allowed` }
+  }
+
+  /**
+   * Runs one data-plane call: its work and its audit event commit together; a refusal is audited
+   * on its own, then rethrown.
+   */
+  async function audited<T>(context: VaultContext, model: string, action: VaultAction, work: (tx: Queryable, note: (meta: Record<string, unknown>) => void) => Promise<T>): Promise<T> {
+    try {
+      return await db.transaction(async (tx) => {
+        let meta: Record<string, unknown> = {}
+        const result = await work(tx, (more) => (meta = { ...meta, ...more }))
+        await audit.append(tx, context.spaceId, { event: `vault/${action}`, actor: context.actor, resources: [{ kind: 'vault_model', id: model }], meta: { model, ...meta } })
+        return result
+      })
+    } catch (error) {
+      const refusal = error instanceof AppError ? { code: error.code, message: error.message } : { code: 'internal', message: 'internal error' }
+      await db.transaction((tx) =>
+        audit.append(tx, context.spaceId, { event: 'vault/refused', actor: context.actor, resources: [{ kind: 'vault_model', id: model }], meta: { model, action, ...refusal } }),
+      )
+      throw error
+    }
+  }
+
+  /** Preparation that may fail before any work: also audited as a refusal. */
+  async function prepare<T>(context: VaultContext, model: string, action: VaultAction, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (error) {
+      if (error instanceof AppError) {
+        await db.transaction((tx) =>
+          audit.append(tx, context.spaceId, { event: 'vault/refused', actor: context.actor, resources: [{ kind: 'vault_model', id: model }], meta: { model, action, code: error.code, message: error.message } }),
+        )
+      }
+      throw error
+    }
+  }
+
+  async function checkOne(context: VaultContext, name: string, action: VaultAction, id: string) {
+    const { model, rule } = await contexts.modelFor(context, name, action)
+    const key = keyValue(model, id)
+    if (key === null) throw notFound('record', id)
+    const verdict = await allowed(context, model, rule, action, [id])
+    if (!verdict.ids.has(id)) {
+      // A record the ACL does not let you read does not exist for you; a write or delete it refuses is a 403.
+      if (action === 'read') throw notFound('record', id)
+      throw new AppError('forbidden', `your application's ACL does not allow ${action} on ${name} '${id}'`)
+    }
+    return { model, rule, key, verdict }
+  }
+
+  return {
+    async create(context: VaultContext, name: string, body: unknown) {
+      const { model, rule, values, verdict } = await prepare(context, name, 'write', async () => {
+        const { model, rule } = await contexts.modelFor(context, name, 'write')
+        const values = readRecord(model, rule, body, 'body', true)
+        const id = String(values.get(model.primaryKey))
+        const verdict = await allowed(context, model, rule, 'write', [id])
+        if (!verdict.ids.has(id)) throw new AppError('forbidden', `your application's ACL does not allow write on ${name} '${id}'`)
+        return { model, rule, values, verdict }
+      })
+      return audited(context, name, 'write', async (tx, note) => {
+        try {
+          const row = await store.insert(tx, model, values)
+          note({ op: 'create', ids: [String(row[model.primaryKey])], acl: verdict.outcome })
+          return writeRecord(model, rule, row)
+        } catch (error) {
+          if (isUniqueViolation(error)) throw conflict(`${name} '${String(values.get(model.primaryKey))}' already exists`)
+          throw error
+        }
+      })
+    },
+
+    /** Up to 100 records in one transaction: all are created or none. */
+    async batch(context: VaultContext, name: string, records: unknown[]) {
+      const { model, rule, rows, verdict } = await prepare(context, name, 'write', async () => {
+        const { model, rule } = await contexts.modelFor(context, name, 'write')
+        const rows = records.map((record, index) => readRecord(model, rule, record, `body.records.${index}`, true))
+        const ids = rows.map((values) => String(values.get(model.primaryKey)))
+        const verdict = await allowed(context, model, rule, 'write', ids)
+        const refused = ids.filter((id) => !verdict.ids.has(id))
+        if (refused.length) throw new AppError('forbidden', `your application's ACL does not allow write on ${name} ${refused.slice(0, 5).map((id) => `'${id}'`).join(', ')}`)
+        return { model, rule, rows, verdict }
+      })
+      return audited(context, name, 'write', async (tx, note) => {
+        const created: Record<string, unknown>[] = []
+        try {
+          for (const values of rows) created.push(writeRecord(model, rule, await store.insert(tx, model, values)))
+        } catch (error) {
+          if (isUniqueViolation(error)) throw conflict(`one of the records already exists in '${name}'; nothing was written`)
+          throw error
+        }
+        note({ op: 'batch', count: created.length, ids: created.slice(0, AUDITED_IDS).map((record) => String(record[model.primaryKey])), acl: verdict.outcome })
+        return created
+      })
+    },
+
+    async get(context: VaultContext, name: string, id: string) {
+      const { model, rule, key, verdict } = await prepare(context, name, 'read', () => checkOne(context, name, 'read', id))
+      return audited(context, name, 'read', async (tx, note) => {
+        const row = await store.getById(tx, model, key, rowScope(model, rule))
+        if (!row) throw notFound('record', id)
+        note({ op: 'get', ids: [id], acl: verdict.outcome })
+        return writeRecord(model, rule, row)
+      })
+    },
+
+    async patch(context: VaultContext, name: string, id: string, body: unknown) {
+      const { model, rule, key, verdict, values } = await prepare(context, name, 'write', async () => {
+        const checked = await checkOne(context, name, 'write', id)
+        const values = readRecord(checked.model, checked.rule, body, 'body', false)
+        if (values.has(checked.model.primaryKey) && String(values.get(checked.model.primaryKey)) !== id) {
+          throw new AppError('validation_failed', `body.${checked.model.primaryKey}: the primary key cannot change`)
+        }
+        values.delete(checked.model.primaryKey)
+        return { ...checked, values }
+      })
+      return audited(context, name, 'write', async (tx, note) => {
+        const row = await store.update(tx, model, key, values, rowScope(model, rule))
+        if (!row) throw notFound('record', id)
+        note({ op: 'update', ids: [id], fields: [...values.keys()], acl: verdict.outcome })
+        return writeRecord(model, rule, row)
+      })
+    },
+
+    async delete(context: VaultContext, name: string, id: string): Promise<void> {
+      const { model, rule, key, verdict } = await prepare(context, name, 'delete', () => checkOne(context, name, 'delete', id))
+      await audited(context, name, 'delete', async (tx, note) => {
+        if (!(await store.delete(tx, model, key, rowScope(model, rule)))) throw notFound('record', id)
+        note({ op: 'delete', ids: [id], acl: verdict.outcome })
+      })
+    },
+
+    /**
+     * Reference 004's find: the ids matching the filter first, then the ACL call(s) with those ids,
+     * then the allowed records, sorted and paged. `meta.total` counts allowed rows only.
+     */
+    async find(context: VaultContext, name: string, input: FindInput) {
+      const limit = input.options?.limit ?? MAX_FIND_LIMIT
+      const offset = input.options?.offset ?? 0
+      if (limit > MAX_FIND_LIMIT) throw new AppError('validation_failed', `options.limit: at most ${MAX_FIND_LIMIT} records per find; use options.offset to page past them`)
+      const prepared = await prepare(context, name, 'read', async () => {
+        const { model, rule } = await contexts.modelFor(context, name, 'read')
+        const readable = readableField(model, rule)
+        const fields = fieldSpecs(model)
+        const only = input.options?.fields
+        for (const [index, field] of (only ?? []).entries()) {
+          if (!fields.has(field)) throw new AppError('validation_failed', `options.fields.${index}: model '${name}' has no field '${field}'`)
+          if (!readable(field)) throw new AppError('validation_failed', `options.fields.${index}: you cannot read field '${field}'`)
+        }
+        const filter = compileFilter(input.filter ?? {}, { fields, readable: filterableField(model, rule), firstParam: 1 })
+        const sort = compileSort(input.options?.sort, { fields, readable: filterableField(model, rule) })
+        const orderBy = `${sort || ' ORDER BY'}${sort ? ',' : ''} "${model.primaryKey}"`
+        const where: Condition[] = [filter, rowScope(model, rule)].filter((condition): condition is Condition => condition !== null)
+        let outcome = 'none'
+        if (rule.acl.source !== 'none') {
+          const candidates = await store.matchingIds(db, model, where, deps.maxAclCandidates + 1)
+          if (candidates.length > deps.maxAclCandidates) {
+            throw new AppError('bad_request', `more than ${deps.maxAclCandidates} records match and each must be checked with your ACL endpoint: narrow the filter`)
+          }
+          const verdict = await allowed(context, model, rule, 'read', candidates)
+          outcome = verdict.outcome
+          where.push(store.idsCondition(model, [...verdict.ids]))
+        }
+        return { model, rule, where, orderBy, only, outcome }
+      })
+      return audited(context, name, 'read', async (tx, note) => {
+        const { model, rule, where, orderBy, only, outcome } = prepared
+        const { rows, total } = await store.page(tx, model, where, orderBy, limit, offset)
+        const data = rows.map((row) => writeRecord(model, rule, row, only))
+        note({ op: 'find', count: data.length, total, ids: data.slice(0, AUDITED_IDS).map((record) => String(record[model.primaryKey])), acl: outcome })
+        return { data, meta: { total, count: data.length, limit, offset } }
+      })
+    },
+  }
+}
+
+export type RecordsService = ReturnType<typeof createRecordsService>

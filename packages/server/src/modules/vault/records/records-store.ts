@@ -1,0 +1,119 @@
+import type { Queryable } from '../../../db/db.js'
+import { ident, tableRef } from '../models/model-ddl.js'
+import { SQL_TYPES, type Model } from '../models/model-types.js'
+
+/** A WHERE fragment and its parameters, numbered from wherever the caller's list is. */
+export interface Condition {
+  sql: string
+  params: unknown[]
+}
+
+/** Dates as `YYYY-MM-DD` text and decimals as exact text: the same on PGlite and pg, in any time zone. */
+export function selectList(model: Model): string {
+  const columns = Object.entries(model.fields).map(([name, field]) => {
+    if (field.type === 'date') return `to_char(${ident(name)}, 'YYYY-MM-DD') AS ${ident(name)}`
+    if (field.type === 'decimal') return `${ident(name)}::text AS ${ident(name)}`
+    return ident(name)
+  })
+  return [...columns, '"created_at"', '"updated_at"'].join(', ')
+}
+
+/** The primary key from a URL, or null when it cannot be one (an integer key given letters). */
+export function keyValue(model: Model, id: string): string | number | null {
+  if (model.fields[model.primaryKey]!.type === 'integer') return /^-?\d{1,18}$/.test(id) ? Number(id) : null
+  return id
+}
+
+const keyCast = (model: Model) => SQL_TYPES[model.fields[model.primaryKey]!.type]
+
+/** Appends `condition`'s parameters to `params`, renumbering its placeholders. */
+export function merge(params: unknown[], condition: Condition | null): string {
+  if (!condition) return 'TRUE'
+  const offset = params.length
+  params.push(...condition.params)
+  return condition.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)
+}
+
+export function createRecordsStore() {
+  return {
+    async insert(tx: Queryable, model: Model, values: Map<string, unknown>): Promise<Record<string, unknown>> {
+      const names = [...values.keys()]
+      const params = names.map((name) => values.get(name))
+      const placeholders = names.map((name, i) => `$${i + 1}::${SQL_TYPES[model.fields[name]!.type]}`)
+      const { rows } = await tx.query(
+        `INSERT INTO ${tableRef(model.tableName)} (${names.map(ident).join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING ${selectList(model)}`,
+        params,
+      )
+      return rows[0]!
+    },
+
+    async getById(db: Queryable, model: Model, id: string | number, scope: Condition | null): Promise<Record<string, unknown> | null> {
+      const params: unknown[] = [id]
+      const extra = merge(params, scope)
+      const { rows } = await db.query(
+        `SELECT ${selectList(model)} FROM ${tableRef(model.tableName)} WHERE ${ident(model.primaryKey)} = $1::${keyCast(model)} AND (${extra})`,
+        params,
+      )
+      return rows[0] ?? null
+    },
+
+    async update(tx: Queryable, model: Model, id: string | number, values: Map<string, unknown>, scope: Condition | null): Promise<Record<string, unknown> | null> {
+      const params: unknown[] = [id]
+      const sets = [...values.entries()].map(([name, value]) => {
+        params.push(value)
+        return `${ident(name)} = $${params.length}::${SQL_TYPES[model.fields[name]!.type]}`
+      })
+      sets.push(`"updated_at" = date_trunc('second', now())`)
+      const extra = merge(params, scope)
+      const { rows } = await tx.query(
+        `UPDATE ${tableRef(model.tableName)} SET ${sets.join(', ')} WHERE ${ident(model.primaryKey)} = $1::${keyCast(model)} AND (${extra}) RETURNING ${selectList(model)}`,
+        params,
+      )
+      return rows[0] ?? null
+    },
+
+    async delete(tx: Queryable, model: Model, id: string | number, scope: Condition | null): Promise<boolean> {
+      const params: unknown[] = [id]
+      const extra = merge(params, scope)
+      const { rowCount } = await tx.query(`DELETE FROM ${tableRef(model.tableName)} WHERE ${ident(model.primaryKey)} = $1::${keyCast(model)} AND (${extra})`, params)
+      return rowCount > 0
+    },
+
+    /** Ids of the rows matching, in key order, at most `limit` (the caller asks one more than it allows). */
+    async matchingIds(db: Queryable, model: Model, where: Condition[], limit: number): Promise<string[]> {
+      const params: unknown[] = []
+      const clauses = where.map((condition) => `(${merge(params, condition)})`)
+      params.push(limit)
+      const key = ident(model.primaryKey)
+      const { rows } = await db.query<{ id: string }>(
+        `SELECT ${key}::text AS id FROM ${tableRef(model.tableName)} WHERE ${clauses.join(' AND ') || 'TRUE'} ORDER BY ${key} LIMIT $${params.length}`,
+        params,
+      )
+      return rows.map((row) => row.id)
+    },
+
+    /** One page and the total count of the rows matching, in one query. */
+    async page(db: Queryable, model: Model, where: Condition[], orderBy: string, limit: number, offset: number): Promise<{ rows: Record<string, unknown>[]; total: number }> {
+      const params: unknown[] = []
+      const clauses = where.map((condition) => `(${merge(params, condition)})`)
+      const whereSql = clauses.join(' AND ') || 'TRUE'
+      params.push(limit, offset)
+      const { rows } = await db.query<Record<string, unknown> & { __total: number }>(
+        `SELECT ${selectList(model)}, count(*) OVER () AS __total FROM ${tableRef(model.tableName)} WHERE ${whereSql}
+         ${orderBy} LIMIT $${params.length - 1} OFFSET $${params.length}`,
+        params,
+      )
+      if (rows.length > 0 || offset === 0) return { rows, total: rows[0]?.__total ?? 0 }
+      // Past the last page the window function sees no rows: count separately.
+      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${tableRef(model.tableName)} WHERE ${whereSql}`, params.slice(0, -2))
+      return { rows, total: counted.rows[0]!.n }
+    },
+
+    /** Only these ids (as text), for the find after an external ACL answered. */
+    idsCondition(model: Model, ids: string[]): Condition {
+      return { sql: `${ident(model.primaryKey)} IN (SELECT (x)::${keyCast(model)} FROM jsonb_array_elements_text($1::jsonb) AS x)`, params: [JSON.stringify(ids)] }
+    },
+  }
+}
+
+export type RecordsStore = ReturnType<typeof createRecordsStore>
