@@ -54,6 +54,7 @@ describe("reference 004's find with an external ACL", () => {
       { employee_id: 'second_employee_id', first_name: 'John', deals_ratio: 4.5, created_at: '2023-09-01T13:07:01Z', updated_at: '2023-09-01T13:07:01Z' },
     ])
     expect(response.body.meta.total).toBe(2)
+    expect(Object.keys(response.body.data[0])).toEqual(['employee_id', 'first_name', 'deals_ratio', 'created_at', 'updated_at'])
     expect(response.text).not.toContain('last_name')
     expect(response.text).not.toContain('Smith')
   })

@@ -5,7 +5,8 @@ import type { FieldDefinition, Model } from './model-types.js'
 interface ModelRow {
   name: string
   primary_key: string
-  fields: Record<string, FieldDefinition>
+  /** An array, not an object: jsonb reorders object keys, and records keep their model's field order. */
+  fields: Array<FieldDefinition & { name: string }>
   table_name: string
   created_at: Date
   updated_at: Date
@@ -13,10 +14,12 @@ interface ModelRow {
 
 const COLUMNS = 'name, primary_key, fields, table_name, created_at, updated_at'
 
+const toFields = (fields: Record<string, FieldDefinition>) => JSON.stringify(Object.entries(fields).map(([name, field]) => ({ name, ...field })))
+
 const toModel = (row: ModelRow): Model => ({
   name: row.name,
   primaryKey: row.primary_key,
-  fields: row.fields,
+  fields: Object.fromEntries(row.fields.map(({ name, ...field }) => [name, field])),
   tableName: row.table_name,
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
@@ -29,7 +32,7 @@ export function createModelsStore() {
         spaceId,
         model.name,
         model.primaryKey,
-        JSON.stringify(model.fields),
+        toFields(model.fields),
         model.tableName,
       ])
     },
@@ -45,7 +48,7 @@ export function createModelsStore() {
     },
 
     async updateFields(tx: Queryable, spaceId: string, name: string, fields: Record<string, FieldDefinition>) {
-      await tx.query('UPDATE vault_models SET fields = $3::jsonb, updated_at = now() WHERE space_id = $1 AND name = $2', [spaceId, name, JSON.stringify(fields)])
+      await tx.query('UPDATE vault_models SET fields = $3::jsonb, updated_at = now() WHERE space_id = $1 AND name = $2', [spaceId, name, toFields(fields)])
     },
 
     async delete(tx: Queryable, spaceId: string, name: string) {
