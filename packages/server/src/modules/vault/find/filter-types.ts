@@ -3,7 +3,8 @@
  * records routes hand to the compilers, and the language's bounds. See docs/vault-filters.md.
  */
 
-export type FieldType = 'string' | 'integer' | 'decimal' | 'boolean' | 'date' | 'datetime' | 'json'
+export type { FieldType } from '../models/model-types.js'
+import type { FieldType } from '../models/model-types.js'
 
 export interface FieldSpec {
   name: string

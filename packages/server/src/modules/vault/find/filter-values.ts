@@ -1,8 +1,8 @@
 import { AppError } from '../../../http/errors.js'
 import type { FieldType } from './filter-types.js'
 import { MAX_STRING_LENGTH } from './filter-types.js'
+import { IDENTIFIER, SQL_TYPES } from '../models/model-types.js'
 
-const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/
 
 /**
  * The only way a name reaches SQL text. Columns are validated where a model is defined; checking
@@ -33,15 +33,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 export type ScalarType = Exclude<FieldType, 'json'>
 
-/** The cast on each placeholder: every value is bound as text and parsed by PostgreSQL, on both drivers alike. */
-export const SQL_TYPE: Readonly<Record<ScalarType, string>> = {
-  integer: 'bigint',
-  decimal: 'numeric',
-  string: 'text',
-  boolean: 'boolean',
-  date: 'date',
-  datetime: 'timestamptz',
-}
+/** The cast on each placeholder (the model's column types): every value is bound as text and parsed by PostgreSQL, on both drivers alike. */
+export const SQL_TYPE: Readonly<Record<ScalarType, string>> = SQL_TYPES
 
 const EXPECTED: Readonly<Record<ScalarType, string>> = {
   integer: 'expected an integer',
