@@ -48,3 +48,17 @@ describe('the reference examples', () => {
     expect(JSON.parse((await node('request-access.js', 'c_42')).stdout)).toEqual({ ok: true })
   })
 })
+
+describe('the support-portal walk-through', () => {
+  it('shows no tickets before approval, only c_42\'s after, none after revoke, and the grant in the audit log', async () => {
+    const { stdout } = await run(process.execPath, ['support-portal/walkthrough.js'], { cwd: examples, env: { ...env, GATEHOUSE_ADMIN_TOKEN: h.adminToken } })
+    const section = (n: number) => stdout.split(`\n== ${n}.`)[1]!.split('\n== ')[0]!
+    expect(section(4)).toContain('[]')
+    expect(section(5)).toContain('approval(): waiting')
+    expect(section(7)).toContain('(c_42): Cannot export invoices')
+    expect(section(7)).toContain('(c_42): SSO loop')
+    expect(section(7)).not.toContain('c_7')
+    expect(section(8)).toContain('[]')
+    expect(section(9)).toMatch(/read tickets .* under grant grt_\w+ \(petition pet_\w+\)/)
+  })
+})

@@ -68,7 +68,6 @@ export async function buildApp(deps: AppDeps) {
   const spaces = createSpacesModule({ db: deps.db, audit: audit.service, auth: auth.service, members: members.store })
   const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: 1000 })
   const resources = createResourcesModule({ db: deps.db, audit: audit.service })
-  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, ...deps.vault })
   const approvals = createApprovalsModule({
     db: deps.db,
     audit: audit.service,
@@ -78,6 +77,7 @@ export async function buildApp(deps: AppDeps) {
     clock,
     denialHoldMs: deps.denialHoldMs,
   })
+  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.store, ...deps.vault })
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)

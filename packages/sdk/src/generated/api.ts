@@ -7358,6 +7358,13 @@ export interface operations {
                                 url: string;
                                 /** @description Default 2000 */
                                 timeoutMs?: number;
+                            } | {
+                                /** @enum {string} */
+                                source: "grants";
+                                /** @description e.g. customer */
+                                resourceKind: string;
+                                /** @description The model field holding that resource's id */
+                                field: string;
                             };
                         };
                     };
@@ -7578,6 +7585,13 @@ export interface operations {
                                 url: string;
                                 /** @description Default 2000 */
                                 timeoutMs?: number;
+                            } | {
+                                /** @enum {string} */
+                                source: "grants";
+                                /** @description e.g. customer */
+                                resourceKind: string;
+                                /** @description The model field holding that resource's id */
+                                field: string;
                             };
                         };
                     };

@@ -120,6 +120,19 @@ export interface GrantFilter {
   activeAt?: Date
 }
 
+/**
+ * The resource ids of one kind on which this person holds a grant working at `now`, as a subquery
+ * other modules put inside their own SQL (the vault's `grants` ACL): checked in the same query,
+ * at the same instant, with no extra round trip. Served by grants_active_lookup.
+ */
+export function activeGrantResourceIds(spaceId: string, email: string, resourceKind: string, now: Date): { sql: string; params: unknown[] } {
+  return {
+    sql: `SELECT g.resource_id FROM grants g WHERE g.space_id = $1 AND g.petitioner_email = $2 AND g.resource_kind = $3
+      AND g.revoked_at IS NULL AND g.starts_at <= $4 AND g.expires_at > $4`,
+    params: [spaceId, email, resourceKind, now],
+  }
+}
+
 export function createApprovalsStore() {
   async function getPetition(db: Queryable, spaceId: string, petitionId: string, lock = false): Promise<Petition | null> {
     if (lock) await db.query('SELECT 1 FROM petitions WHERE space_id = $1 AND id = $2 FOR UPDATE', [spaceId, petitionId])
@@ -234,6 +247,18 @@ export function createApprovalsStore() {
            AND (g.petitioner_email, g.resource_kind, g.resource_id) IN
              (SELECT x.email, x.kind, x.id FROM jsonb_to_recordset($2::jsonb) AS x(email text, kind text, id text))`,
         [spaceId, JSON.stringify(pairs.map((pair) => ({ email: pair.email, kind: pair.resource.kind, id: pair.resource.id }))), now],
+      )
+      return rows.map(toGrant)
+    },
+
+    /** The grants that allow this person these resources at `now`: what the vault's audit events name. */
+    async grantsCovering(db: Queryable, spaceId: string, email: string, resourceKind: string, resourceIds: string[], now: Date): Promise<Grant[]> {
+      if (resourceIds.length === 0) return []
+      const { rows } = await db.query<GrantRow>(
+        `SELECT ${GRANT_COLUMNS} FROM grants WHERE space_id = $1 AND petitioner_email = $2 AND resource_kind = $3
+           AND resource_id IN (SELECT jsonb_array_elements_text($4::jsonb)) AND revoked_at IS NULL AND starts_at <= $5 AND expires_at > $5
+         ORDER BY resource_id, expires_at DESC`,
+        [spaceId, email, resourceKind, JSON.stringify(resourceIds), now],
       )
       return rows.map(toGrant)
     },

@@ -1,7 +1,10 @@
 import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
 import type { AuditService } from '../audit/audit-service.js'
+import type { ApprovalsStore } from '../approvals/approvals-store.js'
+import type { Principal } from '../auth/auth-types.js'
 import { createExternalAcl } from './acl/external-acl.js'
+import { createGrantsAcl } from './acl/grants-acl.js'
 import { createSigningKeys } from './clients/signing-keys.js'
 import { createVaultClientsService, createVaultClientsStore } from './clients/vault-clients.js'
 import { createModelsService } from './models/models-service.js'
@@ -22,7 +25,16 @@ export interface VaultOptions {
   maxAclCandidates?: number
 }
 
-export function createVaultModule(deps: { db: Db; audit: AuditService; clock: () => Date } & VaultOptions) {
+export function createVaultModule(
+  deps: {
+    db: Db
+    audit: AuditService
+    clock: () => Date
+    /** Verifies the Gatehouse user token in x-client-auth, for the `grants` ACL source. */
+    authenticate: (secret: string) => Promise<Principal>
+    grants: Pick<ApprovalsStore, 'grantsCovering'>
+  } & VaultOptions,
+) {
   const { db, audit, clock } = deps
   const tokenTtlSeconds = deps.tokenTtlSeconds ?? 300
   const modelsStore = createModelsStore()
@@ -32,8 +44,9 @@ export function createVaultModule(deps: { db: Db; audit: AuditService; clock: ()
   const clients = createVaultClientsService({ db, store: createVaultClientsStore(), policies: policiesStore, audit })
   const keys = createSigningKeys({ db, clock, tokenTtlSeconds })
   const acl = createExternalAcl()
+  const grantsAcl = createGrantsAcl({ authenticate: deps.authenticate, grants: deps.grants, clock })
   const contexts = createVaultContexts({ db, keys, clients, policies: policiesStore, models: modelsStore })
-  const records = createRecordsService({ db, store: createRecordsStore(), contexts, acl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
+  const records = createRecordsService({ db, store: createRecordsStore(), contexts, acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
   return {
     services: { models, policies, clients, keys, records },
     schemas: [ModelSchema],

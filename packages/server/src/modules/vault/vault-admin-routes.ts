@@ -19,6 +19,14 @@ const AclSchema = Type.Union([
     },
     { additionalProperties: false },
   ),
+  Type.Object(
+    {
+      source: Type.Literal('grants'),
+      resourceKind: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$', description: 'e.g. customer' }),
+      field: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$', description: "The model field holding that resource's id" }),
+    },
+    { additionalProperties: false, description: 'Rows open to the person in x-client-auth while they hold an active grant on the resource named by `field`' },
+  ),
 ])
 
 const ModelRuleSchema = Type.Object(
