@@ -104,6 +104,14 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     return { ids: result, outcome: `external: ${result.size} of ${ids.length} allowed` }
   }
 
+  /** A refusal is audited in a transaction of its own: the call's own work was rolled back or never ran. */
+  async function refused(context: VaultContext, model: string, action: VaultAction, error: unknown) {
+    const refusal = error instanceof AppError ? { code: error.code, message: error.message } : { code: 'internal', message: 'internal error' }
+    await db.transaction((tx) =>
+      audit.append(tx, context.spaceId, { event: 'vault/refused', actor: context.actor, resources: [{ kind: 'vault_model', id: model }], meta: { model, action, ...refusal } }),
+    )
+  }
+
   /**
    * Runs one data-plane call: its work and its audit event commit together; a refusal is audited
    * on its own, then rethrown.
@@ -121,10 +129,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         return result
       })
     } catch (error) {
-      const refusal = error instanceof AppError ? { code: error.code, message: error.message } : { code: 'internal', message: 'internal error' }
-      await db.transaction((tx) =>
-        audit.append(tx, context.spaceId, { event: 'vault/refused', actor: context.actor, resources: [{ kind: 'vault_model', id: model }], meta: { model, action, ...refusal } }),
-      )
+      await refused(context, model, action, error)
       throw error
     }
   }
@@ -134,11 +139,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     try {
       return await work()
     } catch (error) {
-      if (error instanceof AppError) {
-        await db.transaction((tx) =>
-          audit.append(tx, context.spaceId, { event: 'vault/refused', actor: context.actor, resources: [{ kind: 'vault_model', id: model }], meta: { model, action, code: error.code, message: error.message } }),
-        )
-      }
+      if (error instanceof AppError) await refused(context, model, action, error)
       throw error
     }
   }
