@@ -6,11 +6,13 @@ import { INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db
  * PGlite is a single connection. Every statement and every transaction takes one lock, so a
  * request's statements never run inside another request's open transaction.
  */
-export async function openPgliteDb(dataDir: string | undefined): Promise<Db> {
+export async function openPgliteDb(dataDir: string | undefined, options: { onOpen?: (instance: PGlite) => void } = {}): Promise<Db> {
   const pg = await PGlite.create({
     ...(dataDir ? { dataDir } : {}),
     parsers: { [INT8_OID]: parseInt8 },
   })
+  // For tools that need PGlite itself (the benchmark's COPY baseline); the server never does.
+  options.onOpen?.(pg)
   let queue: Promise<unknown> = Promise.resolve()
 
   function exclusive<T>(work: () => Promise<T>): Promise<T> {

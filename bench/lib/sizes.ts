@@ -1,0 +1,37 @@
+import type { Sizes } from './types.js'
+
+/** The issue's sizes: about 2 minutes on PostgreSQL and 3 on PGlite on 2 cores. */
+export const DEFAULT_SIZES: Sizes = {
+  accessSeconds: 10,
+  accessWarmupSeconds: 2,
+  accessConnections: 16,
+  accessFillerGrants: 10_000,
+  resources: 100_000,
+  auditAppends: 20_000,
+  auditWriters: 16,
+  exportEvents: 1_000_000,
+}
+
+/** `--quick`: the same scenarios on small sizes, about a minute for both stores. */
+export const QUICK_SIZES: Sizes = {
+  accessSeconds: 2,
+  accessWarmupSeconds: 0.5,
+  accessConnections: 16,
+  accessFillerGrants: 1_000,
+  resources: 2_000,
+  auditAppends: 1_000,
+  auditWriters: 16,
+  exportEvents: 20_000,
+}
+
+/** The smoke test's: every code path runs, no figure means anything. */
+export const TINY_SIZES: Sizes = {
+  accessSeconds: 1,
+  accessWarmupSeconds: 0.5,
+  accessConnections: 4,
+  accessFillerGrants: 100,
+  resources: 300,
+  auditAppends: 100,
+  auditWriters: 16,
+  exportEvents: 2_000,
+}

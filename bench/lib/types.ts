@@ -1,0 +1,89 @@
+import type { Db, StoreKind } from '../../packages/server/src/db/db.js'
+import type { Stack, StackOptions } from './stack.js'
+
+export type { Db, StoreKind }
+
+/** How much work each scenario does. `--quick` and the smoke test only change these numbers. */
+export interface Sizes {
+  /** 1. Seconds of measured load per arm (split into two rounds, see access-check.ts). */
+  accessSeconds: number
+  /** 1. Seconds of unmeasured load per arm before measuring (JIT, connection pools, caches). */
+  accessWarmupSeconds: number
+  /** 1. Concurrent HTTP connections of the load generator. */
+  accessConnections: number
+  /** 1. Other people's active grants in the table, so the lookup runs against an index with rows in it. */
+  accessFillerGrants: number
+  /** 3. Resources uploaded (and copied). */
+  resources: number
+  /** 4. Events appended per arm. */
+  auditAppends: number
+  /** 4. Concurrent writers. */
+  auditWriters: number
+  /** 5. Audit events in the space before exporting them. */
+  exportEvents: number
+}
+
+export interface Figure {
+  value: number
+  unit: string
+}
+
+/** Always "Gatehouse's cost ÷ the floor's cost": 1.0 is as good as hand-written, 2.0 twice as slow (or big). */
+export interface Ratio {
+  name: string
+  value: number
+  /** How it was computed, e.g. "baseline req/s ÷ Gatehouse req/s". */
+  formula: string
+}
+
+export interface Goal {
+  text: string
+  /** null when the goal does not apply to this store. */
+  met: boolean | null
+}
+
+export interface ScenarioResult {
+  /** One short cell for the table, per arm. */
+  summary: { gatehouse: string; baseline: string }
+  figures: { gatehouse: Record<string, Figure>; baseline: Record<string, Figure> }
+  /** The first is the headline ratio shown in the table. */
+  ratios: [Ratio, ...Ratio[]]
+  goal: Goal | null
+  /** The sizes this scenario used. */
+  sizes: Record<string, number>
+  /** What the numbers mean and any substitution made (said in the output, not hidden). */
+  notes: string[]
+  /** Why the ratio is what it is: query plans, wait-event samples — kept in the JSON. */
+  evidence?: Record<string, unknown>
+}
+
+export interface Progress {
+  tick(count?: number): void
+  stop(): void
+}
+
+export interface ScenarioContext {
+  store: StoreKind
+  sizes: Sizes
+  quick: boolean
+  /**
+   * A fresh database (new PostgreSQL database or new PGlite) with the real app on it, listening
+   * on 127.0.0.1:0. The runner closes it and drops the database when the scenario ends.
+   */
+  stack(options?: StackOptions): Promise<Stack>
+  /** A progress bar on stderr while data loads (nothing when stderr is not a terminal). */
+  progress(label: string, total: number): Progress
+  /** Runs `work` under the CPU profiler when the run asked for profiles (--cpu-prof); else just runs it. */
+  profile<T>(label: string, work: () => Promise<T>): Promise<T>
+  log(line: string): void
+}
+
+/** One benchmark scenario: one file in bench/scenarios/, registered in bench/scenarios/index.ts. */
+export interface Scenario {
+  /** Used by --scenario. */
+  name: string
+  /** The scenario's number in the issue. */
+  number: number
+  title: string
+  run(context: ScenarioContext): Promise<ScenarioResult>
+}

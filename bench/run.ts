@@ -1,0 +1,69 @@
+/**
+ * `npm run bench [-- --quick] [--store pglite|postgres|both] [--scenario <name>…] [--out <dir>] [--cpu-prof]`
+ *
+ * Each scenario measures Gatehouse against the floor a hand-written solution reaches on the same
+ * machine in the same run, and reports the ratio. Prints a Markdown table on stdout (progress and
+ * logs go to stderr) and writes every figure to a JSON file in bench/results/.
+ */
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { resolveStores, runBench, selectScenarios, type StoreChoice } from './lib/runner.js'
+import { dropAllStores } from './lib/stores.js'
+import { scenarios } from './scenarios/index.js'
+
+const program = new Command()
+  .name('npm run bench --')
+  .description('Gatehouse against hand-written floors: every figure, every ratio, on PGlite and PostgreSQL')
+  .addOption(
+    new Option('--store <store>', 'pglite | postgres | both (default: pglite, plus postgres when DATABASE_URL is set or 127.0.0.1:5432 answers)').choices([
+      'pglite',
+      'postgres',
+      'both',
+    ]),
+  )
+  .option('--quick', 'small sizes: the whole run in under a minute', false)
+  .addOption(
+    new Option('--scenario <name>', `run only these (repeatable or comma-separated): ${scenarios.map((scenario) => scenario.name).join(', ')}`)
+      .argParser((value: string, previous: string[]) => {
+        if (!value.trim()) throw new InvalidArgumentError('a scenario name')
+        return [...previous, ...value.split(',').map((name) => name.trim())]
+      })
+      .default([] as string[], 'all'),
+  )
+  .option('--out <dir>', 'where the JSON result goes', fileURLToPath(new URL('./results/', import.meta.url)))
+  .option('--no-progress', 'no progress bars')
+  .option('--cpu-prof', 'also write CPU profiles of the measured phases to <out>/prof (evidence; the profiler costs time, so the figures are not comparable)', false)
+  .parse()
+
+const flags = program.opts<{ store?: StoreChoice; quick: boolean; scenario: string[]; out: string; progress: boolean; cpuProf: boolean }>()
+
+// Ctrl-C still drops the databases this run created.
+process.once('SIGINT', () => {
+  process.stderr.write('\ninterrupted: dropping the bench databases…\n')
+  void dropAllStores().finally(() => process.exit(130))
+})
+
+try {
+  selectScenarios(flags.scenario) // an unknown name fails here, before any database is made
+  const { stores, adminUrl } = await resolveStores(flags.store)
+  process.stderr.write(`stores: ${stores.join(', ')}${flags.quick ? ' (quick)' : ''}\n`)
+  const outcome = await runBench({
+    stores,
+    adminUrl,
+    quick: flags.quick,
+    scenarios: flags.scenario,
+    outDir: flags.out,
+    ...(flags.progress ? {} : { progress: false }),
+    ...(flags.cpuProf ? { cpuProfileDir: join(flags.out, 'prof') } : {}),
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+  })
+  process.stdout.write(`\n${outcome.table}\n\n${outcome.details}\n\nJSON: ${outcome.file}\nTotal: ${outcome.report.seconds.toFixed(1)} s\n`)
+  process.exitCode = outcome.failed > 0 ? 1 : 0
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).message}\n`)
+  await dropAllStores()
+  process.exitCode = 1
+}
+// Everything is closed by now; should a handle linger (a pool, a worker), do not hang on it.
+setTimeout(() => process.exit(), 5000).unref()
