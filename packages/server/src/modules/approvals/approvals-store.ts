@@ -82,19 +82,11 @@ const toGrant = (row: GrantRow): Grant => ({
   createdAt: row.created_at.toISOString(),
 })
 
-export interface NewPetitionRow {
-  id: string
-  requestKey: string
-  petitioners: Petitioner[]
-  resources: ResourceRef[]
-  reason: string
-  durationSeconds: number | null
-  startsAt: string | null
-  emergency: boolean
-  extendsGrantId: string | null
-  rule: PetitionRule
-  createdBy: AuditActor
-}
+/** A petition as first stored: its request's fields, the rule it falls under, and its request key. */
+export type NewPetitionRow = Pick<
+  Petition,
+  'id' | 'petitioners' | 'resources' | 'reason' | 'durationSeconds' | 'startsAt' | 'emergency' | 'extendsGrantId' | 'rule' | 'createdBy'
+> & { requestKey: string }
 
 export interface NewGrantRow {
   id: string
