@@ -6,22 +6,32 @@ export const DEFAULT_SIZES: Sizes = {
   accessWarmupSeconds: 2,
   accessConnections: 16,
   accessFillerGrants: 10_000,
+  findRows: 100_000,
+  findSeconds: 1.5,
+  findWarmupSeconds: 0.3,
   resources: 100_000,
   auditAppends: 20_000,
   auditWriters: 16,
   exportEvents: 1_000_000,
+  pagedRows: 1_000_000,
+  pagedPages: 16,
 }
 
 /** `--quick`: the same scenarios on small sizes, about a minute for both stores. */
 export const QUICK_SIZES: Sizes = {
   accessSeconds: 2,
-  accessWarmupSeconds: 0.5,
+  accessWarmupSeconds: 0,
   accessConnections: 16,
   accessFillerGrants: 1_000,
+  findRows: 10_000,
+  findSeconds: 0.15,
+  findWarmupSeconds: 0.05,
   resources: 2_000,
   auditAppends: 1_000,
   auditWriters: 16,
   exportEvents: 20_000,
+  pagedRows: 20_000,
+  pagedPages: 10,
 }
 
 /** The smoke test's: every code path runs, no figure means anything. */
@@ -30,8 +40,13 @@ export const TINY_SIZES: Sizes = {
   accessWarmupSeconds: 0.5,
   accessConnections: 4,
   accessFillerGrants: 100,
+  findRows: 1_000,
+  findSeconds: 0.2,
+  findWarmupSeconds: 0.1,
   resources: 300,
   auditAppends: 100,
   auditWriters: 16,
   exportEvents: 2_000,
+  pagedRows: 2_000,
+  pagedPages: 4,
 }

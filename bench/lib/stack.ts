@@ -5,11 +5,14 @@ import type { Db, StoreKind } from '../../packages/server/src/db/db.js'
 import { migrate } from '../../packages/server/src/db/migrate.js'
 import { createCheckpointSigner } from '../../packages/server/src/modules/audit/audit-signer.js'
 import type { Role, Scope } from '../../packages/server/src/modules/auth/auth-types.js'
+import { traceStatements, type StatementTracer } from './statement-tracer.js'
 import { openFreshStore, type StoreHandle, type StoreLocation } from './stores.js'
 
 export interface StackOptions {
   /** PGlite in a temporary directory instead of in memory, so another process can open it later. */
   onDisk?: boolean
+  /** Give the app a Db whose statements `stack.tracer` can count and time (evidence, off unless recording). */
+  trace?: boolean
 }
 
 /** The real server, as main.ts runs it, on a fresh store, listening on loopback. */
@@ -18,6 +21,8 @@ export interface Stack {
   store: StoreHandle
   db: Db
   built: BuiltApp
+  /** With `trace`: records which statements the app sends and what each costs. */
+  tracer: StatementTracer | null
   /** http://127.0.0.1:<port> */
   baseUrl: string
   space: string
@@ -36,9 +41,10 @@ export interface Stack {
 export async function startStack(kind: StoreKind, options: StackOptions & { adminUrl: string | null }): Promise<Stack> {
   const store = await openFreshStore(kind, { adminUrl: options.adminUrl, onDisk: options.onDisk })
   let built: BuiltApp | undefined
+  const tracer = options.trace ? traceStatements(store.db) : null
   try {
     built = await buildApp({
-      db: store.db,
+      db: tracer?.db ?? store.db,
       signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey),
       // The bench makes a handful of tokens, never signs in: the limit only needs to stay out of the way.
       signInRateLimit: { max: 1000, timeWindowMs: 60_000 },
@@ -47,7 +53,7 @@ export async function startStack(kind: StoreKind, options: StackOptions & { admi
     if (!result) throw new Error('bootstrap did not run on a fresh store')
     await built.app.listen({ host: '127.0.0.1', port: 0 })
     const { port } = built.app.server.address() as AddressInfo
-    return makeStack(kind, store, built, `http://127.0.0.1:${port}`, result.adminToken.token)
+    return makeStack(kind, store, built, tracer, `http://127.0.0.1:${port}`, result.adminToken.token)
   } catch (error) {
     await built?.app.close().catch(() => undefined)
     await store.drop()
@@ -55,7 +61,7 @@ export async function startStack(kind: StoreKind, options: StackOptions & { admi
   }
 }
 
-function makeStack(kind: StoreKind, store: StoreHandle, built: BuiltApp, baseUrl: string, adminToken: string): Stack {
+function makeStack(kind: StoreKind, store: StoreHandle, built: BuiltApp, tracer: StatementTracer | null, baseUrl: string, adminToken: string): Stack {
   let appClosed: Promise<void> | null = null
   const closeApp = () => (appClosed ??= built.app.close())
 
@@ -64,6 +70,7 @@ function makeStack(kind: StoreKind, store: StoreHandle, built: BuiltApp, baseUrl
     store,
     db: store.db,
     built,
+    tracer,
     baseUrl,
     space: 'default',
     adminToken,

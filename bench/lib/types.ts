@@ -13,6 +13,12 @@ export interface Sizes {
   accessConnections: number
   /** 1. Other people's active grants in the table, so the lookup runs against an index with rows in it. */
   accessFillerGrants: number
+  /** 2. Rows in the vault model searched (`--rows`). */
+  findRows: number
+  /** 2. Seconds of measured finds per query and arm, on one connection. */
+  findSeconds: number
+  /** 2. Seconds of unmeasured finds per query and arm before measuring. */
+  findWarmupSeconds: number
   /** 3. Resources uploaded (and copied). */
   resources: number
   /** 4. Events appended per arm. */
@@ -21,6 +27,10 @@ export interface Sizes {
   auditWriters: number
   /** 5. Audit events in the space before exporting them. */
   exportEvents: number
+  /** 5. Rows in the vault model whose find is paged. */
+  pagedRows: number
+  /** 5. Pages (of 100) fetched across that find, from the first to the last. */
+  pagedPages: number
 }
 
 export interface Figure {

@@ -1,17 +1,8 @@
-import { fork, type ChildProcess } from 'node:child_process'
 import { request } from 'node:http'
-import { performance } from 'node:perf_hooks'
-import { fileURLToPath } from 'node:url'
-import { formatNumber, MiB, round } from '../lib/data.js'
-import type { ChildMessage, ExportArm, ExportChildConfig, ParentMessage } from '../lib/export-child.js'
+import { formatNumber, round } from '../lib/data.js'
+import { measureMemory, memoryCell, memoryFigures, memoryGoal, memoryRatio, rssCurves, SAMPLE_MS, storeOpenNote, type MemoryArm } from '../lib/memory-arm.js'
 import type { Stack } from '../lib/stack.js'
-import type { StoreLocation } from '../lib/stores.js'
 import type { Scenario, ScenarioContext } from '../lib/types.js'
-
-const GOAL_MIB = 100
-const SAMPLE_MS = 50
-const CHILD = fileURLToPath(new URL('../lib/export-child.ts', import.meta.url))
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 /**
  * Fills the space's chain with `count` events, set-based and in chunks (for the progress bar). The
@@ -52,27 +43,6 @@ async function fillAuditEvents(ctx: ScenarioContext, stack: Stack, count: number
   await db.query('VACUUM ANALYZE audit_events')
 }
 
-/** Waits for the child's next message of one type; fails on another failure, an exit, or the timeout. */
-function nextMessage<T extends ChildMessage['type']>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`export child: no '${type}' within ${timeoutMs} ms`)), timeoutMs)
-    const onMessage = (message: ChildMessage) => {
-      if (message.type === 'failed') finish(new Error(`export child failed: ${message.message}`))
-      else if (message.type === type) finish(null, message as Extract<ChildMessage, { type: T }>)
-    }
-    const onExit = (code: number | null) => finish(new Error(`export child exited (${code}) before '${type}'`))
-    function finish(error: Error | null, message?: Extract<ChildMessage, { type: T }>) {
-      clearTimeout(timer)
-      child.off('message', onMessage)
-      child.off('exit', onExit)
-      if (error) reject(error)
-      else resolve(message!)
-    }
-    child.on('message', onMessage)
-    child.on('exit', onExit)
-  })
-}
-
 /** GETs a URL and throws the body away, counting bytes and lines. */
 function consume(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ bytes: number; lines: number }> {
   return new Promise((resolve, reject) => {
@@ -97,60 +67,30 @@ function consume(url: string, headers: Record<string, string>, timeoutMs: number
   })
 }
 
-interface ArmMemory {
-  /** RSS the store added when the server opened it (PGlite: the whole embedded Postgres). */
-  storeOpen: number
-  idle: number
-  peak: number
-  samples: number
-  curve: number[]
-  seconds: number
-  bytes: number
-  lines: number
-}
-
-async function measureArm(arm: ExportArm, location: StoreLocation, space: string, token: string, timeoutSeconds: number): Promise<ArmMemory> {
-  // The child also bounds itself: opening the store and the warm-up come on top of the export.
-  const config: ExportChildConfig = { arm, location, space, sampleMs: SAMPLE_MS, maxSeconds: timeoutSeconds + 180 }
-  const child = fork(CHILD, [JSON.stringify(config)], {
-    cwd: REPO_ROOT,
-    execArgv: ['--import', 'tsx', '--expose-gc'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+/** One arm: the whole export through the server in a child process of its own. */
+function measureExport(arm: MemoryArm, location: Awaited<ReturnType<Stack['release']>>, space: string, token: string, timeoutSeconds: number) {
+  const headers: Record<string, string> = arm === 'gatehouse' ? { authorization: `Bearer ${token}` } : {}
+  const path = arm === 'gatehouse' ? `/v1/spaces/${space}/audit:export` : '/export'
+  return measureMemory({
+    arm,
+    location,
+    space,
+    timeoutSeconds,
+    // Only one event: a warm-up that read the table would fill PGlite's buffer pool (in the child)
+    // before idle is taken and hide it from the peak. (Gatehouse's export has no limit; an event
+    // filter served by an index finds the one bootstrap event without scanning.)
+    async warmUp(base) {
+      const warm = await consume(`${base}${path}?${arm === 'gatehouse' ? 'event=space%2Fcreate' : 'first=1'}`, headers, 60_000)
+      if (warm.lines !== 1) throw new Error(`${arm}: the warm-up exported ${warm.lines} events, not 1`)
+    },
+    work: (base) => consume(`${base}${path}`, headers, timeoutSeconds * 1000),
   })
-  const send = (message: ParentMessage) => child.send(message)
-  try {
-    const { port, storeOpen } = await nextMessage(child, 'listening', 180_000)
-    const base = `http://127.0.0.1:${port}`
-    const headers: Record<string, string> = arm === 'gatehouse' ? { authorization: `Bearer ${token}` } : {}
-    // Warm-up: one event through the same export path, so idle is a server whose code has run. Only
-    // one: a warm-up that read the table would fill PGlite's buffer pool (in this process) before
-    // idle is taken and hide it from the peak. (Gatehouse's export has no limit; an event filter
-    // served by an index finds the one bootstrap event without scanning.)
-    const path = arm === 'gatehouse' ? `/v1/spaces/${space}/audit:export` : '/export'
-    const warm = await consume(`${base}${path}?${arm === 'gatehouse' ? 'event=space%2Fcreate' : 'first=1'}`, headers, 60_000)
-    if (warm.lines !== 1) throw new Error(`${arm}: the warm-up exported ${warm.lines} events, not 1`)
-    send({ type: 'settle' })
-    const { rss: idle } = await nextMessage(child, 'idle', 30_000)
-    const started = performance.now()
-    const { bytes, lines } = await consume(`${base}${path}`, headers, timeoutSeconds * 1000)
-    const seconds = (performance.now() - started) / 1000
-    send({ type: 'report' })
-    const report = await nextMessage(child, 'report', 30_000)
-    send({ type: 'exit' })
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    await exited
-    clearTimeout(timer)
-    return { storeOpen: storeOpen.after - storeOpen.before, idle, peak: report.peak, samples: report.samples, curve: report.curve, seconds, bytes, lines }
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
 }
 
 /**
  * 5 (audit half). Peak RSS above idle of the server process while it streams N audit events as
  * NDJSON to a client, against a hand-written streaming export of the same rows from the same store.
- * Each server runs in a child process of its own (see export-child.ts for why).
+ * Each server runs in a child process of its own (see memory-child.ts for why).
  */
 export const auditExportMemory: Scenario = {
   name: 'audit-export-memory',
@@ -167,50 +107,34 @@ export const auditExportMemory: Scenario = {
 
     const timeoutSeconds = Math.max(120, Math.ceil(count / 5_000))
     ctx.log(`export: ${formatNumber(total)} events, RSS sampled every ${SAMPLE_MS} ms in the server's own process`)
-    const baseline = await measureArm('baseline', location, stack.space, token, timeoutSeconds)
-    const gatehouse = await measureArm('gatehouse', location, stack.space, token, timeoutSeconds)
+    const baseline = await measureExport('baseline', location, stack.space, token, timeoutSeconds)
+    const gatehouse = await measureExport('gatehouse', location, stack.space, token, timeoutSeconds)
     for (const [arm, result] of [['baseline', baseline], ['gatehouse', gatehouse]] as const) {
-      if (result.lines !== total) throw new Error(`${arm} exported ${result.lines} of ${total} events`)
+      if (result.outcome.lines !== total) throw new Error(`${arm} exported ${result.outcome.lines} of ${total} events`)
     }
 
-    const above = (arm: ArmMemory) => (arm.peak - arm.idle) / MiB
-    const floorMiB = 1
-    const ratio = Math.max(above(gatehouse), floorMiB) / Math.max(above(baseline), floorMiB)
-    const cell = (arm: ArmMemory) => `+${formatNumber(above(arm), 1)} MiB peak RSS over ${formatNumber(arm.idle / MiB)} MiB idle · ${formatNumber(arm.lines / arm.seconds)} events/s`
-    const figures = (arm: ArmMemory) => ({
-      aboveIdle: { value: round(above(arm), 1), unit: 'MiB' },
-      idleRss: { value: round(arm.idle / MiB, 1), unit: 'MiB' },
-      storeOpenRss: { value: round(arm.storeOpen / MiB, 1), unit: 'MiB' },
-      peakRss: { value: round(arm.peak / MiB, 1), unit: 'MiB' },
-      seconds: { value: round(arm.seconds, 2), unit: 's' },
-      throughput: { value: round(arm.lines / arm.seconds), unit: 'events/s' },
-      bytes: { value: arm.bytes, unit: 'bytes' },
-      samples: { value: arm.samples, unit: 'samples' },
+    type Measured = typeof gatehouse
+    const cell = (arm: Measured) => `${memoryCell(arm)} · ${formatNumber(arm.outcome.lines / arm.seconds)} events/s`
+    const figures = (arm: Measured) => ({
+      ...memoryFigures(arm),
+      throughput: { value: round(arm.outcome.lines / arm.seconds), unit: 'events/s' },
+      bytes: { value: arm.outcome.bytes, unit: 'bytes' },
     })
     return {
       summary: { gatehouse: cell(gatehouse), baseline: cell(baseline) },
       figures: { gatehouse: figures(gatehouse), baseline: figures(baseline) },
       ratios: [
-        { name: 'memory above idle', value: ratio, formula: `Gatehouse (peak − idle) ÷ baseline (peak − idle), each at least ${floorMiB} MiB` },
+        memoryRatio(gatehouse, baseline),
         { name: 'export time', value: gatehouse.seconds / baseline.seconds, formula: 'Gatehouse seconds ÷ baseline seconds' },
       ],
-      goal: { text: `< ${GOAL_MIB} MiB above idle`, met: above(gatehouse) < GOAL_MIB },
-      evidence: {
-        // The RSS curve of each server through its export (MiB, idle first): where the peak came from.
-        rssMiB: Object.fromEntries(
-          ([['gatehouse', gatehouse], ['baseline', baseline]] as const).map(([arm, result]) => [arm, [result.idle, ...result.curve].map((bytes) => round(bytes / MiB, 1))]),
-        ),
-      },
+      goal: memoryGoal(gatehouse),
+      evidence: { rssMiB: rssCurves(gatehouse, baseline) },
       sizes: { events: total, sampleMs: SAMPLE_MS },
       notes: [
         'Each arm is a fresh child process (node --expose-gc) that opens the filled store, exports one event (warm-up), collects garbage, takes its idle RSS, then streams the whole export while a worker thread samples RSS every 50 ms.',
         'Baseline: a bare Fastify route reading the same keyset pages (1,000 rows) and writing each event as the same NDJSON line straight to the socket, waiting for drain.',
-        ...(gatehouse.bytes !== baseline.bytes ? [`The arms sent different byte counts (${gatehouse.bytes} vs ${baseline.bytes}).`] : []),
-        ...(ctx.store === 'pglite'
-          ? [
-              `PGlite runs inside the server process: opening the store added ${formatNumber(gatehouse.storeOpen / MiB)} MiB of RSS (the WebAssembly Postgres with its shared_buffers = ${sharedBuffers}), already resident at idle in both arms.`,
-            ]
-          : []),
+        ...(gatehouse.outcome.bytes !== baseline.outcome.bytes ? [`The arms sent different byte counts (${gatehouse.outcome.bytes} vs ${baseline.outcome.bytes}).`] : []),
+        ...(ctx.store === 'pglite' ? [storeOpenNote(gatehouse, sharedBuffers)] : []),
       ],
     }
   },

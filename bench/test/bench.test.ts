@@ -14,7 +14,7 @@ const stores = process.env.DATABASE_URL ? (['pglite', 'postgres'] as const) : ([
 const out = mkdtempSync(join(tmpdir(), 'gatehouse-bench-smoke-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
-it(`runs every scenario on ${stores.join(' and ')} and writes the JSON result`, { timeout: 180_000 }, async () => {
+it(`runs every scenario on ${stores.join(' and ')} and writes the JSON result`, { timeout: 360_000 }, async () => {
   const outcome = await runBench({
     stores: [...stores],
     adminUrl: process.env.DATABASE_URL ?? null,

@@ -10,6 +10,7 @@ import { registerAccessControl } from './http/access.js'
 import { refuseNulCharacters, registerErrorHandling } from './http/error-handler.js'
 import { AppError } from './http/errors.js'
 import { registerHealthRoutes, type Lifecycle } from './http/health-routes.js'
+import { cachedSerializerFactory } from './http/serializers.js'
 import { ErrorEnvelope } from './http/schemas.js'
 import type { App } from './http/types.js'
 import type { CheckpointSigner } from './modules/audit/audit-signer.js'
@@ -49,6 +50,7 @@ export async function buildApp(deps: AppDeps) {
     trustProxy: deps.trustProxy ?? false,
     genReqId: () => `req_${randomBytes(8).toString('hex')}`,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildSerializer: cachedSerializerFactory() } },
     // Drain: keep serving in-flight requests on close; idle keep-alive sockets close at once.
     forceCloseConnections: 'idle',
   }

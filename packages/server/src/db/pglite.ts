@@ -6,12 +6,19 @@ import { INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db
  * PGlite is a single connection. Every statement and every transaction takes one lock, so a
  * request's statements never run inside another request's open transaction.
  */
-export async function openPgliteDb(dataDir: string | undefined, options: { onOpen?: (instance: PGlite) => void } = {}): Promise<Db> {
+export interface PgliteOpenOptions {
+  /** For tools that need PGlite itself (the benchmark's COPY baseline); the server never does. */
+  onOpen?: (instance: PGlite) => void
+  /** Start from a copy of another store (a `dumpDataDir()` tarball) instead of an empty cluster: the benchmark's fresh stores. */
+  loadDataDir?: Blob | File
+}
+
+export async function openPgliteDb(dataDir: string | undefined, options: PgliteOpenOptions = {}): Promise<Db> {
   const pg = await PGlite.create({
     ...(dataDir ? { dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
     parsers: { [INT8_OID]: parseInt8 },
   })
-  // For tools that need PGlite itself (the benchmark's COPY baseline); the server never does.
   options.onOpen?.(pg)
   let queue: Promise<unknown> = Promise.resolve()
 

@@ -1,7 +1,7 @@
 /**
- * The server process of scenario 5, started by audit-export-memory.ts with `node --import tsx
- * --expose-gc`. It opens the store the parent filled, serves one export (Gatehouse's real app, or a
- * hand-written streaming route) on 127.0.0.1:0, and samples its own RSS every `sampleMs`.
+ * The server process of scenario 5, started by memory-arm.ts with `node --import tsx --expose-gc`.
+ * It opens the store the parent filled, serves (Gatehouse's real app, or the hand-written export and
+ * find routes) on 127.0.0.1:0, and samples its own RSS every `sampleMs`.
  *
  * A child of its own because the bench process is no clean place to measure a server's memory: it
  * carries the earlier scenarios' heap, the load generator, the parent's PGlite (whose WebAssembly
@@ -18,13 +18,16 @@ import { migrate } from '../../packages/server/src/db/migrate.js'
 import { createCheckpointSigner } from '../../packages/server/src/modules/audit/audit-signer.js'
 import type { AuditEvent } from '../../packages/server/src/modules/audit/audit-types.js'
 import { openStoreAt, type StoreLocation } from './stores.js'
+import { READABLE } from './vault-fixture.js'
 
-export type ExportArm = 'gatehouse' | 'baseline'
+export type MemoryArm = 'gatehouse' | 'baseline'
 
-export interface ExportChildConfig {
-  arm: ExportArm
+export interface MemoryChildConfig {
+  arm: MemoryArm
   location: StoreLocation
   space: string
+  /** The vault table the floor's find route pages (vault.<tableName>), when the find is measured. */
+  findTable?: string
   sampleMs: number
   /** The child exits by itself after this long, whatever happens to the parent. */
   maxSeconds: number
@@ -54,10 +57,30 @@ interface EventRow {
   hash: string
 }
 
+/** The floor's find: one page of the tickets model and the total, as the vault's find answers it. */
+function floorFindRoute(app: FastifyInstance, db: Db, tableName: string): void {
+  if (!/^[a-z][a-z0-9_]*$/.test(tableName)) throw new Error(`unexpected table name ${tableName}`)
+  app.post('/find', async (request) => {
+    const { filter, options } = request.body as { filter?: { ticket_id?: string }; options?: { limit?: number; offset?: number } }
+    const limit = options?.limit ?? 100
+    const offset = options?.offset ?? 0
+    // The warm-up asks for one ticket by id; the measured pages ask for everything, in key order.
+    const [where, params] = filter?.ticket_id ? ['WHERE ticket_id = $3', [limit, offset, filter.ticket_id]] : ['', [limit, offset]]
+    const { rows } = await db.query<Record<string, unknown> & { total: number }>(
+      `SELECT ${[...READABLE, 'created_at', 'updated_at'].join(', ')}, count(*) OVER ()::int AS total FROM vault."${tableName}" ${where}
+       ORDER BY ticket_id LIMIT $1 OFFSET $2`,
+      params,
+    )
+    const data = rows.map(({ total: _total, ...row }) => row)
+    return { data, meta: { total: rows[0]?.total ?? 0, count: data.length, limit, offset } }
+  })
+}
+
 /** The floor: keyset pages, each event written straight to the socket, waiting for 'drain' when it is full. */
-async function baselineServer(db: Db, space: string): Promise<FastifyInstance> {
+async function baselineServer(db: Db, space: string, findTable: string | undefined): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
   app.get('/healthz', async () => ({ ok: true }))
+  if (findTable) floorFindRoute(app, db, findTable)
   app.get('/export', (request, reply) => {
     // ?first=N exports only the first N events (at most a page): the warm-up before idle is taken.
     const first = Number((request.query as { first?: string }).first ?? 0)
@@ -155,7 +178,7 @@ function downsample(values: number[], points: number): number[] {
 }
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? '') as ExportChildConfig
+  const config = JSON.parse(process.argv[2] ?? '') as MemoryChildConfig
   const send = (message: ChildMessage) => process.send?.(message)
   setTimeout(() => process.exit(3), config.maxSeconds * 1000).unref()
   process.on('disconnect', () => process.exit(0))
@@ -163,7 +186,7 @@ async function main(): Promise<void> {
   const beforeOpen = process.memoryUsage.rss()
   const db = await openStoreAt(config.location)
   const storeOpen = { before: beforeOpen, after: process.memoryUsage.rss() }
-  const app = config.arm === 'gatehouse' ? await gatehouseServer(db) : await baselineServer(db, config.space)
+  const app = config.arm === 'gatehouse' ? await gatehouseServer(db) : await baselineServer(db, config.space, config.findTable)
   await app.listen({ host: '127.0.0.1', port: 0 })
 
   const sampler = startRssSampler(config.sampleMs)

@@ -1,0 +1,260 @@
+import { performance } from 'node:perf_hooks'
+import { ARM_LABELS, FIND_ARMS, startAclEndpoint, startFindFloor, type FindArm, type FindPage } from '../lib/find-floor.js'
+import { formatNumber, round } from '../lib/data.js'
+import { explainAnalyze } from '../lib/evidence.js'
+import { startSequentialLoad, type LoadResult } from '../lib/load.js'
+import type { Stack } from '../lib/stack.js'
+import type { TraceReport } from '../lib/statement-tracer.js'
+import type { Ratio, Scenario, ScenarioContext } from '../lib/types.js'
+import { createTicketsModel, fillTicketDocuments, fillTickets, findQueries, vaultClient, vaultToken, type FindQuery, type QueryName, type VaultClient } from '../lib/vault-fixture.js'
+
+const GOAL_VS_SQL = 1.5
+const GOAL_VS_JSONB = 10
+/** What the external ACL arms send in x-client-auth: the application's session, forwarded to its endpoint. */
+const APP_SESSION = 'Bearer bench-app-session'
+
+interface Measured {
+  /** Mean milliseconds per find, one connection. */
+  ms: number
+  finds: number
+  p99: number
+}
+
+const measured = (result: LoadResult): Measured => ({ ms: result.mean, finds: result.requests, p99: round(result.p99, 2) })
+
+/**
+ * Who may see what: the ACL's 100 ids and the grantee's customers are taken from each query's first
+ * matching rows, so every arm returns rows for every query (an empty answer would measure nothing).
+ */
+async function openings(stack: Stack, tableName: string, queries: FindQuery[]): Promise<{ ids: string[]; customers: string[] }> {
+  const ids = new Set<string>()
+  const customers = new Set<string>()
+  for (const [index, query] of queries.entries()) {
+    const take = index === 0 ? 10 : 45
+    const { rows } = await stack.db.query<{ ticket_id: string; customer_id: string }>(
+      `SELECT ticket_id, customer_id FROM vault."${tableName}" WHERE ${query.where} ORDER BY ${query.orderBy} LIMIT ${take}`,
+      query.params,
+    )
+    for (const row of rows) {
+      ids.add(row.ticket_id)
+      customers.add(row.customer_id)
+    }
+  }
+  return { ids: [...ids].slice(0, 100), customers: [...customers] }
+}
+
+/** A person holding active grants on `customers`, among `filler` grants of other people; answers their user token and email. */
+async function grantee(stack: Stack, customers: string[], filler: number): Promise<{ token: string; email: string }> {
+  const email = 'agent@example.com'
+  const password = 'bench-password-not-secret'
+  await stack.api('POST', `/v1/spaces/${stack.space}/users`, { body: { email, name: 'Bench Agent', role: 'member', password } })
+  const { token } = await stack.api<{ token: string }>('POST', `/v1/spaces/${stack.space}/auth:signIn`, { body: { email, password } })
+  await stack.db.query(
+    `INSERT INTO petitions (space_id, id, request_key, state, petitioners, resources, reason, rule, created_by)
+     VALUES ($1, 'pet_bench_find', 'bench-find', 'granted', '[]', '[]', 'bench', '{}', '{}')`,
+    [stack.space],
+  )
+  await stack.db.query(
+    `INSERT INTO grants (space_id, id, petition_id, petitioner_id, petitioner_email, resource_kind, resource_id, starts_at, expires_at)
+     SELECT $1, 'grt_bench_agent_' || n, 'pet_bench_find', 'usr_bench_agent', $2, 'customer', c, now() - interval '1 hour', now() + interval '1 day'
+     FROM unnest($3::text[]) WITH ORDINALITY AS x(c, n)
+     UNION ALL
+     SELECT $1, 'grt_bench_other_' || g, 'pet_bench_find', 'usr_other_' || (g % 500), 'other-' || (g % 500) || '@example.com',
+       'customer', 'c_' || lpad(g::text, 7, '0'), now() - interval '1 hour', now() + interval '1 day'
+     FROM generate_series(1, $4::int) AS g`,
+    [stack.space, email, customers, filler],
+  )
+  await stack.db.query('ANALYZE grants')
+  return { token, email }
+}
+
+async function findOnce(url: string, headers: Record<string, string>, body: string): Promise<FindPage> {
+  const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(60_000) })
+  const text = await response.text()
+  if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${text}`)
+  return JSON.parse(text) as FindPage
+}
+
+const answerOf = (page: FindPage) => JSON.stringify({ ids: page.data.map((row) => row.ticket_id), total: page.meta.total })
+
+/**
+ * 2. `POST /api/models/tickets/find` through the real server — token, policy, filter compiler, ACL,
+ * audit event — for three finds and four ways of opening rows, each against the same find written
+ * by hand in SQL behind a bare Fastify route on the same Db; and the field-policy find against a
+ * JSONB document table with a GIN index.
+ */
+export const vaultFind: Scenario = {
+  name: 'vault-find',
+  number: 2,
+  title: 'Vault find',
+  async run(ctx: ScenarioContext) {
+    const { sizes } = ctx
+    const rows = sizes.findRows
+    const stack = await ctx.stack({ trace: true })
+    const tableName = await createTicketsModel(stack)
+    await fillTickets(stack, tableName, rows, ctx.progress('tickets (fill)', rows))
+    await fillTicketDocuments(stack, tableName)
+    const queries = findQueries(rows)
+    const open = await openings(stack, tableName, queries)
+    const person = await grantee(stack, open.customers, sizes.accessFillerGrants)
+
+    const acl = await startAclEndpoint()
+    acl.allow(open.ids)
+    const floor = await startFindFloor({ db: stack.db, tableName, space: stack.space, acl, granteeEmail: person.email }, rows)
+    const loader = startSequentialLoad()
+    try {
+      const rules: Record<FindArm, Record<string, unknown>> = {
+        policy: { source: 'none' },
+        aclAll: { source: 'external', url: acl.url('all'), timeoutMs: 5000 },
+        acl100: { source: 'external', url: acl.url('hundred'), timeoutMs: 5000 },
+        grants: { source: 'grants', resourceKind: 'customer', field: 'customer_id' },
+      }
+      const clients = {} as Record<FindArm, VaultClient>
+      for (const arm of FIND_ARMS) clients[arm] = await vaultClient(stack, `bench ${ARM_LABELS[arm]}`, rules[arm])
+      const clientAuth: Record<FindArm, string | null> = { policy: null, aclAll: APP_SESSION, acl100: APP_SESSION, grants: `Bearer ${person.token}` }
+
+      const results = {} as Record<QueryName, { arms: Record<FindArm, { gatehouse: Measured; floor: Measured; rows: number; total: number }>; jsonb: Measured }>
+      const load = (url: string, headers: Record<string, string>, body: string, seconds: number) =>
+        loader.run({ url, headers: { 'content-type': 'application/json', ...headers }, body, seconds })
+      const run = async (url: string, headers: Record<string, string>, body: string, label: string): Promise<Measured> => {
+        await load(url, headers, body, sizes.findWarmupSeconds)
+        const result = await ctx.profile(label, () => load(url, headers, body, sizes.findSeconds))
+        if (result.failures > 0) throw new Error(`${label}: ${result.failures} failed finds; the run is void`)
+        return measured(result)
+      }
+
+      ctx.log(`${formatNumber(rows)} tickets; ${sizes.findWarmupSeconds} s warm-up + ${sizes.findSeconds} s per find and arm, one connection`)
+      let flip = false
+      for (const query of queries) {
+        const body = JSON.stringify(query.body)
+        const arms = {} as Record<FindArm, { gatehouse: Measured; floor: Measured; rows: number; total: number }>
+        for (const arm of FIND_ARMS) {
+          const token = await vaultToken(stack.baseUrl, clients[arm])
+          const extra: Record<string, string> = clientAuth[arm] ? { 'x-client-auth': clientAuth[arm]! } : {}
+          const gatehouseUrl = `${stack.baseUrl}/api/models/tickets/find`
+          const gatehouseHeaders = { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...extra }
+          // Both answer the same find the same way, or the comparison means nothing.
+          const mine = await findOnce(gatehouseUrl, gatehouseHeaders, body)
+          const theirs = await findOnce(floor.url(arm, query.name), { 'content-type': 'application/json', ...extra }, body)
+          if (answerOf(mine) !== answerOf(theirs)) throw new Error(`${query.name} ${arm}: Gatehouse answered ${answerOf(mine)}, the floor ${answerOf(theirs)}`)
+          if (mine.data.length === 0) throw new Error(`${query.name} ${arm}: no rows; the arm would measure nothing`)
+          // Mirrored order from one arm to the next, so drift on a shared machine hits both alike.
+          flip = !flip
+          const order = flip ? (['floor', 'gatehouse'] as const) : (['gatehouse', 'floor'] as const)
+          const pair = {} as { gatehouse: Measured; floor: Measured }
+          for (const side of order) {
+            pair[side] =
+              side === 'gatehouse'
+                ? await run(gatehouseUrl, { authorization: `Bearer ${token}`, ...extra }, body, `${query.name}-${arm}-gatehouse`)
+                : await run(floor.url(arm, query.name), extra, body, `${query.name}-${arm}-floor`)
+          }
+          arms[arm] = { ...pair, rows: mine.data.length, total: mine.meta.total }
+        }
+        const docs = await findOnce(floor.url('jsonb', query.name), { 'content-type': 'application/json' }, body)
+        const plain = await findOnce(floor.url('policy', query.name), { 'content-type': 'application/json' }, body)
+        if (answerOf(docs) !== answerOf(plain)) throw new Error(`${query.name}: the JSONB table answered ${answerOf(docs)}, the typed table ${answerOf(plain)}`)
+        results[query.name] = { arms, jsonb: await run(floor.url('jsonb', query.name), {}, body, `${query.name}-jsonb`) }
+      }
+
+      // Why the floors cost what they cost: their plans on the loaded store.
+      const plans: Record<string, string[]> = {}
+      for (const query of queries) {
+        plans[`${query.name}Typed`] = await explainAnalyze(stack.db, {
+          sql: `SELECT *, count(*) OVER () FROM vault."${tableName}" WHERE ${query.where} ORDER BY ${query.orderBy} LIMIT 100`,
+          params: query.params,
+        })
+        plans[`${query.name}Jsonb`] = await explainAnalyze(stack.db, {
+          sql: `SELECT doc, count(*) OVER () FROM bench_ticket_docs WHERE ${query.jsonbWhere} ORDER BY ${query.jsonbOrderBy} LIMIT 100`,
+          params: query.jsonbParams,
+        })
+      }
+      // The selective filter translated naively (->> equality) is not served by the GIN index: what @> saves.
+      plans.selectiveJsonbArrow = await explainAnalyze(stack.db, {
+        sql: `SELECT doc, count(*) OVER () FROM bench_ticket_docs WHERE doc->>'customer_id' = $1 ORDER BY id LIMIT 100`,
+        params: queries[0]!.params,
+      })
+      // Where a Gatehouse find's time goes: its statements, counted and timed in the client (a pass of
+      // its own after the measured runs, which ran untraced).
+      const traces = {} as Record<FindArm, TraceReport & { wallMsPerFind: number }>
+      const selective = queries[0]!
+      for (const arm of FIND_ARMS) {
+        const token = await vaultToken(stack.baseUrl, clients[arm])
+        const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(clientAuth[arm] ? { 'x-client-auth': clientAuth[arm]! } : {}) }
+        const finds = ctx.quick ? 10 : 50
+        let wall = 0
+        const report = await stack.tracer!.record(finds, async () => {
+          const started = performance.now()
+          for (let i = 0; i < finds; i += 1) await findOnce(`${stack.baseUrl}/api/models/tickets/find`, headers, JSON.stringify(selective.body))
+          wall = performance.now() - started
+        })
+        traces[arm] = { ...report, wallMsPerFind: round(wall / finds, 3) }
+      }
+      const traceNote = (arm: FindArm) => `${ARM_LABELS[arm].slice(0, 3)} ${round(traces[arm].statementsPerUnit, 1)} statements, ${round(traces[arm].dbMsPerUnit, 2)} ms in the database`
+
+      const executionTime = (plan: string[] | undefined) => plan?.find((line) => line.startsWith('Execution Time'))?.replace('Execution Time: ', '') ?? '?'
+
+      const vsFloor: Ratio[] = []
+      for (const query of queries) {
+        for (const arm of FIND_ARMS) {
+          const { gatehouse, floor: hand } = results[query.name].arms[arm]
+          vsFloor.push({ name: `${query.name} ${ARM_LABELS[arm].slice(0, 3)}`, value: gatehouse.ms / hand.ms, formula: `Gatehouse ms ÷ hand-written ms, ${query.name} find, ${ARM_LABELS[arm]}` })
+        }
+      }
+      const worst = vsFloor.reduce((a, b) => (b.value > a.value ? b : a))
+      const vsJsonb: Ratio[] = queries.map((query) => ({
+        name: `${query.name} vs JSONB`,
+        value: results[query.name].arms.policy.gatehouse.ms / results[query.name].jsonb.ms,
+        formula: `Gatehouse ms (a) ÷ JSONB+GIN ms, ${query.name} find (below 1: faster than JSONB; the goal on the selective find is ≤ ${round(1 / GOAL_VS_JSONB, 2)})`,
+      }))
+      // The storage designs alone: both hand-written behind the same bare route, typed columns against documents.
+      const storageVsJsonb: Ratio[] = queries.map((query) => ({
+        name: `${query.name} typed SQL vs JSONB`,
+        value: results[query.name].arms.policy.floor.ms / results[query.name].jsonb.ms,
+        formula: `hand-written typed-SQL ms ÷ hand-written JSONB+GIN ms, ${query.name} find (storage only; below 1: typed columns faster)`,
+      }))
+      const selectiveVsJsonb = vsJsonb[0]!.value
+      const mean = (side: 'gatehouse' | 'floor', arm: FindArm) => queries.map((query) => results[query.name].arms[arm][side].ms)
+      const cell = (side: 'gatehouse' | 'floor') =>
+        FIND_ARMS.map((arm) => `${ARM_LABELS[arm].slice(0, 3)} ${mean(side, arm).map((ms) => formatNumber(ms, ms < 10 ? 2 : 1)).join(' / ')}`).join(' · ') + ' ms'
+      const figures = (side: 'gatehouse' | 'floor') =>
+        Object.fromEntries(
+          queries.flatMap((query) =>
+            FIND_ARMS.flatMap((arm) => {
+              const { ms, p99, finds } = results[query.name].arms[arm][side]
+              return [
+                [`${query.name}.${arm}.ms`, { value: round(ms, 3), unit: 'ms/find' }],
+                [`${query.name}.${arm}.p99`, { value: p99, unit: 'ms' }],
+                [`${query.name}.${arm}.finds`, { value: finds, unit: 'finds' }],
+              ]
+            }),
+          ),
+        )
+      return {
+        summary: { gatehouse: `${cell('gatehouse')} (selective / range / sort)`, baseline: `${cell('floor')}; JSONB ${queries.map((query) => formatNumber(results[query.name].jsonb.ms, 2)).join(' / ')} ms` },
+        figures: {
+          gatehouse: figures('gatehouse'),
+          baseline: { ...figures('floor'), ...Object.fromEntries(queries.map((query) => [`${query.name}.jsonb.ms`, { value: round(results[query.name].jsonb.ms, 3), unit: 'ms/find' }])) },
+        },
+        ratios: [{ ...worst, name: `worst (${worst.name})` }, ...vsFloor, ...vsJsonb, ...storageVsJsonb],
+        goal: {
+          text: `≤ ${GOAL_VS_SQL}× hand-written SQL; ≥ ${GOAL_VS_JSONB}× faster than JSONB (selective)`,
+          met: worst.value <= GOAL_VS_SQL && selectiveVsJsonb <= 1 / GOAL_VS_JSONB,
+        },
+        sizes: { rows, customers: Math.floor(rows / 10), aclIds: open.ids.length, grantedCustomers: open.customers.length, otherGrants: sizes.accessFillerGrants },
+        notes: [
+          `Finds: ${queries.map((query) => `${query.name} = ${query.describe}`).join('; ')}; each returns its first page (at most 100) and the exact total.`,
+          'Floor: a bare Fastify route in the same process per arm, running the same find hand-written in SQL for this model on the same Db (no filter compiler, no policy, no audit event); with an external ACL, the reference flow by hand (candidate ids, one call to the same filter endpoint, the allowed page); with grants, the join by hand. Every pair is checked to answer the same ids and total before it is timed.',
+          'Timing: finds one after another on one keep-alive connection from a worker thread (bench/lib/load.ts), so a figure is the mean time of one find with nothing queued; cells list selective / range / sort per arm.',
+          `JSONB baseline: the same rows as documents in one table with a GIN index (jsonb_path_ops); the selective find uses @> (served by the index), the range and sort compare ->> values (no index can serve them). Gatehouse (a) vs JSONB: ${vsJsonb.map((ratio) => `${ratio.name} ${round(ratio.value, 2)}`).join(', ')}.`,
+          `On ${ctx.store}, per selective find (50 traced, ${traces.policy.wallMsPerFind} ms each for (a)), Gatehouse sends: ${FIND_ARMS.map(traceNote).join('; ')}; the floor sends 1 statement (2 with an external ACL). (a)'s statements: ${traces.policy.statements.map((cost) => `${cost.statement.split(' ').slice(0, 4).join(' ')}… ${round(cost.msPerUnit, 2)} ms`).join(', ')}.`,
+          `On ${ctx.store}, EXPLAIN ANALYZE of the hand-written finds: ${queries.map((query) => `${query.name} typed ${executionTime(plans[`${query.name}Typed`])}, JSONB ${executionTime(plans[`${query.name}Jsonb`])}`).join('; ')}; the selective filter on JSONB written with ->> instead of @> (no index serves it) ${executionTime(plans.selectiveJsonbArrow)}.`,
+        ],
+        evidence: { plans, aclCalls: acl.calls(), selectiveFindStatements: traces },
+      }
+    } finally {
+      await loader.close()
+      await floor.close()
+      await acl.close()
+    }
+  },
+}
