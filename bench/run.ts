@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--store pglite|postgres|both] [--scenario <name>…] [--out <dir>] [--cpu-prof]`
+ * `npm run bench [-- --quick] [--rows N] [--store pglite|postgres|both] [--scenario <name>…] [--out <dir>] [--cpu-prof]`
  *
  * Each scenario measures Gatehouse against the floor a hand-written solution reaches on the same
  * machine in the same run, and reports the ratio. Prints a Markdown table on stdout (progress and
@@ -22,7 +22,12 @@ const program = new Command()
       'both',
     ]),
   )
-  .option('--quick', 'small sizes: the whole run in under a minute', false)
+  .option('--quick', 'small sizes, for a fast look (about 50 s per store)', false)
+  .option('--rows <count>', "rows in scenario 2's vault model (default 100,000; the full run: --rows 1000000)", (value: string) => {
+    const rows = Number(value.replace(/[_,]/g, ''))
+    if (!Number.isInteger(rows) || rows < 1000 || rows > 10_000_000) throw new InvalidArgumentError('a whole number from 1000 to 10000000')
+    return rows
+  })
   .addOption(
     new Option('--scenario <name>', `run only these (repeatable or comma-separated): ${scenarios.map((scenario) => scenario.name).join(', ')}`)
       .argParser((value: string, previous: string[]) => {
@@ -36,7 +41,7 @@ const program = new Command()
   .option('--cpu-prof', 'also write CPU profiles of the measured phases to <out>/prof (evidence; the profiler costs time, so the figures are not comparable)', false)
   .parse()
 
-const flags = program.opts<{ store?: StoreChoice; quick: boolean; scenario: string[]; out: string; progress: boolean; cpuProf: boolean }>()
+const flags = program.opts<{ store?: StoreChoice; quick: boolean; rows?: number; scenario: string[]; out: string; progress: boolean; cpuProf: boolean }>()
 
 // Ctrl-C still drops the databases this run created.
 process.once('SIGINT', () => {
@@ -52,6 +57,7 @@ try {
     stores,
     adminUrl,
     quick: flags.quick,
+    ...(flags.rows ? { sizes: { findRows: flags.rows } } : {}),
     scenarios: flags.scenario,
     outDir: flags.out,
     ...(flags.progress ? {} : { progress: false }),

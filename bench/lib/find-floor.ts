@@ -67,7 +67,9 @@ const COLUMNS = [...READABLE, 'created_at', 'updated_at'].join(', ')
 
 /**
  * The hand-written floor of scenario 2: a bare Fastify route per arm running the same find in SQL
- * written for this one model (no compiler, no policy, no audit), on the same Db. It takes the same
+ * written for this one model (no compiler, no policy, no audit), on the same Db — the total as a
+ * scalar subquery, the form that keeps PostgreSQL 15 on the filter's own index (records-store.ts
+ * says why). It takes the same
  * request body as the vault (parsed, as any server would) and answers the same shape.
  * `?q=selective|range|sort` names the query.
  */
@@ -81,7 +83,8 @@ export async function startFindFloor(options: FloorOptions, rows: number): Promi
   const page = async (query: FindQuery, extra: string, extraParams: unknown[]): Promise<FindPage> => {
     const params = [...query.params, ...extraParams]
     const { rows: found } = await db.query<Record<string, unknown> & { total: number }>(
-      `SELECT ${COLUMNS}, count(*) OVER ()::int AS total FROM ${table} WHERE ${query.where}${extra} ORDER BY ${query.orderBy} LIMIT ${LIMIT}`,
+      `SELECT ${COLUMNS}, (SELECT count(*)::int FROM ${table} WHERE ${query.where}${extra}) AS total FROM ${table} WHERE ${query.where}${extra}
+       ORDER BY ${query.orderBy} LIMIT ${LIMIT}`,
       params,
     )
     const total = found[0]?.total ?? 0
@@ -129,7 +132,8 @@ export async function startFindFloor(options: FloorOptions, rows: number): Promi
         )
       case 'jsonb': {
         const { rows: found } = await db.query<{ doc: Record<string, unknown>; total: number }>(
-          `SELECT doc, count(*) OVER ()::int AS total FROM bench_ticket_docs WHERE ${query.jsonbWhere} ORDER BY ${query.jsonbOrderBy} LIMIT ${LIMIT}`,
+          `SELECT doc, (SELECT count(*)::int FROM bench_ticket_docs WHERE ${query.jsonbWhere}) AS total FROM bench_ticket_docs WHERE ${query.jsonbWhere}
+           ORDER BY ${query.jsonbOrderBy} LIMIT ${LIMIT}`,
           query.jsonbParams,
         )
         // The field policy by hand: the documents hold every field.

@@ -67,8 +67,8 @@ function floorFindRoute(app: FastifyInstance, db: Db, tableName: string): void {
     // The warm-up asks for one ticket by id; the measured pages ask for everything, in key order.
     const [where, params] = filter?.ticket_id ? ['WHERE ticket_id = $3', [limit, offset, filter.ticket_id]] : ['', [limit, offset]]
     const { rows } = await db.query<Record<string, unknown> & { total: number }>(
-      `SELECT ${[...READABLE, 'created_at', 'updated_at'].join(', ')}, count(*) OVER ()::int AS total FROM vault."${tableName}" ${where}
-       ORDER BY ticket_id LIMIT $1 OFFSET $2`,
+      `SELECT ${[...READABLE, 'created_at', 'updated_at'].join(', ')}, (SELECT count(*)::int FROM vault."${tableName}" ${where}) AS total
+       FROM vault."${tableName}" ${where} ORDER BY ticket_id LIMIT $1 OFFSET $2`,
       params,
     )
     const data = rows.map(({ total: _total, ...row }) => row)

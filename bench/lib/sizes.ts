@@ -1,23 +1,23 @@
 import type { Sizes } from './types.js'
 
-/** The issue's sizes: about 2 minutes on PostgreSQL and 3 on PGlite on 2 cores. */
+/** The issue's sizes: about 4 minutes on PostgreSQL and 5 on PGlite on 2 cores. */
 export const DEFAULT_SIZES: Sizes = {
   accessSeconds: 10,
   accessWarmupSeconds: 2,
   accessConnections: 16,
   accessFillerGrants: 10_000,
   findRows: 100_000,
-  findSeconds: 1.5,
-  findWarmupSeconds: 0.3,
+  findSeconds: 1,
+  findWarmupSeconds: 0.2,
   resources: 100_000,
-  auditAppends: 20_000,
+  auditAppends: 12_000,
   auditWriters: 16,
   exportEvents: 1_000_000,
   pagedRows: 1_000_000,
-  pagedPages: 16,
+  pagedPages: 10,
 }
 
-/** `--quick`: the same scenarios on small sizes, about a minute for both stores. */
+/** `--quick`: the same scenarios on small sizes, about 50 s per store (most of it starting fresh stores, apps and child processes). */
 export const QUICK_SIZES: Sizes = {
   accessSeconds: 2,
   accessWarmupSeconds: 0,

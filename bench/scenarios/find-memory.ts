@@ -105,7 +105,7 @@ export const findMemory: Scenario = {
       sizes: { rows, pages: offsets.length, pageSize: PAGE, sampleMs: SAMPLE_MS },
       notes: [
         `Paged find: filter {} (every row), pages of ${PAGE} at ${offsets.length} offsets spread evenly from the first page to the last, one after another; each page also counts the whole match (meta.total), so each reads all ${formatNumber(rows)} rows. Walking all ${formatNumber(Math.ceil(rows / PAGE))} pages would take hours on either arm for the same per-page memory.`,
-        'Baseline: a bare Fastify route in the same kind of child process running the same page query by hand (typed columns, count(*) OVER (), ORDER BY the key, LIMIT/OFFSET).',
+        'Baseline: a bare Fastify route in the same kind of child process running the same page query by hand (typed columns, the total as a count(*) subquery, ORDER BY the key, LIMIT/OFFSET).',
         ...(ctx.store === 'pglite' ? [storeOpenNote(gatehouse, sharedBuffers)] : []),
       ],
     }

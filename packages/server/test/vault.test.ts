@@ -168,4 +168,25 @@ describe('indexes', () => {
     const sorted = await h.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT id FROM vault."${table}"${sort} LIMIT 10`)
     expect(sorted.rows.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/Index Scan/)
   })
+
+  it("a find's page-and-total query reaches a narrow range through the range's index, not by walking the key", async () => {
+    // PostgreSQL 15 plans `count(*) OVER ()` under a LIMIT as if it could stop early and walks the
+    // primary key filtering every row; the page query must not give it that choice.
+    await admin('POST', '/models', { name: 'payments', primaryKey: 'id', fields: { id: { type: 'string' }, amount: { type: 'integer', searchable: true } } })
+    const model = (await admin('GET', '/models/payments')).body
+    const table = (await h.db.query<{ t: string }>("SELECT table_name AS t FROM vault_models WHERE name = 'payments'")).rows[0]!.t
+    await h.db.query(`INSERT INTO vault."${table}" (id, amount) SELECT 'p' || lpad(g::text, 6, '0'), (g::bigint * 2654435761) % 1000000 FROM generate_series(1, 50000) g`)
+    await h.db.query(`ANALYZE vault."${table}"`)
+    const { compileFilter } = await import('../src/modules/vault/find/filter-compiler.js')
+    const { createRecordsStore } = await import('../src/modules/vault/records/records-store.js')
+    const where = compileFilter({ amount: { $gte: 400000, $lt: 410000 } }, { fields: new Map([['amount', { name: 'amount', type: 'integer' as const, column: 'amount' }]]), readable: () => true, firstParam: 1 })
+    const sent: Array<{ sql: string; params: readonly unknown[] }> = []
+    const recorder = { query: async (sql: string, params: readonly unknown[] = []) => (sent.push({ sql, params }), { rows: [], rowCount: 0 }) }
+    await createRecordsStore().page(recorder as never, { ...model, tableName: table }, [where], ' ORDER BY "id"', 100, 0)
+    const plan = (await h.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sent[0]!.sql}`, [...sent[0]!.params])).rows.map((row) => row['QUERY PLAN']).join('\n')
+    expect(plan).toContain(`${table}_amount`)
+    const found = await h.request('POST', '/api/models/payments/find', { token: (await setUpVault(h, { payments: { actions: ['read'], acl: { source: 'none' } } }, null)).token, body: { filter: { amount: { $gte: 400000, $lt: 410000 } } } })
+    const counted = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM vault."${table}" WHERE amount >= 400000 AND amount < 410000`)).rows[0]!.n
+    expect(found.body.meta).toEqual({ total: counted, count: Math.min(100, counted), limit: 100, offset: 0 })
+  })
 })

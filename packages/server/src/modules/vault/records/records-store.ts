@@ -92,20 +92,26 @@ export function createRecordsStore() {
       return rows.map((row) => row.id)
     },
 
-    /** One page and the total count of the rows matching, in one query. */
+    /**
+     * One page and the total count of the rows matching, in one query. The total is a scalar
+     * subquery, not `count(*) OVER ()`: PostgreSQL 15 costs a window under a LIMIT as if it could
+     * stop early, and picks the key's index in key order, filtering every row (23 ms for a
+     * 1,000-row range in 100,000 rows, against 3 ms through the range's own index — bench scenario 2).
+     */
     async page(db: Queryable, model: Model, where: Condition[], orderBy: string, limit: number, offset: number): Promise<{ rows: Record<string, unknown>[]; total: number }> {
       const params: unknown[] = []
       const clauses = where.map((condition) => `(${merge(params, condition)})`)
       const whereSql = clauses.join(' AND ') || 'TRUE'
+      const table = tableRef(model.tableName)
       params.push(limit, offset)
       const { rows } = await db.query<Record<string, unknown> & { __total: number }>(
-        `SELECT ${selectList(model)}, count(*) OVER () AS __total FROM ${tableRef(model.tableName)} WHERE ${whereSql}
+        `SELECT ${selectList(model)}, (SELECT count(*) FROM ${table} WHERE ${whereSql}) AS __total FROM ${table} WHERE ${whereSql}
          ${orderBy} LIMIT $${params.length - 1} OFFSET $${params.length}`,
         params,
       )
       if (rows.length > 0 || offset === 0) return { rows, total: rows[0]?.__total ?? 0 }
-      // Past the last page the window function sees no rows: count separately.
-      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${tableRef(model.tableName)} WHERE ${whereSql}`, params.slice(0, -2))
+      // Past the last page there is no row to carry the total: count separately.
+      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${table} WHERE ${whereSql}`, params.slice(0, -2))
       return { rows, total: counted.rows[0]!.n }
     },
 
