@@ -106,9 +106,10 @@ export async function startFindFloor(options: FloorOptions, rows: number): Promi
       body: JSON.stringify({ action: 'v1.restapi.read', type: 'tickets', ticket_id: candidates.map((row) => row.ticket_id) }),
     })
     const answer = (await response.body.json()) as { ticket_id: string[] | '*' }
-    // "*" allows every candidate: the filter alone, run again, is the page.
-    if (answer.ticket_id === '*') return page(query, '', [])
-    return page(query, ` AND ticket_id = ANY($${query.params.length + 1}::text[])`, [answer.ticket_id])
+    // "*" allows every id asked about, not every row: a row inserted since the candidates were read
+    // was never asked about, so the page is still limited to the candidates (as Gatehouse does).
+    const allowed = answer.ticket_id === '*' ? candidates.map((row) => row.ticket_id) : answer.ticket_id
+    return page(query, ` AND ticket_id = ANY($${query.params.length + 1}::text[])`, [allowed])
   }
 
   const app: FastifyInstance = Fastify({ logger: false })
