@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import type { Db, Queryable } from '../../packages/server/src/db/db.js'
+import type { Db } from '../../packages/server/src/db/db.js'
 
 export interface StatementCost {
   /** The statement's first words, enough to tell which one it is. */
