@@ -20,6 +20,14 @@ export interface FindPage {
   meta: { total: number; count: number; limit: number; offset: number }
 }
 
+/** One find over HTTP (Gatehouse's or a floor's); throws with the server's answer on anything but 2xx. */
+export async function postFind(url: string, headers: Record<string, string>, body: string, timeoutMs = 60_000): Promise<FindPage> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(timeoutMs) })
+  const text = await response.text()
+  if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${text.slice(0, 300)}`)
+  return JSON.parse(text) as FindPage
+}
+
 /** Reference 004's filter endpoint, as an application would run it: `/all` answers "*", `/hundred` a fixed list of 100 ids. */
 export interface AclEndpoint {
   url(mode: 'all' | 'hundred'): string

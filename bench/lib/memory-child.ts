@@ -16,6 +16,7 @@ import { buildApp } from '../../packages/server/src/app.js'
 import type { Db } from '../../packages/server/src/db/db.js'
 import { migrate } from '../../packages/server/src/db/migrate.js'
 import { createCheckpointSigner } from '../../packages/server/src/modules/audit/audit-signer.js'
+import type { EventRow } from '../../packages/server/src/modules/audit/audit-store.js'
 import type { AuditEvent } from '../../packages/server/src/modules/audit/audit-types.js'
 import { openStoreAt, type StoreLocation } from './stores.js'
 import { READABLE } from './vault-fixture.js'
@@ -43,19 +44,6 @@ export type ChildMessage =
 
 /** Same page size as the audit service's export, so both arms make the same queries. */
 const PAGE = 1000
-
-interface EventRow {
-  space_id: string
-  seq: number
-  id: string
-  time: Date
-  actor: AuditEvent['actor']
-  event: string
-  resources: AuditEvent['resources']
-  meta: AuditEvent['meta']
-  prev_hash: string
-  hash: string
-}
 
 /** The floor's find: one page of the tickets model and the total, as the vault's find answers it. */
 function floorFindRoute(app: FastifyInstance, db: Db, tableName: string): void {

@@ -1,5 +1,5 @@
 import { formatNumber } from '../lib/data.js'
-import type { FindPage } from '../lib/find-floor.js'
+import { postFind } from '../lib/find-floor.js'
 import { measureMemory, memoryCell, memoryFigures, memoryGoal, memoryRatio, rssCurves, SAMPLE_MS, storeOpenNote, type MemoryArm } from '../lib/memory-arm.js'
 import type { StoreLocation } from '../lib/stores.js'
 import type { Scenario } from '../lib/types.js'
@@ -21,13 +21,6 @@ interface Paged {
   firstIds: string[]
 }
 
-async function postFind(url: string, headers: Record<string, string>, body: unknown, timeoutMs: number): Promise<FindPage> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) })
-  const text = await response.text()
-  if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${text.slice(0, 300)}`)
-  return JSON.parse(text) as FindPage
-}
-
 function measureFind(arm: MemoryArm, location: StoreLocation, space: string, tableName: string, client: VaultClient, offsets: number[], timeoutSeconds: number) {
   let headers: Record<string, string> = {}
   const path = arm === 'gatehouse' ? '/api/models/tickets/find' : '/find'
@@ -41,13 +34,13 @@ function measureFind(arm: MemoryArm, location: StoreLocation, space: string, tab
       // The vault token comes from the child's own server: its keys live in the store it opened.
       if (arm === 'gatehouse') headers = { authorization: `Bearer ${await vaultToken(base, client)}` }
       // One record by id through the same find: the code runs, the table is not read into the buffer pool before idle.
-      const one = await postFind(`${base}${path}`, headers, { filter: { ticket_id: ticketId(1) } }, 60_000)
+      const one = await postFind(`${base}${path}`, headers, JSON.stringify({ filter: { ticket_id: ticketId(1) } }))
       if (one.data.length !== 1) throw new Error(`${arm}: the warm-up found ${one.data.length} records, not 1`)
     },
     async work(base) {
       const paged: Paged = { pages: 0, records: 0, totals: new Set(), firstIds: [] }
       for (const offset of offsets) {
-        const page = await postFind(`${base}${path}`, headers, { filter: {}, options: { limit: PAGE, offset } }, timeoutSeconds * 1000)
+        const page = await postFind(`${base}${path}`, headers, JSON.stringify({ filter: {}, options: { limit: PAGE, offset } }), timeoutSeconds * 1000)
         paged.pages += 1
         paged.records += page.data.length
         paged.totals.add(page.meta.total)

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { ARM_LABELS, FIND_ARMS, startAclEndpoint, startFindFloor, type FindArm, type FindPage } from '../lib/find-floor.js'
+import { ARM_LABELS, FIND_ARMS, postFind, startAclEndpoint, startFindFloor, type FindArm, type FindPage } from '../lib/find-floor.js'
 import { formatNumber, round } from '../lib/data.js'
 import { explainAnalyze } from '../lib/evidence.js'
 import { startSequentialLoad, type LoadResult } from '../lib/load.js'
@@ -68,13 +68,6 @@ async function grantee(stack: Stack, customers: string[], filler: number): Promi
   return { token, email }
 }
 
-async function findOnce(url: string, headers: Record<string, string>, body: string): Promise<FindPage> {
-  const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(60_000) })
-  const text = await response.text()
-  if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${text}`)
-  return JSON.parse(text) as FindPage
-}
-
 const answerOf = (page: FindPage) => JSON.stringify({ ids: page.data.map((row) => row.ticket_id), total: page.meta.total })
 
 /**
@@ -132,10 +125,10 @@ export const vaultFind: Scenario = {
           const token = await vaultToken(stack.baseUrl, clients[arm])
           const extra: Record<string, string> = clientAuth[arm] ? { 'x-client-auth': clientAuth[arm]! } : {}
           const gatehouseUrl = `${stack.baseUrl}/api/models/tickets/find`
-          const gatehouseHeaders = { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...extra }
+          const gatehouseHeaders = { authorization: `Bearer ${token}`, ...extra }
           // Both answer the same find the same way, or the comparison means nothing.
-          const mine = await findOnce(gatehouseUrl, gatehouseHeaders, body)
-          const theirs = await findOnce(floor.url(arm, query.name), { 'content-type': 'application/json', ...extra }, body)
+          const mine = await postFind(gatehouseUrl, gatehouseHeaders, body)
+          const theirs = await postFind(floor.url(arm, query.name), extra, body)
           if (answerOf(mine) !== answerOf(theirs)) throw new Error(`${query.name} ${arm}: Gatehouse answered ${answerOf(mine)}, the floor ${answerOf(theirs)}`)
           if (mine.data.length === 0) throw new Error(`${query.name} ${arm}: no rows; the arm would measure nothing`)
           // Mirrored order from one arm to the next, so drift on a shared machine hits both alike.
@@ -145,13 +138,13 @@ export const vaultFind: Scenario = {
           for (const side of order) {
             pair[side] =
               side === 'gatehouse'
-                ? await run(gatehouseUrl, { authorization: `Bearer ${token}`, ...extra }, body, `${query.name}-${arm}-gatehouse`)
+                ? await run(gatehouseUrl, gatehouseHeaders, body, `${query.name}-${arm}-gatehouse`)
                 : await run(floor.url(arm, query.name), extra, body, `${query.name}-${arm}-floor`)
           }
           arms[arm] = { ...pair, rows: mine.data.length, total: mine.meta.total }
         }
-        const docs = await findOnce(floor.url('jsonb', query.name), { 'content-type': 'application/json' }, body)
-        const plain = await findOnce(floor.url('policy', query.name), { 'content-type': 'application/json' }, body)
+        const docs = await postFind(floor.url('jsonb', query.name), {}, body)
+        const plain = await postFind(floor.url('policy', query.name), {}, body)
         if (answerOf(docs) !== answerOf(plain)) throw new Error(`${query.name}: the JSONB table answered ${answerOf(docs)}, the typed table ${answerOf(plain)}`)
         results[query.name] = { arms, jsonb: await run(floor.url('jsonb', query.name), {}, body, `${query.name}-jsonb`) }
       }
@@ -179,12 +172,12 @@ export const vaultFind: Scenario = {
       const selective = queries[0]!
       for (const arm of FIND_ARMS) {
         const token = await vaultToken(stack.baseUrl, clients[arm])
-        const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(clientAuth[arm] ? { 'x-client-auth': clientAuth[arm]! } : {}) }
+        const headers = { authorization: `Bearer ${token}`, ...(clientAuth[arm] ? { 'x-client-auth': clientAuth[arm]! } : {}) }
         const finds = ctx.quick ? 10 : 50
         let wall = 0
         const report = await stack.tracer!.record(finds, async () => {
           const started = performance.now()
-          for (let i = 0; i < finds; i += 1) await findOnce(`${stack.baseUrl}/api/models/tickets/find`, headers, JSON.stringify(selective.body))
+          for (let i = 0; i < finds; i += 1) await postFind(`${stack.baseUrl}/api/models/tickets/find`, headers, JSON.stringify(selective.body))
           wall = performance.now() - started
         })
         traces[arm] = { ...report, wallMsPerFind: round(wall / finds, 3) }

@@ -1,7 +1,8 @@
 import type { Queryable } from '../../db/db.js'
 import type { AuditEvent, AuditFilter, AuditHead, SignedCheckpoint } from './audit-types.js'
 
-interface EventRow {
+/** An audit_events row as the drivers return it (the bench's hand-written export maps it too). */
+export interface EventRow {
   space_id: string
   seq: number
   id: string
