@@ -23,6 +23,7 @@ import { createWebhooksModule } from './modules/webhooks/index.js'
 import { createResourcesModule } from './modules/resources/index.js'
 import { createApprovalsModule } from './modules/approvals/index.js'
 import { createVaultModule, type VaultOptions } from './modules/vault/index.js'
+import { MAX_PATH_PARAM_LENGTH } from './modules/vault/records/records-routes.js'
 
 export interface AppDeps {
   db: Db
@@ -53,6 +54,8 @@ export async function buildApp(deps: AppDeps) {
     schemaController: { compilersFactory: { buildSerializer: cachedSerializerFactory() } },
     // Drain: keep serving in-flight requests on close; idle keep-alive sockets close at once.
     forceCloseConnections: 'idle',
+    // A record id is bounded by its route's schema (a 400), not by the router's default 100 (a 414).
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
   }
   const app: App = Fastify({ ...options, ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }) }).withTypeProvider<TypeBoxTypeProvider>()
   const lifecycle: Lifecycle = { starting: deps.startGated ?? false, draining: false }

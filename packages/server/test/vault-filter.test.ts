@@ -156,7 +156,8 @@ describe('invalid filters are refused with a message naming the path', () => {
     expect(error.message).toBe(message)
     expect(error.code).toBe('validation_failed')
     expect(error.status).toBe(400)
-    expect(error.details).toEqual({ path: message.slice(0, message.indexOf(': ')) })
+    const path = message.slice(0, message.indexOf(': '))
+    expect(error.details).toEqual({ path, issues: [{ path, message: message.slice(path.length + 2) }] })
   })
 
   const sortCases: Array<[string, unknown, string]> = [

@@ -1,38 +1,24 @@
 import { AppError, forbidden } from '../../../http/errors.js'
 import type { FieldType, Model } from '../models/model-types.js'
 import type { Mask, ModelRule } from '../policies/vault-policy-types.js'
+import { invalidValue, valueText } from '../values/validate-value.js'
 
 const invalid = (path: string, message: string) => new AppError('validation_failed', `${path}: ${message}`, { issues: [{ path, message }] })
-const MAX_STRING = 100_000
-const DATE = /^\d{4}-\d{2}-\d{2}$/
-const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/
 
-/** One field's value from JSON, checked against its type; null clears it. */
-function readValue(path: string, type: FieldType, value: unknown): unknown {
+/**
+ * The longest record id, in characters (code points): the same bound on create, batch and the
+ * `/:id` routes, so every record the vault creates can be read, changed and deleted by its id.
+ */
+export const MAX_RECORD_ID_LENGTH = 128
+
+/** One field's value from JSON, checked by the vault's one value validator; null clears it. */
+function readValue(path: string, type: FieldType, value: unknown, isKey: boolean): unknown {
   if (value === null) return null
-  switch (type) {
-    case 'string':
-      if (typeof value !== 'string') throw invalid(path, 'expected a string')
-      if (value.length > MAX_STRING) throw invalid(path, `longer than ${MAX_STRING} characters`)
-      return value
-    case 'integer':
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid(path, 'expected an integer')
-      return value
-    case 'decimal':
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(path, 'expected a number')
-      return String(value)
-    case 'boolean':
-      if (typeof value !== 'boolean') throw invalid(path, 'expected true or false')
-      return value
-    case 'date':
-      if (typeof value !== 'string' || !DATE.test(value) || Number.isNaN(Date.parse(value))) throw invalid(path, 'expected a date like 2023-09-02')
-      return value
-    case 'datetime':
-      if (typeof value !== 'string' || !DATETIME.test(value) || Number.isNaN(Date.parse(value))) throw invalid(path, 'expected a date-time like 2023-09-02T13:07:01Z')
-      return value
-    case 'json':
-      return JSON.stringify(value)
+  if (isKey && type === 'string') {
+    if (value === '') throw invalidValue(path, 'a record id cannot be empty')
+    return valueText(type, value, path, { maxLength: MAX_RECORD_ID_LENGTH })
   }
+  return valueText(type, value, path)
 }
 
 export const isReadable = (rule: ModelRule, field: string): boolean => !rule.readable || rule.readable.includes(field)
@@ -52,7 +38,7 @@ export function readRecord(model: Model, rule: ModelRule, body: unknown, path: s
     const field = Object.prototype.hasOwnProperty.call(model.fields, name) ? model.fields[name] : undefined
     if (!field) throw invalid(`${path}.${name}`, `model '${model.name}' has no field '${name}'`)
     if (!isWritable(rule, name)) refused.push(name)
-    values.set(name, readValue(`${path}.${name}`, field.type, value))
+    values.set(name, readValue(`${path}.${name}`, field.type, value, name === model.primaryKey))
   }
   if (refused.length) throw forbidden(`your access policy does not let you write ${refused.map((name) => `'${name}'`).join(', ')} of model '${model.name}'`)
   if (complete) {
@@ -89,7 +75,7 @@ export function writeRecord(model: Model, rule: ModelRule, row: Record<string, u
       if (field.type === 'decimal') value = Number(value)
       else if (field.type === 'datetime' && value instanceof Date) value = formatTime(value)
     }
-    const how = rule.masked?.[name]
+    const how = rule.masked && Object.hasOwn(rule.masked, name) ? rule.masked[name] : undefined
     out[name] = how ? mask(value, how) : value
   }
   for (const name of ['created_at', 'updated_at'] as const) {

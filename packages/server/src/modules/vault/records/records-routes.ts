@@ -1,12 +1,22 @@
 import { Type } from '@sinclair/typebox'
 import { authedErrors } from '../../../http/schemas.js'
 import type { App } from '../../../http/types.js'
-import type { RecordsService } from './records-service.js'
+import { MAX_RECORD_ID_LENGTH } from './record-codec.js'
+import { MAX_FIND_LIMIT, type RecordsService } from './records-service.js'
 import type { VaultContexts } from './vault-context.js'
 
 export const MAX_BATCH_RECORDS = 100
 const ModelParams = Type.Object({ model: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }) })
-const RecordParams = Type.Object({ model: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }), id: Type.String({ minLength: 1, maxLength: 200 }) })
+const RecordParams = Type.Object({
+  model: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }),
+  id: Type.String({ minLength: 1, maxLength: MAX_RECORD_ID_LENGTH, description: `The record's primary key, at most ${MAX_RECORD_ID_LENGTH} characters` }),
+})
+/**
+ * The router's bound on one URL path segment, before decoding: a record id of MAX_RECORD_ID_LENGTH
+ * code points, each percent-encoded as up to 12 characters (4 UTF-8 bytes), always fits, so a
+ * long id meets the schema's 400 rather than the router's 414.
+ */
+export const MAX_PATH_PARAM_LENGTH = MAX_RECORD_ID_LENGTH * 12
 const RecordSchema = Type.Record(Type.String(), Type.Unknown(), { description: 'The fields your access policy lets you read, plus created_at and updated_at' })
 const RecordBody = Type.Record(Type.String({ maxLength: 63 }), Type.Unknown(), { maxProperties: 200 })
 const dataPlaneErrors = { ...authedErrors, 409: Type.Ref('ErrorEnvelope'), 502: Type.Ref('ErrorEnvelope'), 504: Type.Ref('ErrorEnvelope') }
@@ -34,7 +44,7 @@ export function registerRecordsRoutes(app: App, { records, contexts }: { records
           options: Type.Optional(
             Type.Object(
               {
-                limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: '1 to 100 (default 100); use offset to page past it' })),
+                limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FIND_LIMIT, description: `1 to ${MAX_FIND_LIMIT} (default ${MAX_FIND_LIMIT}); use offset to page past it` })),
                 offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
                 sort: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Union([Type.Literal('asc'), Type.Literal('desc')])), { maxItems: 5 })),
                 fields: Type.Optional(Type.Array(Type.String({ maxLength: 63 }), { maxItems: 200 })),

@@ -20,7 +20,8 @@ export function selectList(model: Model): string {
 
 /** The primary key from a URL, or null when it cannot be one (an integer key given letters). */
 export function keyValue(model: Model, id: string): string | number | null {
-  if (model.fields[model.primaryKey]!.type === 'integer') return /^-?\d{1,18}$/.test(id) ? Number(id) : null
+  // Only a safe integer: a longer one would be rounded to a neighbour's id.
+  if (model.fields[model.primaryKey]!.type === 'integer') return /^-?\d{1,16}$/.test(id) && Number.isSafeInteger(Number(id)) ? Number(id) : null
   return id
 }
 
