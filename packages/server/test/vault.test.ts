@@ -39,7 +39,7 @@ describe('models', () => {
     const required = await admin('PUT', '/models/tickets', { primaryKey: 'ticket_id', fields: { ticket_id: { type: 'string' }, customer_id: { type: 'string' }, priority: { type: 'decimal' }, status: { type: 'string' }, owner: { type: 'string', required: true } } })
     expect(required.status).toBe(409)
     expect(required.body.error.message).toContain("cannot add required field 'owner'")
-    const dropped = await admin('PUT', '/models/tickets', { primaryKey: 'ticket_id', fields: { ticket_id: { type: 'string' }, customer_id: { type: 'string' } } })
+    const dropped = await admin('PUT', '/models/tickets', { primaryKey: 'ticket_id', fields: { ticket_id: { type: 'string' }, customer_id: { type: 'string' } }, drop: ['priority', 'status'] })
     expect(dropped.status).toBe(200)
     expect(Object.keys((await h.request('GET', '/api/models/tickets/t1', { token })).body).sort()).toEqual(['created_at', 'customer_id', 'ticket_id', 'updated_at'])
   })

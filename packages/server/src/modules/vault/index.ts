@@ -39,8 +39,8 @@ export function createVaultModule(
   const tokenTtlSeconds = deps.tokenTtlSeconds ?? 300
   const modelsStore = createModelsStore()
   const policiesStore = createVaultPoliciesStore()
-  const models = createModelsService({ db, store: modelsStore, audit })
-  const policies = createVaultPoliciesService({ db, store: policiesStore, audit })
+  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore })
+  const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore })
   const clients = createVaultClientsService({ db, store: createVaultClientsStore(), policies: policiesStore, audit })
   const keys = createSigningKeys({ db, clock, tokenTtlSeconds })
   const acl = createExternalAcl()

@@ -48,7 +48,7 @@ export function createGrantsAcl({ authenticate, grants, clock }: GrantsAclDeps) 
 
     /** `field IN (active grant resource ids)`, for the same query as the read or write it guards. */
     condition(model: Model, rule: GrantsRule, spaceId: string, user: GrantUser): Condition {
-      const field = model.fields[rule.field]
+      const field = Object.hasOwn(model.fields, rule.field) ? model.fields[rule.field] : undefined // 'constructor' is no field
       if (!field) throw new AppError('forbidden', `the access policy opens '${model.name}' by field '${rule.field}', which the model does not have`)
       const column = field.type === 'string' ? ident(rule.field) : `${ident(rule.field)}::text`
       const subquery = activeGrantResourceIds(spaceId, user.email, rule.resourceKind, clock())

@@ -1,5 +1,5 @@
-import { conflict } from '../../../http/errors.js'
-import { IDENTIFIER, SQL_TYPES, type FieldType, type Model, type ModelDefinition } from './model-types.js'
+import { IDENTIFIER, SQL_TYPES, type FieldType, type ModelDefinition } from './model-types.js'
+import type { ModelChange } from './plan-model-change.js'
 
 /** Identifiers reach DDL only after matching IDENTIFIER; quoting is a second line of defence. */
 export function ident(name: string): string {
@@ -32,61 +32,28 @@ export function createTableSql(tableName: string, model: ModelDefinition): strin
   ]
 }
 
-/** Type changes that keep every value: widening a number, or anything to text. */
-const SAFE_CHANGES: Partial<Record<FieldType, FieldType[]>> = {
-  integer: ['decimal', 'string'],
-  decimal: ['string'],
-  boolean: ['string'],
-  date: ['string', 'datetime'],
-  datetime: ['string'],
-}
-
-/**
- * The DDL that turns a model's table from `current` into `next`, or a 409 that says why it would
- * lose data. `rowCount` decides whether a new required field can be added.
- */
-export function migrationSql(current: Model, next: ModelDefinition, rowCount: number): string[] {
-  const table = tableRef(current.tableName)
-  if (next.primaryKey !== current.primaryKey) {
-    throw conflict(`cannot change the primary key of model '${current.name}' from '${current.primaryKey}' to '${next.primaryKey}'`)
-  }
-  const statements: string[] = []
-  for (const [name, field] of Object.entries(current.fields)) {
-    const wanted = next.fields[name]
-    if (!wanted) {
-      if (name === current.primaryKey) throw conflict(`cannot drop the primary key '${name}' of model '${current.name}'`)
-      statements.push(`ALTER TABLE ${table} DROP COLUMN ${ident(name)}`)
-      continue
-    }
-    if (wanted.type !== field.type) {
-      if (name === current.primaryKey || !SAFE_CHANGES[field.type]?.includes(wanted.type)) {
-        throw conflict(`changing field '${name}' from ${field.type} to ${wanted.type} could lose data; add a new field and copy the values instead`)
+/** The DDL for a plan's changes (see plan-model-change.ts), in the plan's order. */
+export function changeSql(tableName: string, changes: readonly ModelChange[]): string[] {
+  const table = tableRef(tableName)
+  return changes.map((change) => {
+    const column = ident(change.field)
+    switch (change.op) {
+      case 'add':
+        return `ALTER TABLE ${table} ADD COLUMN ${column} ${columnType(change.to)}${change.required ? ' NOT NULL' : ''}`
+      case 'drop':
+        return `ALTER TABLE ${table} DROP COLUMN ${column}`
+      case 'widen': {
+        const using = change.to === 'string' ? `${column}::text` : `${column}::${SQL_TYPES[change.to]}`
+        return `ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${columnType(change.to)} USING ${using}`
       }
-      const using = wanted.type === 'string' ? `${ident(name)}::text` : `${ident(name)}::${SQL_TYPES[wanted.type]}`
-      statements.push(`ALTER TABLE ${table} ALTER COLUMN ${ident(name)} TYPE ${columnType(wanted.type)} USING ${using}`)
+      case 'require': // fails with 23502 (a 409 in the service) if a record lacks a value
+        return `ALTER TABLE ${table} ALTER COLUMN ${column} SET NOT NULL`
+      case 'unrequire':
+        return `ALTER TABLE ${table} ALTER COLUMN ${column} DROP NOT NULL`
+      case 'index':
+        return `CREATE INDEX ${indexName(tableName, change.field)} ON ${table} (${column})`
+      case 'unindex':
+        return `DROP INDEX IF EXISTS vault.${indexName(tableName, change.field)}`
     }
-    if (name !== current.primaryKey && Boolean(wanted.required) !== Boolean(field.required)) {
-      if (wanted.required && rowCount > 0) {
-        statements.push(`ALTER TABLE ${table} ALTER COLUMN ${ident(name)} SET NOT NULL`) // fails (409 below) if a record lacks it
-      } else {
-        statements.push(`ALTER TABLE ${table} ALTER COLUMN ${ident(name)} ${wanted.required ? 'SET' : 'DROP'} NOT NULL`)
-      }
-    }
-    if (name !== current.primaryKey && Boolean(wanted.searchable) !== Boolean(field.searchable)) {
-      statements.push(
-        wanted.searchable
-          ? `CREATE INDEX ${indexName(current.tableName, name)} ON ${table} (${ident(name)})`
-          : `DROP INDEX IF EXISTS vault.${indexName(current.tableName, name)}`,
-      )
-    }
-  }
-  for (const [name, field] of Object.entries(next.fields)) {
-    if (current.fields[name]) continue
-    if (field.required && rowCount > 0) {
-      throw conflict(`cannot add required field '${name}': ${rowCount} existing records have no value for it; add it as optional first`)
-    }
-    statements.push(`ALTER TABLE ${table} ADD COLUMN ${ident(name)} ${columnType(field.type)}${field.required ? ' NOT NULL' : ''}`)
-    if (field.searchable) statements.push(`CREATE INDEX ${indexName(current.tableName, name)} ON ${table} (${ident(name)})`)
-  }
-  return statements
+  })
 }

@@ -21,6 +21,25 @@ export const ModelSchema = Type.Object(
   { $id: 'VaultModel' },
 )
 const ModelParams = Type.Object({ space: SpaceId, model: ModelName })
+const ModelChangeSchema = Type.Object({
+  op: Type.Union(['add', 'drop', 'widen', 'require', 'unrequire', 'index', 'unindex'].map((op) => Type.Literal(op))),
+  field: Type.String(),
+  from: Type.Optional(Type.String({ description: 'The type before (drop, widen)' })),
+  to: Type.Optional(Type.String({ description: 'The type after (add, widen)' })),
+  required: Type.Optional(Type.Boolean()),
+  lossy: Type.Boolean({ description: 'Removes stored values: applies only when named in `drop`' }),
+})
+const ModelChangePlanSchema = Type.Object(
+  {
+    changes: Type.Array(ModelChangeSchema),
+    wouldDrop: Type.Array(Type.String(), { description: 'The fields to name in `drop` to apply this change' }),
+    policies: Type.Array(
+      Type.Object({ policyId: Type.String(), policyName: Type.String(), field: Type.String(), places: Type.Array(Type.String(), { description: 'e.g. readable, masked, rowFilter, acl.field' }) }),
+      { description: 'Access policies naming a dropped field: change them before applying' },
+    ),
+  },
+  { description: 'The dry run: what the change would do, nothing applied' },
+)
 const admin = { role: 'admin', scope: 'vault:admin' } as const
 
 export function registerModelsRoutes(app: App, { models }: { models: ModelsService }): void {
@@ -53,13 +72,25 @@ export function registerModelsRoutes(app: App, { models }: { models: ModelsServi
     schema: {
       operationId: 'updateVaultModel',
       tags: ['vault'],
-      summary: 'Change the fields; the table is migrated, and a change that would lose data is a 409',
+      summary: 'Change the fields; the table is migrated. A drop must be confirmed in `drop`; a change that would lose data otherwise is a 409',
+      description:
+        'With `?dryRun=true`, nothing changes: the answer is the plan (`changes`, `wouldDrop`, and the access policies naming a dropped field). ' +
+        'Without it, a change that drops fields applies only if `drop` names every one of them and no access policy names one (else 409 with `details.drop` and `details.policies`).',
       params: ModelParams,
-      body: Type.Object({ primaryKey: ModelName, fields: Fields }, { additionalProperties: false }),
-      response: { 200: Type.Ref(ModelSchema), ...withConflict },
+      querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean({ description: 'Answer the plan without applying it' })) }, { additionalProperties: false }),
+      body: Type.Object(
+        {
+          primaryKey: ModelName,
+          fields: Fields,
+          drop: Type.Optional(Type.Array(ModelName, { maxItems: MAX_FIELDS, uniqueItems: true, description: 'Every field this change drops, with all its values: the confirmation a drop needs' })),
+        },
+        { additionalProperties: false },
+      ),
+      response: { 200: Type.Union([Type.Ref(ModelSchema), ModelChangePlanSchema]), ...withConflict },
     },
     config: { access: admin },
-    handler: async (request) => models.update(principalOf(request), request.params.model, request.body),
+    handler: async (request) =>
+      request.query.dryRun ? models.plan(principalOf(request), request.params.model, request.body) : models.update(principalOf(request), request.params.model, request.body),
   })
 
   app.delete('/v1/spaces/:space/vault/models/:model', {

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import type { Db } from '../../../db/db.js'
+import type { Db, Queryable } from '../../../db/db.js'
 import { AppError, conflict, isUniqueViolation, notFound } from '../../../http/errors.js'
 import { base32 } from '../../../lib/ids.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
-import { createTableSql, migrationSql, tableRef } from './model-ddl.js'
+import { ruleMentions } from '../policies/check-policy-rules.js'
+import type { VaultPoliciesStore } from '../policies/vault-policies.js'
+import { changeSql, createTableSql, tableRef } from './model-ddl.js'
 import { IDENTIFIER, MAX_FIELDS, SYSTEM_FIELDS, type Model, type ModelDefinition } from './model-types.js'
 import type { ModelsStore } from './models-store.js'
+import { planModelChange, type ModelChange } from './plan-model-change.js'
 
 const invalid = (path: string, message: string) => new AppError('validation_failed', `${path}: ${message}`, { issues: [{ path, message }] })
 
@@ -20,7 +23,7 @@ export function checkDefinition(definition: ModelDefinition): void {
     if (!IDENTIFIER.test(name)) invalidName(`body.fields.${name}`, name)
     if ((SYSTEM_FIELDS as readonly string[]).includes(name)) throw invalid(`body.fields.${name}`, `'${name}' is kept by the vault for every record`)
   }
-  const key = definition.fields[definition.primaryKey]
+  const key = Object.hasOwn(definition.fields, definition.primaryKey) ? definition.fields[definition.primaryKey] : undefined
   if (!key) throw invalid('body.primaryKey', `'${definition.primaryKey}' is not one of the fields`)
   if (key.type !== 'string' && key.type !== 'integer') throw invalid(`body.fields.${definition.primaryKey}.type`, 'a primary key is a string or an integer')
 }
@@ -32,7 +35,52 @@ function invalidName(path: string, name: string): never {
 /** PostgreSQL's not_null_violation, raised when SET NOT NULL meets an empty value. */
 const isNotNullViolation = (error: unknown) => (error as { code?: string } | null)?.code === '23502'
 
-export function createModelsService({ db, store, audit }: { db: Db; store: ModelsStore; audit: Pick<AuditService, 'append'> }) {
+export interface ModelUpdate {
+  primaryKey: string
+  fields: ModelDefinition['fields']
+  /** The fields the caller knows this change drops, with their data. */
+  drop?: string[]
+}
+
+/** An access policy that names a field a change would drop, and where. */
+export interface PolicyMention {
+  policyId: string
+  policyName: string
+  field: string
+  places: string[]
+}
+
+export interface ModelChangeAnswer {
+  changes: ModelChange[]
+  wouldDrop: string[]
+  policies: PolicyMention[]
+}
+
+const quoted = (names: readonly string[]) => names.map((name) => `'${name}'`).join(', ')
+const refusedChange = (reasons: string[]) => conflict(reasons.join('; '), { refused: reasons })
+
+function nextDefinition(name: string, definition: ModelUpdate): ModelDefinition {
+  const next = { name, primaryKey: definition.primaryKey, fields: definition.fields }
+  checkDefinition(next)
+  return next
+}
+
+export function createModelsService({ db, store, audit, policies }: { db: Db; store: ModelsStore; audit: Pick<AuditService, 'append'>; policies: Pick<VaultPoliciesStore, 'list'> }) {
+  /** The policies whose rule for `model` names one of `fields`. */
+  async function mentions(tx: Queryable, spaceId: string, model: string, fields: readonly string[]): Promise<PolicyMention[]> {
+    if (fields.length === 0) return []
+    const found: PolicyMention[] = []
+    for (const policy of await policies.list(tx, spaceId)) {
+      const rule = Object.hasOwn(policy.rules, model) ? policy.rules[model] : undefined
+      if (!rule) continue
+      for (const field of fields) {
+        const places = ruleMentions(rule, field)
+        if (places.length) found.push({ policyId: policy.id, policyName: policy.name, field, places })
+      }
+    }
+    return found
+  }
+
   const mustGet = async (spaceId: string, name: string) => (await store.get(db, spaceId, name)) ?? Promise.reject(notFound('model', name))
 
   return {
@@ -60,18 +108,49 @@ export function createModelsService({ db, store, audit }: { db: Db; store: Model
       return mustGet(by.spaceId, definition.name)
     },
 
-    /** Migrates the model's table: add and drop fields, widen types, toggle searchable and required. */
-    async update(by: Principal, name: string, definition: Omit<ModelDefinition, 'name'>): Promise<Model> {
-      const next = { ...definition, name }
-      checkDefinition(next)
+    /** What `update` would do, without doing it: the same plan and the same refusals (the dry run). */
+    async plan(by: Principal, name: string, definition: ModelUpdate): Promise<ModelChangeAnswer> {
+      const next = nextDefinition(name, definition)
+      const current = await mustGet(by.spaceId, name)
+      const plan = planModelChange(current, next, await store.rowCount(db, current.tableName))
+      if (plan.refused.length) throw refusedChange(plan.refused)
+      return { changes: plan.changes, wouldDrop: plan.drops, policies: await mentions(db, by.spaceId, name, plan.drops) }
+    },
+
+    /**
+     * Migrates the model's table: add and drop fields, widen types, toggle searchable and required.
+     * A drop applies only when the request names every dropped field in `drop` and no access policy
+     * still names one (policies are never edited behind the admin's back); otherwise a 409 lists both.
+     */
+    async update(by: Principal, name: string, definition: ModelUpdate): Promise<Model> {
+      const next = nextDefinition(name, definition)
+      const acknowledged = definition.drop ?? []
       try {
         await db.transaction(async (tx) => {
           const current = await store.get(tx, by.spaceId, name, true)
           if (!current) throw notFound('model', name)
-          const statements = migrationSql(current, next, await store.rowCount(tx, current.tableName))
+          const plan = planModelChange(current, next, await store.rowCount(tx, current.tableName))
+          if (plan.refused.length) throw refusedChange(plan.refused)
+          const stray = acknowledged.filter((field) => !plan.drops.includes(field))
+          if (stray.length) throw invalid('body.drop', `${quoted(stray)} ${stray.length === 1 ? 'is' : 'are'} not dropped by this change (it drops ${plan.drops.length ? quoted(plan.drops) : 'nothing'})`)
+          const named = await mentions(tx, by.spaceId, name, plan.drops)
+          const unacknowledged = plan.drops.filter((field) => !acknowledged.includes(field))
+          if (unacknowledged.length) {
+            throw conflict(`this change drops ${quoted(plan.drops)} of model '${name}' and every value stored in ${plan.drops.length === 1 ? 'it' : 'them'}; to confirm, send "drop": [${plan.drops.map((field) => `"${field}"`).join(', ')}]`, { drop: plan.drops, policies: named })
+          }
+          if (named.length) {
+            const list = named.map((mention) => `'${mention.policyName}' (${mention.places.map((place) => `${place}: '${mention.field}'`).join(', ')})`).join('; ')
+            throw conflict(`vault access policies still name fields this change drops: ${list}; change those policies first`, { drop: plan.drops, policies: named })
+          }
+          const statements = changeSql(current.tableName, plan.changes)
           await store.execute(tx, statements)
           await store.updateFields(tx, by.spaceId, name, next.fields)
-          await audit.append(tx, by.spaceId, { event: 'vault/model_update', actor: by.actor, resources: [{ kind: 'vault_model', id: name }], meta: { fields: next.fields, ddl: statements.length } })
+          await audit.append(tx, by.spaceId, {
+            event: 'vault/model_update',
+            actor: by.actor,
+            resources: [{ kind: 'vault_model', id: name }],
+            meta: { fields: next.fields, ddl: statements.length, changes: plan.changes.map(({ op, field }) => ({ op, field })), dropped: plan.drops },
+          })
         })
       } catch (error) {
         if (isNotNullViolation(error)) throw conflict(`some records of '${name}' have no value for a field you made required; fill them in first`)

@@ -3,6 +3,9 @@ import { conflict, isUniqueViolation, notFound } from '../../../http/errors.js'
 import { newId } from '../../../lib/ids.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
+import type { ModelsStore } from '../models/models-store.js'
+import type { Model } from '../models/model-types.js'
+import { checkPolicyRules } from './check-policy-rules.js'
 import type { ModelRule, VaultPolicy } from './vault-policy-types.js'
 
 interface PolicyRow {
@@ -43,10 +46,25 @@ export function createVaultPoliciesStore() {
 export type VaultPoliciesStore = ReturnType<typeof createVaultPoliciesStore>
 
 /** Policies are read fresh on every data-plane call: an edit or a deletion takes effect at once. */
-export function createVaultPoliciesService({ db, store, audit }: { db: Db; store: VaultPoliciesStore; audit: Pick<AuditService, 'append'> }) {
+export function createVaultPoliciesService({ db, store, audit, models }: { db: Db; store: VaultPoliciesStore; audit: Pick<AuditService, 'append'>; models: Pick<ModelsStore, 'get' | 'list'> }) {
+  /**
+   * The models the rules name, locked (FOR UPDATE) until the policy commits: a concurrent model
+   * change that drops a field waits for this policy, then sees it among those naming the field.
+   */
+  async function currentModels(tx: Queryable, spaceId: string, rules: Record<string, ModelRule>): Promise<Map<string, Model>> {
+    const found = new Map<string, Model>()
+    for (const name of Object.keys(rules)) {
+      const model = await models.get(tx, spaceId, name, true)
+      if (model) found.set(name, model)
+    }
+    if (found.size < Object.keys(rules).length) for (const model of await models.list(tx, spaceId)) if (!found.has(model.name)) found.set(model.name, model) // for the "did you mean" hint
+    return found
+  }
+
   async function save(by: Principal, id: string, name: string, rules: Record<string, ModelRule>, event: string): Promise<VaultPolicy> {
     try {
       return await db.transaction(async (tx) => {
+        checkPolicyRules(rules, await currentModels(tx, by.spaceId, rules))
         const policy = await store.upsert(tx, by.spaceId, id, name, rules)
         await audit.append(tx, by.spaceId, { event, actor: by.actor, resources: [{ kind: 'vault_policy', id }], meta: { name, rules } })
         return policy

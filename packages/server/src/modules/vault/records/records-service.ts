@@ -3,7 +3,8 @@ import { AppError, conflict, isUniqueViolation, notFound } from '../../../http/e
 import type { AuditService } from '../../audit/audit-service.js'
 import type { AclAction, ExternalAcl } from '../acl/external-acl.js'
 import type { GrantsAcl, GrantsRule, GrantUser } from '../acl/grants-acl.js'
-import { compileFilter, compileSort, type FieldSpec } from '../find/filter-compiler.js'
+import { compileFilter, compileSort } from '../find/filter-compiler.js'
+import { fieldSpecs } from '../models/model-fields.js'
 import type { Model } from '../models/model-types.js'
 import type { ModelRule, VaultAction } from '../policies/vault-policy-types.js'
 import { isReadable, readRecord, writeRecord } from './record-codec.js'
@@ -31,14 +32,6 @@ export const MAX_FIND_LIMIT = 100
 
 /** How many record ids an audit event lists; counts are always exact. */
 const AUDITED_IDS = 100
-
-function fieldSpecs(model: Model): Map<string, FieldSpec> {
-  const specs = new Map<string, FieldSpec>()
-  for (const [name, field] of Object.entries(model.fields)) specs.set(name, { name, type: field.type, column: name })
-  specs.set('created_at', { name: 'created_at', type: 'datetime', column: 'created_at' })
-  specs.set('updated_at', { name: 'updated_at', type: 'datetime', column: 'updated_at' })
-  return specs
-}
 
 const readableField = (model: Model, rule: ModelRule) => (field: string) => field === model.primaryKey || field === 'created_at' || field === 'updated_at' || isReadable(rule, field)
 /** What a filter or sort may name: what can be read, and what the policy made filterable on purpose. */

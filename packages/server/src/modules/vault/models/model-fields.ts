@@ -1,0 +1,11 @@
+import type { FieldSpec } from '../find/filter-types.js'
+import type { Model } from './model-types.js'
+
+/** Every field a filter or sort may name: the model's fields and created_at/updated_at. */
+export function fieldSpecs(model: Pick<Model, 'fields'>): Map<string, FieldSpec> {
+  const specs = new Map<string, FieldSpec>()
+  for (const [name, field] of Object.entries(model.fields)) specs.set(name, { name, type: field.type, column: name })
+  specs.set('created_at', { name: 'created_at', type: 'datetime', column: 'created_at' })
+  specs.set('updated_at', { name: 'updated_at', type: 'datetime', column: 'updated_at' })
+  return specs
+}
