@@ -759,7 +759,10 @@ export interface paths {
             cookie?: never;
         };
         get: operations["getVaultModel"];
-        /** Change the fields; the table is migrated, and a change that would lose data is a 409 */
+        /**
+         * Change the fields; the table is migrated. A drop must be confirmed in `drop`; a change that would lose data otherwise is a 409
+         * @description With `?dryRun=true`, nothing changes: the answer is the plan (`changes`, `wouldDrop`, and the access policies naming a dropped field). Without it, a change that drops fields applies only if `drop` names every one of them and no access policy names one (else 409 with `details.drop` and `details.policies`).
+         */
         put: operations["updateVaultModel"];
         post?: never;
         /** Drop the model and all its records */
@@ -7054,7 +7057,10 @@ export interface operations {
     };
     updateVaultModel: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Answer the plan without applying it */
+                dryRun?: boolean;
+            };
             header?: never;
             path: {
                 /** @description The space slug, e.g. `default` */
@@ -7075,6 +7081,8 @@ export interface operations {
                             required?: boolean;
                         };
                     };
+                    /** @description Every field this change drops, with all its values: the confirmation a drop needs */
+                    drop?: string[];
                 };
             };
         };
@@ -7085,7 +7093,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VaultModel"];
+                    "application/json": components["schemas"]["VaultModel"] | {
+                        changes: {
+                            op: "add" | "drop" | "widen" | "require" | "unrequire" | "index" | "unindex";
+                            field: string;
+                            /** @description The type before (drop, widen) */
+                            from?: string;
+                            /** @description The type after (add, widen) */
+                            to?: string;
+                            required?: boolean;
+                            /** @description Removes stored values: applies only when named in `drop` */
+                            lossy: boolean;
+                        }[];
+                        /** @description The fields to name in `drop` to apply this change */
+                        wouldDrop: string[];
+                        /** @description Access policies naming a dropped field: change them before applying */
+                        policies: {
+                            policyId: string;
+                            policyName: string;
+                            field: string;
+                            /** @description e.g. readable, masked, rowFilter, acl.field */
+                            places: string[];
+                        }[];
+                    };
                 };
             };
             /** @description Every error has this shape. */
@@ -8542,6 +8572,7 @@ export interface operations {
             header?: never;
             path: {
                 model: string;
+                /** @description The record's primary key, at most 128 characters */
                 id: string;
             };
             cookie?: never;
@@ -8648,6 +8679,7 @@ export interface operations {
             header?: never;
             path: {
                 model: string;
+                /** @description The record's primary key, at most 128 characters */
                 id: string;
             };
             cookie?: never;
@@ -8750,6 +8782,7 @@ export interface operations {
             header?: never;
             path: {
                 model: string;
+                /** @description The record's primary key, at most 128 characters */
                 id: string;
             };
             cookie?: never;
