@@ -122,3 +122,21 @@ describe('access policies are checked when saved', () => {
     expect((await admin('GET', `/policies/${saved.body.id}`)).body.rules.employees.readable).toEqual(['first_name', 'created_at'])
   })
 })
+
+describe('a policy saved before these checks', () => {
+  it("a grants ACL on 'constructor' is refused with the envelope on every call, never a 500", async () => {
+    const saved = await policy({ employees: { actions: ['read', 'write'], acl: { source: 'grants', resourceKind: 'customer', field: 'employee_id' } } }, 'legacy')
+    expect(saved.status, saved.text).toBe(201)
+    // As an older server could have stored it: the field is not one of the model's.
+    await h.db.query(`UPDATE vault_access_policies SET rules = jsonb_set(rules, '{employees,acl,field}', '"constructor"') WHERE id = $1`, [saved.body.id])
+    const client = await admin('POST', '/clients', { name: 'legacy', policyId: saved.body.id })
+    const issued = await h.request('POST', '/oauth/token', { body: { grant_type: 'client_credentials', client_id: client.body.clientId, client_secret: client.body.clientSecret } })
+    const staff = await h.createUser('member')
+    const headers = { 'x-client-auth': `Bearer ${staff.token}` }
+    for (const [method, url, body] of [['POST', '/api/models/employees/find', {}], ['GET', '/api/models/employees/e1', undefined]] as const) {
+      const response = await h.request(method, url, { token: issued.body.access_token, headers, body })
+      expect(response.status, `${method} ${url} ${response.text}`).toBe(403)
+      expect(response.body.error.message).toContain("by field 'constructor', which the model does not have")
+    }
+  })
+})
