@@ -119,7 +119,7 @@ describe(`the data directory on ${STORE}`, () => {
     expect(loosePaths(dataDir)).toEqual([])
     // A clean directory starts without a warning.
     expect(server.output()).not.toContain('made it private')
-  })
+  }, 180_000)
 
   it('left world-readable by an earlier start is made private again, with a warning', async () => {
     const { env, dataDir } = await storeEnv()
@@ -139,5 +139,6 @@ describe(`the data directory on ${STORE}`, () => {
     expect(warning, again.output()).toBeDefined()
     expect(JSON.parse(warning!)).toMatchObject({ level: 40, path: dataDir })
     await stop(again)
-  })
+    // Two starts of a real process: slow on a busy machine.
+  }, 240_000)
 })
