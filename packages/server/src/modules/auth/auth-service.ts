@@ -9,7 +9,7 @@ import type { MembersStore } from '../members/members-store.js'
 import { normaliseEmail } from '../members/members-service.js'
 import type { AuthStore } from './auth-store.js'
 import { assertMayProduce } from './credential-policy.js'
-import { type IssuedToken, type Principal, type TokenInfo, type TokenScope } from './auth-types.js'
+import type { IssuedToken, Principal, TokenInfo, TokenScope } from './auth-types.js'
 
 export interface AuthServiceDeps {
   db: Db
