@@ -37,6 +37,9 @@ async function main(): Promise<void> {
     throw error
   }
   const logger = createLogger(config.logLevel)
+  // Everything this process creates (the store's files, keys, the lock file) is owner-only, whatever
+  // umask it was started with.
+  process.umask(0o077)
   const server = await startServer(config, logger)
   process.stdout.write(banner(server))
 

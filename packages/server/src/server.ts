@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import type { Db } from './db/db.js'
 import { migrate } from './db/migrate.js'
 import { createPeriodicTask } from './lib/periodic.js'
+import { ensurePrivateDir, tightenTree, type Tightened } from './lib/private-files.js'
 import { openPgliteDb } from './db/pglite.js'
 import { openPostgresDb } from './db/postgres.js'
 import { createCheckpointSigner, loadOrCreateSigningKey } from './modules/audit/audit-signer.js'
@@ -27,7 +28,7 @@ export interface RunningServer {
 function lockDataDir(dataDir: string): () => void {
   const lockFile = join(dataDir, 'gatehouse.pid')
   try {
-    writeFileSync(lockFile, String(process.pid), { flag: 'wx' })
+    writeFileSync(lockFile, String(process.pid), { flag: 'wx', mode: 0o600 })
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     const holder = Number(readFileSync(lockFile, 'utf8'))
@@ -41,13 +42,24 @@ function lockDataDir(dataDir: string): () => void {
     if (alive) {
       throw new Error(`another Gatehouse process (pid ${holder}) is using ${dataDir}; stop it, or set GATEHOUSE_DATA_DIR, or use DATABASE_URL`)
     }
-    writeFileSync(lockFile, String(process.pid))
+    writeFileSync(lockFile, String(process.pid), { mode: 0o600 })
   }
   return () => rmSync(lockFile, { force: true })
 }
 
+/** What a start found readable by others and made private: said once, loudly, because someone may have read or changed it. */
+function warnIfLoose(logger: Logger, what: string, tightened: Tightened[]): void {
+  if (tightened.length === 0) return
+  logger.warn(
+    { path: what, count: tightened.length, examples: tightened.slice(0, 5) },
+    `${what} was readable or writable by other users: made it private (directories 0700, files 0600); check that nobody else read or changed it`,
+  )
+}
+
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  mkdirSync(config.dataDir, { recursive: true })
+  // Vault rows, token hashes and keys live here: owner only, whatever the umask (main.ts also sets
+  // one), and a looser directory left by an earlier start is fixed with a warning.
+  warnIfLoose(logger, config.dataDir, ensurePrivateDir(config.dataDir))
   let unlock = () => {}
   let db: Db
   let store: string
@@ -58,12 +70,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     unlock = lockDataDir(config.dataDir)
     const pgdata = join(config.dataDir, 'pgdata')
     db = await openPgliteDb(pgdata)
+    // PGlite unpacks its initial cluster with mode 0666 whatever the umask: tightened now, quietly.
+    tightenTree(pgdata)
     store = `PGlite at ${pgdata}`
   }
 
   let built: BuiltApp | undefined
   try {
     const { key } = loadOrCreateSigningKey(config.auditKeyFile)
+    warnIfLoose(logger, config.auditKeyFile, tightenTree(config.auditKeyFile))
     const app = await buildApp({
       db,
       signer: createCheckpointSigner(key),

@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../../db/db.js'
-import { AppError, forbidden, notFound } from '../../http/errors.js'
+import { AppError, notFound } from '../../http/errors.js'
 import { newId } from '../../lib/ids.js'
 import { keysetPage } from '../../lib/paging.js'
 import { DUMMY_PASSWORD_HASH, newSecret, sha256Hex, verifyPassword } from '../../lib/secrets.js'
@@ -8,7 +8,8 @@ import type { AuditActor } from '../audit/audit-types.js'
 import type { MembersStore } from '../members/members-store.js'
 import { normaliseEmail } from '../members/members-service.js'
 import type { AuthStore } from './auth-store.js'
-import { hasScope, type IssuedToken, type Principal, type TokenInfo, type TokenScope } from './auth-types.js'
+import { assertMayProduce } from './credential-policy.js'
+import type { IssuedToken, Principal, TokenInfo, TokenScope } from './auth-types.js'
 
 export interface AuthServiceDeps {
   db: Db
@@ -116,6 +117,8 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
     async issueUserToken(by: Principal, userId: string, input: { name?: string; ttlSeconds?: number }): Promise<IssuedToken> {
       const user = await members.getUser(db, by.spaceId, userId)
       if (!user) throw notFound('user', userId)
+      // A user token carries the user's role and every scope: minting one needs all of that.
+      assertMayProduce(by, { role: user.role, scopes: ['*'] }, `a token for user ${userId}, who is '${user.role}'`)
       return db.transaction((tx) =>
         issue(tx, by.spaceId, {
           kind: 'user',
@@ -128,7 +131,7 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
       )
     },
 
-    /** Long-lived unless `ttlSeconds` is given. A token can only carry scopes its issuer holds. */
+    /** Long-lived unless `ttlSeconds` is given. A token can only carry a role and scopes its issuer holds. */
     async issueServiceAccountToken(
       by: Principal,
       accountId: string,
@@ -137,10 +140,7 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
       const account = await members.getServiceAccount(db, by.spaceId, accountId)
       if (!account) throw notFound('service account', accountId)
       const scopes = input.scopes ?? ['*']
-      for (const scope of scopes) {
-        const covered = scope === '*' ? by.scopes.includes('*') : hasScope(by.scopes, scope)
-        if (!covered) throw forbidden(`you cannot grant the scope '${scope}': your own token does not hold it`)
-      }
+      assertMayProduce(by, { role: account.role, scopes }, `a token for service account ${accountId}, which is '${account.role}'`)
       return db.transaction((tx) =>
         issue(tx, by.spaceId, {
           kind: 'service_account',

@@ -5,6 +5,7 @@ import { keysetPage as page } from '../../lib/paging.js'
 import { hashPassword } from '../../lib/secrets.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { Principal, Role } from '../auth/auth-types.js'
+import { assertMayProduce } from '../auth/credential-policy.js'
 import type { MembersStore } from './members-store.js'
 import type { Group, NewUser, ServiceAccount, User, UserChanges } from './members-types.js'
 
@@ -31,6 +32,8 @@ export function createMembersService({ db, store, audit }: MembersServiceDeps) {
     async createUser(by: Principal, input: NewUser): Promise<User> {
       const id = newId('usr')
       const email = normaliseEmail(input.email)
+      // A password is a way to sign in as the user: a token with the user's role and every scope.
+      if (input.password) assertMayProduce(by, { role: input.role, scopes: ['*'] }, `a user with a password who is '${input.role}'`)
       // Hash before the transaction: no slow crypto while holding locks.
       const passwordHash = input.password ? await hashPassword(input.password) : null
       try {
@@ -58,6 +61,15 @@ export function createMembersService({ db, store, audit }: MembersServiceDeps) {
     async updateUser(by: Principal, userId: string, changes: UserChanges): Promise<User> {
       const passwordHash = changes.password ? await hashPassword(changes.password) : undefined
       await db.transaction(async (tx) => {
+        // A new password signs in as the user; a new role is carried by every token the user has or
+        // gets. Either produces a credential with the user's (new) role and every scope.
+        if (changes.password !== undefined || changes.role !== undefined) {
+          const current = await store.getUser(tx, by.spaceId, userId)
+          if (!current) throw notFound('user', userId)
+          const role = changes.role ?? current.role
+          const what = changes.password !== undefined ? `a password for user ${userId}, who is '${role}'` : `user ${userId} as '${role}'`
+          assertMayProduce(by, { role, scopes: ['*'] }, what)
+        }
         const updated = await store.updateUser(tx, by.spaceId, userId, { name: changes.name, role: changes.role, passwordHash })
         if (!updated) throw notFound('user', userId)
         await audit.append(tx, by.spaceId, {

@@ -6,6 +6,7 @@ import type { AuditService } from '../audit/audit-service.js'
 import type { AuditActor } from '../audit/audit-types.js'
 import type { AuthService } from '../auth/auth-service.js'
 import type { Principal, TokenScope } from '../auth/auth-types.js'
+import { assertMayProduce } from '../auth/credential-policy.js'
 import type { MembersStore } from '../members/members-store.js'
 import type { SpacesStore } from './spaces-store.js'
 import { DEFAULT_SPACE_ID, type CreatedSpace, type Space } from './spaces-types.js'
@@ -45,6 +46,8 @@ export function createSpacesService({ db, store, members, auth, audit }: SpacesS
 
   return {
     async create(by: Principal, input: { id: string; displayName?: string }): Promise<CreatedSpace> {
+      // The new space's admin token acts as 'admin' with '*': its creator must hold that too.
+      assertMayProduce(by, { role: 'admin', scopes: ['*'] }, `space '${input.id}', whose admin token is 'admin' with '*'`)
       try {
         return await db.transaction(async (tx) => {
           const created = await createIn(tx, { id: input.id, displayName: input.displayName ?? input.id }, by.actor, ['*'])
