@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { dbErrorToAppError } from '../db/db-errors.js'
 import { AppError } from './errors.js'
 
 interface ValidationIssue {
@@ -22,6 +23,8 @@ function describeIssue(context: string, issue: ValidationIssue): { path: string;
 /** Maps anything thrown to the closed set of codes. Unknown errors become `internal`, detail-free. */
 export function toAppError(error: FastifyError | Error): AppError {
   if (error instanceof AppError) return error
+  const fromDb = dbErrorToAppError(error)
+  if (fromDb) return fromDb
   const fastifyError = error as FastifyError
   if (fastifyError.validation) {
     const issues = fastifyError.validation.map((issue) => describeIssue(fastifyError.validationContext ?? 'request', issue as ValidationIssue))

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Db } from '../../../db/db.js'
-import { AppError, conflict, isUniqueViolation, notFound } from '../../../http/errors.js'
+import { constraintMessage } from '../../../db/db-errors.js'
+import { AppError, notFound } from '../../../http/errors.js'
 import { base32 } from '../../../lib/ids.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
@@ -29,9 +30,6 @@ function invalidName(path: string, name: string): never {
   throw invalid(path, `'${name}' must start with a lower-case letter and hold only a-z, 0-9 and _ (at most 63)`)
 }
 
-/** PostgreSQL's not_null_violation, raised when SET NOT NULL meets an empty value. */
-const isNotNullViolation = (error: unknown) => (error as { code?: string } | null)?.code === '23502'
-
 export function createModelsService({ db, store, audit }: { db: Db; store: ModelsStore; audit: Pick<AuditService, 'append'> }) {
   const mustGet = async (spaceId: string, name: string) => (await store.get(db, spaceId, name)) ?? Promise.reject(notFound('model', name))
 
@@ -54,8 +52,7 @@ export function createModelsService({ db, store, audit }: { db: Db; store: Model
           })
         })
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a model named '${definition.name}' already exists`)
-        throw error
+        throw constraintMessage(error, { unique: `a model named '${definition.name}' already exists` })
       }
       return mustGet(by.spaceId, definition.name)
     },
@@ -74,8 +71,7 @@ export function createModelsService({ db, store, audit }: { db: Db; store: Model
           await audit.append(tx, by.spaceId, { event: 'vault/model_update', actor: by.actor, resources: [{ kind: 'vault_model', id: name }], meta: { fields: next.fields, ddl: statements.length } })
         })
       } catch (error) {
-        if (isNotNullViolation(error)) throw conflict(`some records of '${name}' have no value for a field you made required; fill them in first`)
-        throw error
+        throw constraintMessage(error, { notNull: `some records of '${name}' have no value for a field you made required; fill them in first` })
       }
       return mustGet(by.spaceId, name)
     },
