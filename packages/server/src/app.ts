@@ -94,7 +94,7 @@ export async function buildApp(deps: AppDeps) {
       throw new AppError('unavailable', 'starting: migrations are running; retry in a moment')
     }
   })
-  const routes = registerAccessControl(app, auth.service.authenticate)
+  const routes = registerAccessControl(app, auth.service.authenticate, { vault: vault.authenticateRequest })
 
   for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...resources.schemas, ...approvals.schemas, ...vault.schemas]) app.addSchema(schema)
 
@@ -117,7 +117,7 @@ export async function buildApp(deps: AppDeps) {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transform: ({ schema, url, route }) => {
       const access = route.config?.access
-      const secured = access && !('public' in access)
+      const secured = access && 'role' in access
       return { schema: secured ? { ...schema, security: [{ bearerAuth: [] }] } : schema, url }
     },
   })
