@@ -49,7 +49,8 @@ export async function buildApp(deps: AppDeps) {
     bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
     trustProxy: deps.trustProxy ?? false,
     genReqId: () => `req_${randomBytes(8).toString('hex')}`,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    // verbose: each error carries its schema and data, so messages can list allowed values and suggest names.
+    ajv: { customOptions: { removeAdditional: false, allErrors: false, verbose: true } },
     schemaController: { compilersFactory: { buildSerializer: cachedSerializerFactory() } },
     // Drain: keep serving in-flight requests on close; idle keep-alive sockets close at once.
     forceCloseConnections: 'idle',
