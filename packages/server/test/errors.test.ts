@@ -176,6 +176,7 @@ describe('inputs that gave a 500', () => {
         [{ 'content-type': 'application/json' }, '{"grant_type":"client_credentials","client_id":"a\\u0000"}'],
         [{ 'content-type': 'application/json' }, '{"grant_type":"client_credentials","client_id":"\\ud800"}'],
         [{ 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=client_credentials&client_id=%00'],
+        [{ 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=client_credentials&client_id=a\u0000b&client_secret=x'],
         [{ 'content-type': 'application/json' }, '[]'],
         [{ 'content-type': 'application/json' }, 'null'],
         [{}, { grant_type: { client_credentials: true } }],

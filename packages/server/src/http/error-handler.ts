@@ -12,7 +12,7 @@ export function toAppError(error: FastifyError | Error): AppError {
   if (fastifyError.validation) {
     // `body.user.email: must match format "email"`: the path a person can find in what they sent.
     const issues = describeIssues(fastifyError.validationContext ?? 'request', fastifyError.validation as unknown as AjvIssue[])
-    const first = issues[0]!
+    const first = issues[0] ?? { path: fastifyError.validationContext ?? 'request', message: 'is not valid' }
     return new AppError('validation_failed', `${first.path}: ${first.message}`, { issues })
   }
   switch (fastifyError.code) {
@@ -66,7 +66,11 @@ export function refuseNulCharacters(app: FastifyInstance): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string
     if (text.includes('%00')) return done(new AppError('bad_request', `the body: ${NUL_MESSAGE}`))
-    done(null, Object.fromEntries(new URLSearchParams(text)))
+    const fields = Object.fromEntries(new URLSearchParams(text))
+    // A raw NUL byte is not percent-encoded; check what was decoded too.
+    const problem = Object.entries(fields).map(([key, value]) => unstorable(key) ?? unstorable(value)).find((found) => found !== null)
+    if (problem) return done(new AppError('bad_request', `the body: ${problem}`))
+    done(null, fields)
   })
   app.addHook('onRequest', async (request) => {
     if (/%00/.test(request.url)) throw new AppError('bad_request', `the URL: ${NUL_MESSAGE}`)

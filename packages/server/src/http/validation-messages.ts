@@ -87,7 +87,8 @@ function describeUnion(context: string, union: AjvIssue, inside: AjvIssue[]): De
     const message = sent === undefined ? `is required: one of ${list(values)}` : `must be one of ${list(values)}`
     return [{ ...describeOne(context, union, [key]), message }]
   }
-  return describeIssues(context, inside.slice(0, 1))
+  // No shape to tell apart: the first branch's complaint, or the union's own when it has none (oneOf matching twice).
+  return inside.length > 0 ? describeIssues(context, inside.slice(0, 1)) : [describeOne(context, union)]
 }
 
 /** Every issue described, a union and the errors of its branches as one. */
