@@ -50,7 +50,8 @@ export async function buildApp(deps: AppDeps) {
     bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
     trustProxy: deps.trustProxy ?? false,
     genReqId: () => `req_${randomBytes(8).toString('hex')}`,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    // verbose: each error carries its schema and data, so messages can list allowed values and suggest names.
+    ajv: { customOptions: { removeAdditional: false, allErrors: false, verbose: true } },
     schemaController: { compilersFactory: { buildSerializer: cachedSerializerFactory() } },
     // Drain: keep serving in-flight requests on close; idle keep-alive sockets close at once.
     forceCloseConnections: 'idle',
@@ -97,7 +98,7 @@ export async function buildApp(deps: AppDeps) {
       throw new AppError('unavailable', 'starting: migrations are running; retry in a moment')
     }
   })
-  const routes = registerAccessControl(app, auth.service.authenticate)
+  const routes = registerAccessControl(app, auth.service.authenticate, { vault: vault.authenticateRequest })
 
   for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...resources.schemas, ...approvals.schemas, ...vault.schemas]) app.addSchema(schema)
 
@@ -120,7 +121,7 @@ export async function buildApp(deps: AppDeps) {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transform: ({ schema, url, route }) => {
       const access = route.config?.access
-      const secured = access && !('public' in access)
+      const secured = access && 'role' in access
       return { schema: secured ? { ...schema, security: [{ bearerAuth: [] }] } : schema, url }
     },
   })

@@ -56,6 +56,9 @@ describe('errors', () => {
     expect(broken.body.error.code).toBe('bad_request')
     const text = await h.request('POST', '/v1/spaces/default/groups', { token: h.adminToken, body: 'name=g', headers: { 'content-type': 'text/csv' } })
     expect(text.status).toBe(415)
+    const plain = await h.request('POST', '/v1/spaces/default/groups', { token: h.adminToken, body: '{"name":"g"}', headers: { 'content-type': 'text/plain' } })
+    expect(plain.status).toBe(415)
+    expect(plain.body.error.message).toBe('send the body as application/json (content-type: application/json)')
   })
 
   it('never show a database row as it is: responses carry only their declared fields', async () => {

@@ -74,3 +74,96 @@ describe('route table', () => {
     }
   })
 })
+
+describe('the /api data plane', () => {
+  /** A body no /api route accepts: if a refusal mentioned it, the caller would learn the route's shape. */
+  const INVALID_BODY = '[{"not":"a record"}]'
+  /** What a validation message says (ajv's wording, a path into the body). */
+  const SHAPE = /\bbody\b|must (be (integer|object|array|string|equal)|have|NOT|match)|not a known property/
+  const VALID_BODY: Record<string, unknown> = {
+    'POST /api/models/:model/find': { filter: {} },
+    'POST /api/models/:model': { employee_id: 'e_sec' },
+    'POST /api/models/:model/batch': { records: [{ employee_id: 'e_sec' }] },
+    'PATCH /api/models/:model/:id': { first_name: 'x' },
+  }
+  const urlOf = (route: { url: string }) => route.url.replace(':model', 'employees').replace(':id', 'e_1')
+  const token = async (space: string, adminToken: string, rules: Record<string, unknown>) => {
+    const policy = await h.request('POST', `/v1/spaces/${space}/vault/policies`, { token: adminToken, body: { name: `p-${Math.random().toString(36).slice(2)}`, rules } })
+    expect(policy.status, policy.text).toBe(201)
+    const client = await h.request('POST', `/v1/spaces/${space}/vault/clients`, { token: adminToken, body: { name: 'c', policyId: policy.body.id } })
+    expect(client.status, client.text).toBe(201)
+    const issued = await h.request('POST', '/oauth/token', { body: { grant_type: 'client_credentials', client_id: client.body.clientId, client_secret: client.body.clientSecret } })
+    expect(issued.status, issued.text).toBe(200)
+    return { token: issued.body.access_token as string, id: client.body.id as string }
+  }
+
+  const employees = async () => {
+    const model = await h.request('POST', '/v1/spaces/default/vault/models', {
+      token: h.adminToken,
+      body: { name: 'employees', primaryKey: 'employee_id', fields: { employee_id: { type: 'string' }, first_name: { type: 'string' } } },
+    })
+    expect([201, 409]).toContain(model.status)
+  }
+
+  it('checks the vault token of every /api route before reading the body', async () => {
+    const apiRoutes = h.built.routes.filter((route) => route.url.startsWith('/api/'))
+    expect(apiRoutes.length).toBeGreaterThanOrEqual(6)
+
+    await employees()
+    const rules = { employees: { actions: ['read', 'write', 'delete'], acl: { source: 'none' } } }
+    const expiring = await token('default', h.adminToken, rules)
+    h.advanceClock(301_000)
+    const deleted = await token('default', h.adminToken, rules)
+    expect((await h.request('DELETE', `/v1/spaces/default/vault/clients/${deleted.id}`, { token: h.adminToken })).status).toBe(204)
+    const userToken = (await h.createUser('admin')).token
+
+    const cases: Array<[string, Record<string, string>, string]> = [
+      ['no token', {}, 'unauthenticated'],
+      ['a malformed header', { authorization: 'Basic abc' }, 'unauthenticated'],
+      ['an expired vault token', { authorization: `Bearer ${expiring.token}` }, 'token_expired'],
+      ["a deleted client's token", { authorization: `Bearer ${deleted.token}` }, 'unauthenticated'],
+      ['a Gatehouse user token', { authorization: `Bearer ${userToken}` }, 'unauthenticated'],
+      ['a Gatehouse service-account token', { authorization: `Bearer ${h.adminToken}` }, 'unauthenticated'],
+      ['a forged JWT', { authorization: `Bearer ${deleted.token.slice(0, -4)}AAAA` }, 'unauthenticated'],
+      ['a malformed x-client-auth', { authorization: `Bearer ${(await token('default', h.adminToken, rules)).token}`, 'x-client-auth': 'nope' }, 'unauthenticated'],
+    ]
+    for (const route of apiRoutes) {
+      for (const [what, headers, code] of cases) {
+        const response = await h.request(route.method, urlOf(route), { body: INVALID_BODY, headers: { 'content-type': 'application/json', ...headers } })
+        expect(response.status, `${route.method} ${route.url} with ${what}`).toBe(401)
+        expect(response.body.error.code, `${route.method} ${route.url} with ${what}`).toBe(code)
+        expect(response.body.error.details, `${route.method} ${route.url} with ${what}`).toBeUndefined()
+        expect(response.body.error.message, `${route.method} ${route.url} with ${what}`).not.toMatch(SHAPE)
+      }
+    }
+    // Declared on the route, so a new /api route is covered by the same hook.
+    for (const route of apiRoutes) expect(route.access, route.url).toEqual({ vault: true })
+  })
+
+  it("answers another space's vault client as if this space's models did not exist", async () => {
+    const rules = { employees: { actions: ['read', 'write', 'delete'], acl: { source: 'none' } } }
+    await employees()
+    const own = await token('default', h.adminToken, rules)
+    const created = await h.request('POST', '/api/models/employees', { token: own.token, body: { employee_id: 'e_1', first_name: 'Ann' } })
+    expect(created.status, created.text).toBe(201)
+    const other = await token('other', otherSpaceAdmin, rules)
+    for (const route of h.built.routes.filter((entry) => entry.url.startsWith('/api/'))) {
+      const body = VALID_BODY[`${route.method} ${route.url}`]
+      const response = await h.request(route.method, urlOf(route), { token: other.token, ...(body ? { body } : {}) })
+      expect(response.status, `${route.method} ${route.url} with another space's client`).toBe(404)
+      expect(response.body.error.message).toBe("model 'employees' not found")
+    }
+    expect((await h.request('GET', '/api/models/employees/e_1', { token: own.token })).body.first_name).toBe('Ann')
+  })
+
+  it('refuses a vault token on every protected /v1 route', async () => {
+    const vaultToken = (await token('default', h.adminToken, { employees: { actions: ['read'], acl: { source: 'none' } } })).token
+    const protectedRoutes = h.built.routes.filter((route) => route.access && 'role' in route.access)
+    for (const route of protectedRoutes) {
+      const response = await h.request(route.method, fill(route.url), { token: vaultToken, body: INVALID_BODY, headers: { 'content-type': 'application/json' } })
+      expect(response.status, `${route.method} ${route.url} with a vault token`).toBe(401)
+      expect(response.body.error.details).toBeUndefined()
+      expect(response.body.error.message).not.toMatch(SHAPE)
+    }
+  })
+})

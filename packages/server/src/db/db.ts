@@ -22,7 +22,9 @@ export interface Db extends Queryable {
   readonly kind: StoreKind
   /**
    * Runs `work` inside BEGIN … COMMIT on one connection; any throw rolls back. The handle given to
-   * `work` is the only one that sees the transaction: pass it down explicitly.
+   * `work` is the only one that sees the transaction: pass it down explicitly. On a serialization
+   * failure or a deadlock (40001/40P01) the whole of `work` runs again, a bounded number of times
+   * (`retryTransaction` in db-errors.ts), so `work` must not keep state outside the transaction.
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
   /** Runs `work` holding a session-level advisory lock, released afterwards (migrations, bootstrap). */

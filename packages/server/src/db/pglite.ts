@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite'
 import type { Connection, Db, QueryResult } from './db.js'
 import { INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
+import { retryTransaction } from './db-errors.js'
 
 /**
  * PGlite is a single connection. Every statement and every transaction takes one lock, so a
@@ -43,10 +44,12 @@ export async function openPgliteDb(dataDir: string | undefined, options: PgliteO
     kind: 'pglite',
     query: (sql, params) => exclusive(() => direct.query(sql, params)),
     transaction: (work) =>
-      exclusive(() =>
-        runInTransaction(direct, work).catch((error: unknown) => {
-          throw error instanceof RollbackFailedError ? error.original : error
-        }),
+      retryTransaction(() =>
+        exclusive(() =>
+          runInTransaction(direct, work).catch((error: unknown) => {
+            throw error instanceof RollbackFailedError ? error.original : error
+          }),
+        ),
       ),
     withAdvisoryLock: (key, work) =>
       // The process-wide lock already excludes everything else on this single connection, and a

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import type { Connection, Db, QueryResult } from './db.js'
 import { INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
+import { retryTransaction } from './db-errors.js'
 
 export interface PostgresOptions {
   connectionString: string
@@ -45,7 +46,8 @@ export function openPostgresDb(options: PostgresOptions): Db {
   return {
     kind: 'postgres',
     query: (sql, params) => wrap(pool).query(sql, params),
-    transaction: (work) => withClient((client) => runInTransaction(wrap(client), work)),
+    // A serialization failure or deadlock runs the whole transaction again (bounded), on a fresh client.
+    transaction: (work) => retryTransaction(() => withClient((client) => runInTransaction(wrap(client), work))),
     withAdvisoryLock: (key, work) =>
       withClient(async (client) => {
         await client.query('SELECT pg_advisory_lock($1)', [key])

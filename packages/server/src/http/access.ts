@@ -7,7 +7,7 @@ import { AppError, forbidden, notFound } from './errors.js'
  * table is the source of truth: the security tests walk it, and a /v1 route that declares nothing
  * fails at start-up instead of being open.
  */
-export type RouteAccess = { public: true } | { role: Role; scope: Scope }
+export type RouteAccess = { public: true } | { role: Role; scope: Scope } | { vault: true }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -19,6 +19,9 @@ declare module 'fastify' {
 }
 
 export type Authenticate = (secret: string) => Promise<Principal>
+
+/** Checks a vault token (`{ vault: true }` routes, the /api data plane) and remembers who called on the request. */
+export type AuthenticateVault = (request: FastifyRequest) => Promise<void>
 
 const BEARER = /^Bearer[ ]+([A-Za-z0-9_.~+/-]+=*)$/
 
@@ -36,13 +39,17 @@ export interface RouteEntry {
 }
 
 /** Installs authentication and authorisation; returns the route table it sees, filled as routes register. */
-export function registerAccessControl(app: FastifyInstance, authenticate: Authenticate): RouteEntry[] {
+export function registerAccessControl(app: FastifyInstance, authenticate: Authenticate, options: { vault?: AuthenticateVault } = {}): RouteEntry[] {
   const routes: RouteEntry[] = []
   app.decorateRequest('principal', null)
 
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/v1/') && !route.config?.access) {
       throw new Error(`route ${String(route.method)} ${route.url} must declare config.access`)
+    }
+    const access = route.config?.access
+    if (route.url.startsWith('/api/') !== Boolean(access && 'vault' in access)) {
+      throw new Error(`route ${String(route.method)} ${route.url}: /api routes, and only they, declare config.access { vault: true }`)
     }
     for (const method of [route.method].flat()) {
       if (method !== 'HEAD') routes.push({ method, url: route.url, access: route.config?.access })
@@ -54,6 +61,11 @@ export function registerAccessControl(app: FastifyInstance, authenticate: Authen
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access
     if (!access || 'public' in access) return
+    if ('vault' in access) {
+      // Fail closed: a vault route in an app built without the vault's check is refused.
+      if (!options.vault) throw new AppError('unauthenticated', 'this server cannot check vault tokens')
+      return options.vault(request)
+    }
     const principal = await authenticate(readBearer(request.headers.authorization, 'Authorization'))
     const space = (request.params as { space?: string }).space
     // Another space's token gets the answer a missing space gets, so spaces cannot be probed.

@@ -1,38 +1,26 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { dbErrorToAppError } from '../db/db-errors.js'
 import { AppError } from './errors.js'
-
-interface ValidationIssue {
-  instancePath: string
-  message?: string
-  params?: Record<string, unknown>
-}
-
-/** `body.user.email: must match format "email"` — the path a person can find in what they sent. */
-function describeIssue(context: string, issue: ValidationIssue): { path: string; message: string } {
-  const segments = issue.instancePath.split('/').filter(Boolean)
-  const missing = issue.params?.missingProperty
-  const extra = issue.params?.additionalProperty
-  if (typeof missing === 'string') segments.push(missing)
-  if (typeof extra === 'string') segments.push(extra)
-  const path = [context, ...segments].join('.')
-  const message = typeof extra === 'string' ? 'is not a known property' : (issue.message ?? 'is not valid')
-  return { path, message }
-}
+import { describeIssues, type AjvIssue } from './validation-messages.js'
 
 /** Maps anything thrown to the closed set of codes. Unknown errors become `internal`, detail-free. */
 export function toAppError(error: FastifyError | Error): AppError {
   if (error instanceof AppError) return error
+  const fromDb = dbErrorToAppError(error)
+  if (fromDb) return fromDb
   const fastifyError = error as FastifyError
   if (fastifyError.validation) {
-    const issues = fastifyError.validation.map((issue) => describeIssue(fastifyError.validationContext ?? 'request', issue as ValidationIssue))
-    const first = issues[0]!
+    // `body.user.email: must match format "email"`: the path a person can find in what they sent.
+    const issues = describeIssues(fastifyError.validationContext ?? 'request', fastifyError.validation as unknown as AjvIssue[])
+    const first = issues[0] ?? { path: fastifyError.validationContext ?? 'request', message: 'is not valid' }
     return new AppError('validation_failed', `${first.path}: ${first.message}`, { issues })
   }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('payload_too_large', 'request body is larger than this server accepts')
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('unsupported_media_type', 'send the body as application/json')
+    case 'FST_ERR_CTP_EMPTY_TYPE':
+      return new AppError('unsupported_media_type', 'send the body as application/json (content-type: application/json)')
   }
   const status = fastifyError.statusCode ?? 500
   if (status === 429) return new AppError('rate_limited', fastifyError.message)
@@ -55,17 +43,34 @@ export function registerErrorHandling(app: FastifyInstance): void {
 }
 
 const NUL_MESSAGE = 'text may not contain the NUL character (\\u0000): PostgreSQL cannot store it'
+const SURROGATE_MESSAGE = 'text may not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair): it is not a character and PostgreSQL cannot store it'
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/** Why PostgreSQL could not store this text, or null when it can. */
+function unstorable(text: string): string | null {
+  if (text.includes('\u0000')) return NUL_MESSAGE
+  if (LONE_SURROGATE.test(text)) return SURROGATE_MESSAGE
+  return null
+}
 
 /**
  * PostgreSQL refuses NUL in text and jsonb. Catching it at the edge turns what would be a 500 deep
  * in a transaction into a 400 that says what to fix.
  */
 export function refuseNulCharacters(app: FastifyInstance): void {
+  // Bodies are JSON (or an OAuth form): JSON sent as text/plain is a 415 that says so, not a
+  // confusing "body must be object".
+  app.removeContentTypeParser('text/plain')
   // OAuth clients send form bodies (RFC 6749 §4.4.2).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string
     if (text.includes('%00')) return done(new AppError('bad_request', `the body: ${NUL_MESSAGE}`))
-    done(null, Object.fromEntries(new URLSearchParams(text)))
+    const fields = Object.fromEntries(new URLSearchParams(text))
+    // A raw NUL byte is not percent-encoded; check what was decoded too.
+    const problem = Object.entries(fields).map(([key, value]) => unstorable(key) ?? unstorable(value)).find((found) => found !== null)
+    if (problem) return done(new AppError('bad_request', `the body: ${problem}`))
+    done(null, fields)
   })
   app.addHook('onRequest', async (request) => {
     if (/%00/.test(request.url)) throw new AppError('bad_request', `the URL: ${NUL_MESSAGE}`)
@@ -73,8 +78,12 @@ export function refuseNulCharacters(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, undefined)
     try {
-      const parsed: unknown = JSON.parse(body as string, (_key, value: unknown) => {
-        if (typeof value === 'string' && value.includes('\u0000')) throw new AppError('bad_request', `the body: ${NUL_MESSAGE}`)
+      // Keys and string values both reach jsonb columns and audited names.
+      const parsed: unknown = JSON.parse(body as string, (key, value: unknown) => {
+        const keyProblem = unstorable(key)
+        if (keyProblem) throw new AppError('bad_request', `the body: a property name: ${keyProblem}`)
+        const valueProblem = typeof value === 'string' ? unstorable(value) : null
+        if (valueProblem) throw new AppError('bad_request', `the body${key ? ` at '${safeKey(key)}'` : ''}: ${valueProblem}`)
         return value
       })
       done(null, parsed)
@@ -83,3 +92,6 @@ export function refuseNulCharacters(app: FastifyInstance): void {
     }
   })
 }
+
+/** A key as it may be echoed in a message: short, and only printable ASCII. */
+const safeKey = (key: string) => key.slice(0, 63).replace(/[^\x20-\x7e]/g, '?')

@@ -44,6 +44,3 @@ export const notFound = (what: string, id: string) => new AppError('not_found', 
 export const conflict = (message: string, details?: Record<string, unknown>) => new AppError('conflict', message, details)
 export const forbidden = (message: string) => new AppError('forbidden', message)
 export const badRequest = (message: string, details?: Record<string, unknown>) => new AppError('bad_request', message, details)
-
-/** PostgreSQL's unique_violation, the same code on PGlite and on `pg`. */
-export const isUniqueViolation = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === '23505'

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/db.js'
-import { conflict, isUniqueViolation, notFound } from '../../http/errors.js'
+import { constraintMessage } from '../../db/db-errors.js'
+import { notFound } from '../../http/errors.js'
 import { newId } from '../../lib/ids.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { Principal } from '../auth/auth-types.js'
@@ -22,8 +23,7 @@ export function createPoliciesService({ db, store, audit }: { db: Db; store: Pol
           return policy
         })
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a policy named '${fields.name}' already exists`)
-        throw error
+        throw constraintMessage(error, { unique: `a policy named '${fields.name}' already exists` })
       }
     },
 
@@ -37,8 +37,7 @@ export function createPoliciesService({ db, store, audit }: { db: Db; store: Pol
           return policy
         })
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a policy named '${fields.name}' already exists`)
-        throw error
+        throw constraintMessage(error, { unique: `a policy named '${fields.name}' already exists` })
       }
     },
 

@@ -68,9 +68,11 @@ export function createAuditService({ db, store, signer, clock }: AuditServiceDep
     },
 
     async list(spaceId: string, filter: AuditFilter, cursor: string | undefined, limit: number) {
-      const events = await store.list(db, spaceId, filter, cursor ? decodeSeqCursor(cursor) : null, limit)
+      // One row more than the page tells whether another page exists: no cursor after the last one.
+      const rows = await store.list(db, spaceId, filter, cursor ? decodeSeqCursor(cursor) : null, limit + 1)
+      const events = rows.slice(0, limit)
       const last = events[events.length - 1]
-      return { events, nextCursor: events.length === limit && last ? encodeSeqCursor(last.seq) : null }
+      return { events, nextCursor: rows.length > limit && last ? encodeSeqCursor(last.seq) : null }
     },
 
     export: (spaceId: string, filter: AuditFilter) => walk(spaceId, filter),

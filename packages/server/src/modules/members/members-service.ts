@@ -1,5 +1,6 @@
 import type { Db } from '../../db/db.js'
-import { conflict, isUniqueViolation, notFound } from '../../http/errors.js'
+import { constraintMessage } from '../../db/db-errors.js'
+import { notFound } from '../../http/errors.js'
 import { newId } from '../../lib/ids.js'
 import { keysetPage as page } from '../../lib/paging.js'
 import { hashPassword } from '../../lib/secrets.js'
@@ -47,8 +48,7 @@ export function createMembersService({ db, store, audit }: MembersServiceDeps) {
           })
         })
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a user with email '${email}' already exists in this space`)
-        throw error
+        throw constraintMessage(error, { unique: `a user with email '${email}' already exists in this space` })
       }
       return mustGetUser(by.spaceId, id)
     },
@@ -103,8 +103,7 @@ export function createMembersService({ db, store, audit }: MembersServiceDeps) {
           })
         })
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a group named '${input.name}' already exists in this space`)
-        throw error
+        throw constraintMessage(error, { unique: `a group named '${input.name}' already exists in this space` })
       }
       return mustGetGroup(by.spaceId, id)
     },
@@ -155,8 +154,7 @@ export function createMembersService({ db, store, audit }: MembersServiceDeps) {
           })
         })
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a service account named '${input.name}' already exists in this space`)
-        throw error
+        throw constraintMessage(error, { unique: `a service account named '${input.name}' already exists in this space` })
       }
       return (await store.getServiceAccount(db, by.spaceId, id))!
     },

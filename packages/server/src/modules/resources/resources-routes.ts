@@ -7,8 +7,8 @@ import { MAX_BULK_RESOURCES } from './resources-types.js'
 
 export const ResourceKind = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$', description: 'e.g. `customer`' })
 export const ResourceId = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$' })
-/** Label names are checked by pattern; without `additionalProperties: false` a bad name would pass unchecked. */
-export const LABEL_NAME = '^[A-Za-z0-9_./-]{1,63}$'
+/** Label names are checked by pattern (reserved object keys excluded); without `additionalProperties: false` a bad name would pass unchecked. */
+export const LABEL_NAME = '^(?!(?:__proto__|constructor|prototype)$)[A-Za-z0-9_./-]{1,63}$'
 export const Labels = (maxProperties: number) =>
   Type.Record(Type.String({ pattern: LABEL_NAME }), Type.String({ maxLength: 256 }), { maxProperties, additionalProperties: false })
 

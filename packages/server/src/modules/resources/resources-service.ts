@@ -23,12 +23,25 @@ const decodeRefCursor = (cursor: string): ResourceRef =>
     return typeof kind === 'string' && typeof id === 'string' ? { kind, id } : null
   })
 
-/** `plan:pro` → { plan: 'pro' }; the value may itself contain colons. */
+/** Names an object literal would not keep as plain keys: refused as label names, never silently dropped. */
+export const RESERVED_LABEL_NAMES: readonly string[] = ['__proto__', 'constructor', 'prototype']
+const LABEL_NAME = /^[A-Za-z0-9_./-]{1,63}$/
+
+/**
+ * `plan:pro` → { plan: 'pro' }; the value may itself contain colons. The result has no prototype,
+ * and a name that is not a label name is a 400 naming it (before, `__proto__:x` vanished and the
+ * filter matched every resource).
+ */
 export function parseLabelFilters(filters: string[]): Record<string, string> {
-  const labels: Record<string, string> = {}
-  for (const filter of filters) {
+  const labels: Record<string, string> = Object.create(null) as Record<string, string>
+  for (const [index, filter] of filters.entries()) {
     const at = filter.indexOf(':')
-    labels[filter.slice(0, at)] = filter.slice(at + 1)
+    const name = at < 0 ? filter : filter.slice(0, at)
+    if (at < 0 || !LABEL_NAME.test(name) || RESERVED_LABEL_NAMES.includes(name)) {
+      const why = at < 0 ? "a label filter is 'name:value'" : RESERVED_LABEL_NAMES.includes(name) ? `'${name}' is reserved and cannot be a label name` : `'${name.slice(0, 63)}' is not a label name (1 to 63 of A-Z a-z 0-9 _ . / -)`
+      throw new AppError('validation_failed', `querystring.label.${index}: ${why}`, { issues: [{ path: `querystring.label.${index}`, message: why }] })
+    }
+    labels[name] = filter.slice(at + 1)
   }
   return labels
 }

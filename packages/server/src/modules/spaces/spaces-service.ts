@@ -1,5 +1,6 @@
 import { runInTransaction, type Db, type Queryable } from '../../db/db.js'
-import { conflict, isUniqueViolation, notFound } from '../../http/errors.js'
+import { constraintMessage } from '../../db/db-errors.js'
+import { notFound } from '../../http/errors.js'
 import { newId } from '../../lib/ids.js'
 import { keysetPage } from '../../lib/paging.js'
 import type { AuditService } from '../audit/audit-service.js'
@@ -56,8 +57,7 @@ export function createSpacesService({ db, store, members, auth, audit }: SpacesS
           return created
         })
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a space with id '${input.id}' already exists`)
-        throw error
+        throw constraintMessage(error, { unique: `a space with id '${input.id}' already exists` })
       }
     },
 

@@ -15,7 +15,7 @@ import { createVaultPoliciesService, createVaultPoliciesStore } from './policies
 import { registerRecordsRoutes } from './records/records-routes.js'
 import { createRecordsService } from './records/records-service.js'
 import { createRecordsStore } from './records/records-store.js'
-import { createVaultContexts } from './records/vault-context.js'
+import { authenticateVaultRequest, createVaultContexts } from './records/vault-context.js'
 import { registerVaultAdminRoutes } from './vault-admin-routes.js'
 
 export interface VaultOptions {
@@ -50,11 +50,14 @@ export function createVaultModule(
   return {
     services: { models, policies, clients, keys, records },
     schemas: [ModelSchema],
+    /** For the access hook: resolves the vault token of an /api request. */
+    authenticateRequest: authenticateVaultRequest(contexts),
     register(app: App) {
+      app.decorateRequest('vaultContext', null)
       registerModelsRoutes(app, { models })
       registerVaultAdminRoutes(app, { policies, clients, keys })
       registerOAuthRoutes(app, { clients, keys, tokenTtlSeconds })
-      registerRecordsRoutes(app, { records, contexts })
+      registerRecordsRoutes(app, { records })
     },
     close: () => acl.close(),
   }

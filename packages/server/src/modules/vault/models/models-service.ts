@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Db, Queryable } from '../../../db/db.js'
-import { AppError, conflict, isUniqueViolation, notFound } from '../../../http/errors.js'
+import { constraintMessage } from '../../../db/db-errors.js'
+import { AppError, conflict, notFound } from '../../../http/errors.js'
 import { base32 } from '../../../lib/ids.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
@@ -31,9 +32,6 @@ export function checkDefinition(definition: ModelDefinition): void {
 function invalidName(path: string, name: string): never {
   throw invalid(path, `'${name}' must start with a lower-case letter and hold only a-z, 0-9 and _ (at most 63)`)
 }
-
-/** PostgreSQL's not_null_violation, raised when SET NOT NULL meets an empty value. */
-const isNotNullViolation = (error: unknown) => (error as { code?: string } | null)?.code === '23502'
 
 export interface ModelUpdate {
   primaryKey: string
@@ -102,8 +100,7 @@ export function createModelsService({ db, store, audit, policies }: { db: Db; st
           })
         })
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a model named '${definition.name}' already exists`)
-        throw error
+        throw constraintMessage(error, { unique: `a model named '${definition.name}' already exists` })
       }
       return mustGet(by.spaceId, definition.name)
     },
@@ -153,8 +150,7 @@ export function createModelsService({ db, store, audit, policies }: { db: Db; st
           })
         })
       } catch (error) {
-        if (isNotNullViolation(error)) throw conflict(`some records of '${name}' have no value for a field you made required; fill them in first`)
-        throw error
+        throw constraintMessage(error, { notNull: `some records of '${name}' have no value for a field you made required; fill them in first` })
       }
       return mustGet(by.spaceId, name)
     },

@@ -1,5 +1,6 @@
 import type { Db, Queryable } from '../../../db/db.js'
-import { conflict, isUniqueViolation, notFound } from '../../../http/errors.js'
+import { constraintMessage } from '../../../db/db-errors.js'
+import { notFound } from '../../../http/errors.js'
 import { newId } from '../../../lib/ids.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
@@ -70,8 +71,7 @@ export function createVaultPoliciesService({ db, store, audit, models }: { db: D
         return policy
       })
     } catch (error) {
-      if (isUniqueViolation(error)) throw conflict(`a vault access policy named '${name}' already exists`)
-      throw error
+      throw constraintMessage(error, { unique: `a vault access policy named '${name}' already exists` })
     }
   }
 
@@ -90,8 +90,7 @@ export function createVaultPoliciesService({ db, store, audit, models }: { db: D
           await audit.append(tx, by.spaceId, { event: 'vault/policy_delete', actor: by.actor, resources: [{ kind: 'vault_policy', id }] })
         })
       } catch (error) {
-        if ((error as { code?: string } | null)?.code === '23503') throw conflict(`vault access policy ${id} is still bound to vault clients; delete them first`)
-        throw error
+        throw constraintMessage(error, { foreignKey: `vault access policy ${id} is still bound to vault clients; delete them first` })
       }
     },
   }

@@ -1,9 +1,12 @@
 import { Type } from '@sinclair/typebox'
+import type { FastifyError, FastifyRequest } from 'fastify'
+import { toAppError } from '../../../http/error-handler.js'
 import { authedErrors } from '../../../http/schemas.js'
 import type { App } from '../../../http/types.js'
+import type { VaultAction } from '../policies/vault-policy-types.js'
 import { MAX_RECORD_ID_LENGTH } from './record-codec.js'
 import { MAX_FIND_LIMIT, type RecordsService } from './records-service.js'
-import type { VaultContexts } from './vault-context.js'
+import { vaultContextOf } from './vault-context.js'
 
 export const MAX_BATCH_RECORDS = 100
 const ModelParams = Type.Object({ model: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }) })
@@ -21,15 +24,30 @@ const RecordSchema = Type.Record(Type.String(), Type.Unknown(), { description: '
 const RecordBody = Type.Record(Type.String({ maxLength: 63 }), Type.Unknown(), { maxProperties: 200 })
 const dataPlaneErrors = { ...authedErrors, 409: Type.Ref('ErrorEnvelope'), 502: Type.Ref('ErrorEnvelope'), 504: Type.Ref('ErrorEnvelope') }
 const vaultSecurity = [{ vaultToken: [] }]
+const MODEL_NAME = /^[a-z][a-z0-9_]{0,62}$/
 
 /**
- * Reference 004's REST API. Authenticated by a vault token (POST /oauth/token), checked here
- * rather than by the /v1 access hook: these callers are vault clients, not space members.
+ * Reference 004's REST API. Authenticated by a vault token (POST /oauth/token): `access: { vault: true }`
+ * has the access hook check it on request, before the body is read or validated (these callers are
+ * vault clients, not space members).
  */
-export function registerRecordsRoutes(app: App, { records, contexts }: { records: RecordsService; contexts: VaultContexts }): void {
-  const common = { config: { access: { public: true } as const } }
-  const context = (headers: Record<string, string | string[] | undefined>) =>
-    contexts.resolve({ authorization: headers.authorization as string | undefined, 'x-client-auth': headers['x-client-auth'] })
+export function registerRecordsRoutes(app: App, { records }: { records: RecordsService }): void {
+  // A body refused before the service runs (not JSON, not storable, not valid) is audited as the
+  // service audits its own refusals: the caller is known by then, the token was checked on request.
+  const reached = new WeakSet<FastifyRequest>()
+  const common = (action: VaultAction) => ({
+    config: { access: { vault: true } as const },
+    preHandler: async (request: FastifyRequest) => {
+      reached.add(request)
+    },
+    errorHandler: async (error: FastifyError, request: FastifyRequest) => {
+      const model = (request.params as { model?: unknown } | undefined)?.model
+      if (!reached.has(request) && request.vaultContext && typeof model === 'string' && MODEL_NAME.test(model)) {
+        await records.refuse(request.vaultContext, model, action, toAppError(error))
+      }
+      throw error
+    },
+  })
 
   app.post('/api/models/:model/find', {
     schema: {
@@ -63,14 +81,14 @@ export function registerRecordsRoutes(app: App, { records, contexts }: { records
         ...dataPlaneErrors,
       },
     },
-    ...common,
-    handler: async (request) => records.find(await context(request.headers), request.params.model, request.body ?? {}),
+    ...common('read'),
+    handler: async (request) => records.find(vaultContextOf(request), request.params.model, request.body ?? {}),
   })
 
   app.post('/api/models/:model', {
     schema: { operationId: 'createRecord', tags: ['vault data'], security: vaultSecurity, params: ModelParams, body: RecordBody, response: { 201: RecordSchema, ...dataPlaneErrors } },
-    ...common,
-    handler: async (request, reply) => reply.code(201).send(await records.create(await context(request.headers), request.params.model, request.body)),
+    ...common('write'),
+    handler: async (request, reply) => reply.code(201).send(await records.create(vaultContextOf(request), request.params.model, request.body)),
   })
 
   app.post('/api/models/:model/batch', {
@@ -83,27 +101,27 @@ export function registerRecordsRoutes(app: App, { records, contexts }: { records
       body: Type.Object({ records: Type.Array(RecordBody, { minItems: 1, maxItems: MAX_BATCH_RECORDS }) }, { additionalProperties: false }),
       response: { 201: Type.Object({ data: Type.Array(RecordSchema) }), ...dataPlaneErrors },
     },
-    ...common,
-    handler: async (request, reply) => reply.code(201).send({ data: await records.batch(await context(request.headers), request.params.model, request.body.records) }),
+    ...common('write'),
+    handler: async (request, reply) => reply.code(201).send({ data: await records.batch(vaultContextOf(request), request.params.model, request.body.records) }),
   })
 
   app.get('/api/models/:model/:id', {
     schema: { operationId: 'getRecord', tags: ['vault data'], security: vaultSecurity, params: RecordParams, response: { 200: RecordSchema, ...dataPlaneErrors } },
-    ...common,
-    handler: async (request) => records.get(await context(request.headers), request.params.model, request.params.id),
+    ...common('read'),
+    handler: async (request) => records.get(vaultContextOf(request), request.params.model, request.params.id),
   })
 
   app.patch('/api/models/:model/:id', {
     schema: { operationId: 'updateRecord', tags: ['vault data'], security: vaultSecurity, params: RecordParams, body: RecordBody, response: { 200: RecordSchema, ...dataPlaneErrors } },
-    ...common,
-    handler: async (request) => records.patch(await context(request.headers), request.params.model, request.params.id, request.body),
+    ...common('write'),
+    handler: async (request) => records.patch(vaultContextOf(request), request.params.model, request.params.id, request.body),
   })
 
   app.delete('/api/models/:model/:id', {
     schema: { operationId: 'deleteRecord', tags: ['vault data'], security: vaultSecurity, params: RecordParams, response: { 204: Type.Null(), ...dataPlaneErrors } },
-    ...common,
+    ...common('delete'),
     handler: async (request, reply) => {
-      await records.delete(await context(request.headers), request.params.model, request.params.id)
+      await records.delete(vaultContextOf(request), request.params.model, request.params.id)
       return reply.code(204).send(null)
     },
   })

@@ -1,5 +1,6 @@
 import type { Db, Queryable } from '../../../db/db.js'
-import { AppError, conflict, isUniqueViolation, notFound } from '../../../http/errors.js'
+import { constraintMessage, dbErrorToAppError } from '../../../db/db-errors.js'
+import { AppError, notFound } from '../../../http/errors.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { AclAction, ExternalAcl } from '../acl/external-acl.js'
 import type { GrantsAcl, GrantsRule, GrantUser } from '../acl/grants-acl.js'
@@ -99,7 +100,8 @@ export function createRecordsService(deps: RecordsServiceDeps) {
 
   /** A refusal is audited in a transaction of its own: the call's own work was rolled back or never ran. */
   async function refused(context: VaultContext, model: string, action: VaultAction, error: unknown) {
-    const refusal = error instanceof AppError ? { code: error.code, message: error.message } : { code: 'internal', message: 'internal error' }
+    const known = error instanceof AppError ? error : dbErrorToAppError(error)
+    const refusal = known ? { code: known.code, message: known.message } : { code: 'internal', message: 'internal error' }
     await db.transaction((tx) =>
       audit.append(tx, context.spaceId, { event: 'vault/refused', actor: context.actor, resources: [{ kind: 'vault_model', id: model }], meta: { model, action, ...refusal } }),
     )
@@ -154,6 +156,9 @@ export function createRecordsService(deps: RecordsServiceDeps) {
   }
 
   return {
+    /** Audits a refusal that came before the service ran (a body the route refused to parse or validate). */
+    refuse: refused,
+
     async create(context: VaultContext, name: string, body: unknown) {
       const prepared = await prepare(context, name, 'write', async () => {
         const { model, rule } = await contexts.modelFor(context, name, 'write')
@@ -171,8 +176,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           note({ op: 'create', ids: [String(row[model.primaryKey])], acl: verdict.outcome, ...(await grantsNote(tx, context, prepared.plan, [row])) })
           return writeRecord(model, rule, row)
         } catch (error) {
-          if (isUniqueViolation(error)) throw conflict(`${name} '${String(values.get(model.primaryKey))}' already exists`)
-          throw error
+          throw constraintMessage(error, { unique: `${name} '${String(values.get(model.primaryKey))}' already exists` })
         }
       })
     },
@@ -194,8 +198,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         try {
           for (const values of rows) created.push(writeRecord(model, rule, await store.insert(tx, model, values)))
         } catch (error) {
-          if (isUniqueViolation(error)) throw conflict(`one of the records already exists in '${name}'; nothing was written`)
-          throw error
+          throw constraintMessage(error, { unique: `one of the records already exists in '${name}'; nothing was written` })
         }
         note({ op: 'batch', count: created.length, ids: created.slice(0, AUDITED_IDS).map((record) => String(record[model.primaryKey])), acl: verdict.outcome, ...(await grantsNote(tx, context, plan, created)) })
         return created

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import type { Db } from '../../../db/db.js'
 import { readBearer } from '../../../http/access.js'
 import { AppError, notFound } from '../../../http/errors.js'
@@ -8,6 +9,13 @@ import type { ModelsStore } from '../models/models-store.js'
 import type { Model } from '../models/model-types.js'
 import type { VaultPoliciesStore } from '../policies/vault-policies.js'
 import type { ModelRule, VaultAction, VaultPolicy } from '../policies/vault-policy-types.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the access hook on `{ vault: true }` routes, before the body is read. */
+    vaultContext: VaultContext | null
+  }
+}
 
 /** Who is calling the data plane, and under which policy, for one request. */
 export interface VaultContext {
@@ -49,3 +57,14 @@ export function createVaultContexts(deps: { db: Db; keys: SigningKeys; clients: 
 }
 
 export type VaultContexts = ReturnType<typeof createVaultContexts>
+
+/** The access hook's check for /api routes: a bad or missing vault token is a 401 before any body validation. */
+export const authenticateVaultRequest = (contexts: VaultContexts) => async (request: FastifyRequest): Promise<void> => {
+  const headers = request.headers
+  request.vaultContext = await contexts.resolve({ authorization: headers.authorization, 'x-client-auth': headers['x-client-auth'] })
+}
+
+export function vaultContextOf(request: FastifyRequest): VaultContext {
+  if (!request.vaultContext) throw new AppError('unauthenticated', 'this route needs a vault token from POST /oauth/token')
+  return request.vaultContext
+}
