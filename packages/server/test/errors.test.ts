@@ -31,7 +31,7 @@ describe('database errors are mapped in one place', () => {
     const response = await api('POST', '/api/models/things', { thing_id: 't1', born: '2023-02-30' })
     expect(response.status).toBe(400)
     expect(response.body.error.code).toBe('validation_failed')
-    expect(response.body.error.message).toContain('2023-02-30')
+    expect(response.body.error.message).toContain('born')
     expect((await api('GET', '/api/models/things/t1')).status).toBe(404)
   })
 

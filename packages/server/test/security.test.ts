@@ -146,7 +146,14 @@ describe('the /api data plane', () => {
     const own = await token('default', h.adminToken, rules)
     const created = await h.request('POST', '/api/models/employees', { token: own.token, body: { employee_id: 'e_1', first_name: 'Ann' } })
     expect(created.status, created.text).toBe(201)
-    const other = await token('other', otherSpaceAdmin, rules)
+    // The other space has a model of its own (a policy may only name models that exist); its
+    // client still sees none of this space's models.
+    const ownModel = await h.request('POST', '/v1/spaces/other/vault/models', {
+      token: otherSpaceAdmin,
+      body: { name: 'staff', primaryKey: 'staff_id', fields: { staff_id: { type: 'string' } } },
+    })
+    expect(ownModel.status, ownModel.text).toBe(201)
+    const other = await token('other', otherSpaceAdmin, { staff: rules.employees })
     for (const route of h.built.routes.filter((entry) => entry.url.startsWith('/api/'))) {
       const body = VALID_BODY[`${route.method} ${route.url}`]
       const response = await h.request(route.method, urlOf(route), { token: other.token, ...(body ? { body } : {}) })
