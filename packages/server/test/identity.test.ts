@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createHarness, type Harness } from './harness.js'
+import { loadMigrations, migrate } from '../src/db/migrate.js'
+import { createHarness, openTestDb, type Harness } from './harness.js'
 import { setUpVault } from './vault-harness.js'
 
 /**
@@ -235,6 +236,41 @@ describe('what a member sees of their own petition', () => {
       expect(asReviewer.body.rule.decision.url).toBe(secretUrl)
     } finally {
       await h.request('DELETE', `/v1/spaces/default/policies/${policy.body.id}`, { token: h.adminToken })
+    }
+  })
+})
+
+describe('migration 0005_identity', () => {
+  it('binds existing grants and petitioners to the users who have their email, and leaves the others unbound', async () => {
+    const store = await openTestDb()
+    try {
+      const all = await loadMigrations()
+      await migrate(store.db, async () => null, all.filter((migration) => migration.version < 5))
+      await store.db.query(`INSERT INTO spaces (id, display_name) VALUES ('s', 'S')`)
+      await store.db.query(`INSERT INTO users (space_id, id, email, name, role) VALUES ('s', 'usr_known', 'known@example.com', 'K', 'member')`)
+      const petitioners = JSON.stringify([{ kind: 'user', id: 'app_1', email: 'known@example.com' }, { kind: 'user', id: 'app_2', email: 'stranger@example.com' }])
+      await store.db.query(
+        `INSERT INTO petitions (space_id, id, request_key, state, petitioners, resources, rule, created_by) VALUES ('s', 'pet_1', 'k', 'granted', $1::jsonb, '[]', '{}', '{}')`,
+        [petitioners],
+      )
+      await store.db.query(
+        `INSERT INTO grants (space_id, id, petition_id, petitioner_id, petitioner_email, resource_kind, resource_id, starts_at, expires_at) VALUES
+           ('s', 'grt_1', 'pet_1', 'app_1', 'known@example.com', 'customer', 'c_1', now(), now() + interval '1 hour'),
+           ('s', 'grt_2', 'pet_1', 'app_2', 'stranger@example.com', 'customer', 'c_1', now(), now() + interval '1 hour')`,
+      )
+      await migrate(store.db, async () => null, all)
+      const grants = await store.db.query<{ id: string; petitioner_user_id: string | null }>('SELECT id, petitioner_user_id FROM grants ORDER BY id')
+      expect(grants.rows).toEqual([
+        { id: 'grt_1', petitioner_user_id: 'usr_known' },
+        { id: 'grt_2', petitioner_user_id: null },
+      ])
+      const petition = await store.db.query<{ petitioners: Array<Record<string, unknown>> }>(`SELECT petitioners FROM petitions WHERE id = 'pet_1'`)
+      expect(petition.rows[0]!.petitioners).toEqual([
+        { kind: 'user', id: 'app_1', email: 'known@example.com', userId: 'usr_known' },
+        { kind: 'user', id: 'app_2', email: 'stranger@example.com', userId: null },
+      ])
+    } finally {
+      await store.drop()
     }
   })
 })
