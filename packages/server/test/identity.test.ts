@@ -144,6 +144,20 @@ describe('a grant belongs to a user, not to an email', () => {
   })
 })
 
+describe('another user\'s petition is never handed over', () => {
+  it('an open petition naming another user with the same email (left by a race with a deletion) is refused, not answered as ours', async () => {
+    const person = await h.createUser('member')
+    const open = await ask(person, 'c_3')
+    expect(open.body.status).toBe('waiting')
+    // As if the petition had been made for an earlier user with this email whose deletion raced it.
+    await h.db.query(`UPDATE petitions SET petitioners = jsonb_set(petitioners, '{0,userId}', '"usr_gone"') WHERE id = $1`, [open.body.petition.id])
+    const again = await ask(person, 'c_3')
+    expect(again.status).toBe(409)
+    expect(again.body.error.message).toContain('belongs to other users')
+    await h.request('POST', `/v1/spaces/default/petitions/${open.body.petition.id}:cancel`, { token: h.adminToken })
+  })
+})
+
 describe('deactivating a user', () => {
   it('revokes their grants and cancels their open petitions (reason user_deactivated), refuses their tokens and their sign-in, and refuses asking for them', async () => {
     const password = 'a long enough password'

@@ -168,10 +168,11 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
     const key = requestKey(input, extendsGrant?.id ?? null)
     const id = newId('pet')
     const now = clock()
+    let petitioners: Petitioner[] = []
     const created = await db.transaction(async (tx) => {
       // Resolved and locked in this transaction: a deletion or deactivation of one of these users
       // waits for this petition to commit, then ends it with the rest of their access.
-      const petitioners = resolvePetitioners(input.petitioners, await deps.members.lockUsersByEmails(tx, by.spaceId, input.petitioners.map((petitioner) => petitioner.email)))
+      petitioners = resolvePetitioners(input.petitioners, await deps.members.lockUsersByEmails(tx, by.spaceId, input.petitioners.map((petitioner) => petitioner.email)))
       const inserted = await store.insertOpenPetition(tx, by.spaceId, {
         id,
         requestKey: key,
@@ -200,8 +201,11 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
       return petition
     })
     if (!created) {
-      // A concurrent call made the open petition for the same request first: that one is ours too.
-      return (await store.latestByKey(db, by.spaceId, key))!
+      // A concurrent call made the open petition for the same request first: that one is ours too —
+      // unless it names other users with the same emails, which is never handed over.
+      const existing = (await store.latestByKey(db, by.spaceId, key))!
+      if (!samePeople(existing, petitioners)) throw conflict(`open petition ${existing.id} for these emails belongs to other users; ask again in a moment`)
+      return existing
     }
     committed(id)
     await delegate(by.spaceId, created)
