@@ -70,7 +70,7 @@ export const accessCheck: Scenario = {
     const bare = Fastify({ logger: false })
     bare.post('/approvals', async (request) => {
       const input = request.body as CheckBody
-      const pairs = input.petitioners.flatMap((petitioner) => input.resources.map((resource) => ({ email: petitioner.email.toLowerCase(), resource })))
+      const pairs = input.petitioners.flatMap((petitioner) => input.resources.map((resource) => ({ userId: null, email: petitioner.email.toLowerCase(), resource })))
       const grants = await approvals.activeGrants(db, space, pairs, new Date())
       return { status: grants.length >= pairs.length ? 'granted' : 'waiting', grants }
     })
@@ -119,7 +119,7 @@ export const accessCheck: Scenario = {
 
       // The statements behind one granted approval(): the token lookup, then the grant lookup —
       // captured from the server's own stores and EXPLAINed on the loaded database.
-      const pairs = body.petitioners.flatMap((petitioner) => body.resources.map((resource) => ({ email: petitioner.email, resource })))
+      const pairs = body.petitioners.flatMap((petitioner) => body.resources.map((resource) => ({ userId: null, email: petitioner.email, resource })))
       const statements = await captureSql(async (recorder) => {
         await createAuthStore().findBySecretHash(recorder, sha256Hex(portalToken))
         await approvals.activeGrants(recorder, space, pairs, new Date())

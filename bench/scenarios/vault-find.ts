@@ -55,11 +55,12 @@ async function grantee(stack: Stack, customers: string[], filler: number): Promi
     [stack.space],
   )
   await stack.db.query(
-    `INSERT INTO grants (space_id, id, petition_id, petitioner_id, petitioner_email, resource_kind, resource_id, starts_at, expires_at)
-     SELECT $1, 'grt_bench_agent_' || n, 'pet_bench_find', 'usr_bench_agent', $2, 'customer', c, now() - interval '1 hour', now() + interval '1 day'
+    `INSERT INTO grants (space_id, id, petition_id, petitioner_id, petitioner_email, petitioner_user_id, resource_kind, resource_id, starts_at, expires_at)
+     SELECT $1, 'grt_bench_agent_' || n, 'pet_bench_find', 'usr_bench_agent', $2, (SELECT u.id FROM users u WHERE u.space_id = $1 AND u.email = $2),
+       'customer', c, now() - interval '1 hour', now() + interval '1 day'
      FROM unnest($3::text[]) WITH ORDINALITY AS x(c, n)
      UNION ALL
-     SELECT $1, 'grt_bench_other_' || g, 'pet_bench_find', 'usr_other_' || (g % 500), 'other-' || (g % 500) || '@example.com',
+     SELECT $1, 'grt_bench_other_' || g, 'pet_bench_find', 'usr_other_' || (g % 500), 'other-' || (g % 500) || '@example.com', 'usr_other_' || (g % 500),
        'customer', 'c_' || lpad(g::text, 7, '0'), now() - interval '1 hour', now() + interval '1 day'
      FROM generate_series(1, $4::int) AS g`,
     [stack.space, email, customers, filler],

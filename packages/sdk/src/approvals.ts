@@ -10,7 +10,7 @@ import {
   PermissionDeniedError,
   RateLimitError,
 } from './errors.js'
-import type { Grant, Petition, Petitioner, ResourceRef } from './types.js'
+import type { Grant, Petitioner, PetitionView, ResourceRef } from './types.js'
 
 export type ApprovalErrorKind = 'waiting' | 'denied'
 
@@ -18,7 +18,7 @@ export type ApprovalErrorKind = 'waiting' | 'denied'
 export class ApprovalError extends GatehouseError {
   constructor(
     readonly kind: ApprovalErrorKind,
-    readonly petition: Petition,
+    readonly petition: PetitionView,
   ) {
     super(kind === 'waiting' ? `access is waiting for a decision (petition ${petition.id})` : `access was denied (petition ${petition.id})`)
   }

@@ -6,6 +6,7 @@ import type {
   ApprovalRequest,
   Grant,
   Petition,
+  PetitionView,
   PetitionInput,
   Policy,
   PolicyInput,
@@ -122,14 +123,14 @@ export class GatehouseAPI {
   }
 
   readonly petition = {
-    create: (body: PetitionInput): Promise<Petition> => this.request('POST', `${this.prefix}/petitions`, { body }),
-    get: (id: string): Promise<Petition> => this.request('GET', `${this.prefix}/petitions/${enc(id)}`),
-    list: async (query: { state?: Petition['state']; petitioner?: string; cursor?: string; limit?: number } = {}): Promise<Page<Petition>> => {
-      const page = await this.request<{ petitions: Petition[]; nextCursor: string | null }>('GET', `${this.prefix}/petitions`, { query })
+    create: (body: PetitionInput): Promise<PetitionView> => this.request('POST', `${this.prefix}/petitions`, { body }),
+    get: (id: string): Promise<PetitionView> => this.request('GET', `${this.prefix}/petitions/${enc(id)}`),
+    list: async (query: { state?: Petition['state']; petitioner?: string; cursor?: string; limit?: number } = {}): Promise<Page<PetitionView>> => {
+      const page = await this.request<{ petitions: PetitionView[]; nextCursor: string | null }>('GET', `${this.prefix}/petitions`, { query })
       return { items: page.petitions, nextCursor: page.nextCursor }
     },
-    review: ({ id, ...body }: ReviewInput & { id: string }): Promise<Petition> => this.request('POST', `${this.prefix}/petitions/${enc(id)}:review`, { body }),
-    cancel: (id: string): Promise<Petition> => this.request('POST', `${this.prefix}/petitions/${enc(id)}:cancel`),
+    review: ({ id, ...body }: ReviewInput & { id: string }): Promise<PetitionView> => this.request('POST', `${this.prefix}/petitions/${enc(id)}:review`, { body }),
+    cancel: (id: string): Promise<PetitionView> => this.request('POST', `${this.prefix}/petitions/${enc(id)}:cancel`),
   }
 
   readonly grant = {
@@ -141,7 +142,7 @@ export class GatehouseAPI {
       return { items: page.grants, nextCursor: page.nextCursor }
     },
     revoke: (id: string): Promise<Grant> => this.request('POST', `${this.prefix}/grants/${enc(id)}:revoke`),
-    extend: (id: string, body: { durationSeconds?: number; reason?: string } = {}): Promise<Petition> =>
+    extend: (id: string, body: { durationSeconds?: number; reason?: string } = {}): Promise<PetitionView> =>
       this.request('POST', `${this.prefix}/grants/${enc(id)}:extend`, { body }),
   }
 

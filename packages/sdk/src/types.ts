@@ -6,6 +6,10 @@ type Body<Op extends keyof operations> = operations[Op] extends { requestBody?: 
 
 export type Resource = Schemas['Resource']
 export type Petition = Schemas['Petition']
+/** What a caller with the member role gets instead of a Petition: no rule, no actors (`view: 'member'`). */
+export type MemberPetition = Schemas['MemberPetition']
+/** A petition as the server answers it to this caller: the whole petition, or the member view. */
+export type PetitionView = Petition | MemberPetition
 export type Grant = Schemas['Grant']
 export type Policy = Schemas['Policy']
 export type ApprovalOutcome = Schemas['ApprovalOutcome']

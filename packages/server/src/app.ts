@@ -62,7 +62,16 @@ export async function buildApp(deps: AppDeps) {
   const lifecycle: Lifecycle = { starting: deps.startGated ?? false, draining: false }
 
   const audit = createAuditModule({ db: deps.db, signer: deps.signer, clock })
-  const members = createMembersModule({ db: deps.db, audit: audit.service })
+  const members = createMembersModule({
+    db: deps.db,
+    audit: audit.service,
+    // Late-bound: approvals is built below, on the members store; these run only per request.
+    userAccess: {
+      bindNewUser: (...args) => approvals.service.bindNewUser(...args),
+      endUserAccess: (...args) => approvals.service.endUserAccess(...args),
+      committed: () => approvals.service.committed(),
+    },
+  })
   const auth = createAuthModule({
     db: deps.db,
     audit: audit.service,

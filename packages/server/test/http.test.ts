@@ -64,7 +64,7 @@ describe('errors', () => {
   it('never show a database row as it is: responses carry only their declared fields', async () => {
     const user = await h.createUser('member', { password: 'a long enough password' })
     const response = await h.request('GET', `/v1/spaces/default/users/${user.id}`, { token: h.adminToken })
-    expect(Object.keys(response.body).sort()).toEqual(['createdAt', 'email', 'groups', 'hasPassword', 'id', 'name', 'role', 'updatedAt'])
+    expect(Object.keys(response.body).sort()).toEqual(['createdAt', 'disabledAt', 'email', 'groups', 'hasPassword', 'id', 'name', 'role', 'updatedAt'])
     expect(response.text).not.toContain('scrypt')
   })
 })

@@ -153,6 +153,23 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
+    "/v1/spaces/{space}/users/{userId}:deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The user can no longer sign in, their tokens stop working, their grants are revoked and their open petitions cancelled */
+        post: operations["deactivateUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/spaces/{space}/groups": {
         parameters: {
             query?: never;
@@ -1101,6 +1118,7 @@ export interface components {
                 id: string;
                 /** Format: email */
                 email: string;
+                userId: string | null;
             }[];
             resources: {
                 /** @description e.g. `customer` */
@@ -1148,12 +1166,53 @@ export interface components {
             } | null;
             decisionComment: string | null;
         };
+        MemberPetition: {
+            /**
+             * @description This is the member view of a petition
+             * @enum {string}
+             */
+            view: "member";
+            id: string;
+            state: "open" | "granted" | "denied" | "cancelled";
+            petitioners: {
+                /** @enum {string} */
+                kind: "user";
+                id: string;
+                /** Format: email */
+                email: string;
+                userId: string | null;
+            }[];
+            resources: {
+                /** @description e.g. `customer` */
+                kind: string;
+                id: string;
+            }[];
+            reason: string;
+            durationSeconds: number | null;
+            startsAt: string | null;
+            emergency: boolean;
+            extendsGrantId: string | null;
+            reviews: {
+                reviewerId: string;
+                reviewerEmail: string;
+                decision: "approve" | "deny";
+                durationSeconds: number | null;
+                comment: string;
+                /** Format: date-time */
+                createdAt: string;
+            }[];
+            /** Format: date-time */
+            createdAt: string;
+            decidedAt: string | null;
+            decisionComment: string | null;
+        };
         Grant: {
             id: string;
             petitionId: string;
             petitioner: {
                 id: string;
                 email: string;
+                userId: string | null;
             };
             resource: {
                 /** @description e.g. `customer` */
@@ -1177,7 +1236,7 @@ export interface components {
         };
         ApprovalOutcome: {
             status: "granted" | "waiting" | "denied";
-            petition: components["schemas"]["Petition"] | null;
+            petition: components["schemas"]["MemberPetition"] | components["schemas"]["Petition"] | null;
             grants: components["schemas"]["Grant"][];
         };
         VaultModel: {
@@ -1844,6 +1903,8 @@ export interface operations {
                             role: "admin" | "reviewer" | "member";
                             hasPassword: boolean;
                             groups: string[];
+                            /** @description When the user was deactivated; null while active */
+                            disabledAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -1945,6 +2006,8 @@ export interface operations {
                         role: "admin" | "reviewer" | "member";
                         hasPassword: boolean;
                         groups: string[];
+                        /** @description When the user was deactivated; null while active */
+                        disabledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
@@ -2043,6 +2106,8 @@ export interface operations {
                         role: "admin" | "reviewer" | "member";
                         hasPassword: boolean;
                         groups: string[];
+                        /** @description When the user was deactivated; null while active */
+                        disabledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
@@ -2217,6 +2282,99 @@ export interface operations {
                         role: "admin" | "reviewer" | "member";
                         hasPassword: boolean;
                         groups: string[];
+                        /** @description When the user was deactivated; null while active */
+                        disabledAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Every error has this shape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    deactivateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The space slug, e.g. `default` */
+                space: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        email: string;
+                        name: string;
+                        role: "admin" | "reviewer" | "member";
+                        hasPassword: boolean;
+                        groups: string[];
+                        /** @description When the user was deactivated; null while active */
+                        disabledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
@@ -5520,7 +5678,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        petitions: components["schemas"]["Petition"][];
+                        petitions: (components["schemas"]["MemberPetition"] | components["schemas"]["Petition"])[];
                         nextCursor: string | null;
                     };
                 };
@@ -5626,7 +5784,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Petition"];
+                    "application/json": components["schemas"]["MemberPetition"] | components["schemas"]["Petition"];
                 };
             };
             /** @description Every error has this shape. */
@@ -5704,7 +5862,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Petition"];
+                    "application/json": components["schemas"]["MemberPetition"] | components["schemas"]["Petition"];
                 };
             };
             /** @description Every error has this shape. */
@@ -5791,7 +5949,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Petition"];
+                    "application/json": components["schemas"]["MemberPetition"] | components["schemas"]["Petition"];
                 };
             };
             /** @description Every error has this shape. */
@@ -5878,7 +6036,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Petition"];
+                    "application/json": components["schemas"]["MemberPetition"] | components["schemas"]["Petition"];
                 };
             };
             /** @description Every error has this shape. */
@@ -6217,7 +6375,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Petition"];
+                    "application/json": components["schemas"]["MemberPetition"] | components["schemas"]["Petition"];
                 };
             };
             /** @description Every error has this shape. */

@@ -1,4 +1,4 @@
-import type { Petitioner, PetitionRule, Policy, PolicyMatch, ReviewerSet, Review } from './approvals-types.js'
+import type { PetitionerInput, PetitionRule, Policy, PolicyMatch, ReviewerSet, Review } from './approvals-types.js'
 
 export interface MatchSubject {
   resources: Array<{ kind: string; labels: Record<string, string> }>
@@ -61,14 +61,14 @@ function reviewersOf(rule: PetitionRule): { set: ReviewerSet | undefined; requir
  * Null when this person may review the petition, else why not. Listed reviewers (users or groups)
  * may review whatever their role; with no list, any reviewer or admin of the space may.
  */
-export function whyCannotReview(rule: PetitionRule, reviewer: Reviewer, petitioners: readonly Petitioner[]): string | null {
+export function whyCannotReview(rule: PetitionRule, reviewer: Reviewer, petitioners: ReadonlyArray<PetitionerInput & { userId?: string | null }>): string | null {
   const { set, allowSelf } = reviewersOf(rule)
   const listed = Boolean(set?.users?.length || set?.groups?.length)
   const eligible = listed
     ? Boolean(set?.users?.includes(reviewer.id) || set?.groups?.some((group) => reviewer.groups.includes(group)))
     : reviewer.role === 'reviewer' || reviewer.role === 'admin'
   if (!eligible) return listed ? `you are not among the reviewers of policy '${rule.policyName}'` : 'only reviewers and admins of this space review petitions'
-  const isPetitioner = petitioners.some((petitioner) => petitioner.email === reviewer.email || petitioner.id === reviewer.id)
+  const isPetitioner = petitioners.some((petitioner) => petitioner.userId === reviewer.id || petitioner.email === reviewer.email || petitioner.id === reviewer.id)
   if (isPetitioner && !allowSelf) return 'you cannot review your own petition: self-approval is off for this policy'
   return null
 }

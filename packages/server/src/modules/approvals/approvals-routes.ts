@@ -1,11 +1,13 @@
-import { Type } from '@sinclair/typebox'
+import { type TSchema, Type } from '@sinclair/typebox'
 import { principalOf } from '../../http/access.js'
 import { authedErrors, Cursor, Email, SpaceId, SpaceParams, withConflict } from '../../http/schemas.js'
 import type { App } from '../../http/types.js'
 import { ResourceId, ResourceKind } from '../resources/resources-routes.js'
 import type { ApprovalsService } from './approvals-service.js'
 import type { ApprovalOutcome } from './approvals-types.js'
-import { ApprovalOutcomeSchema, GrantSchema, petitionInputFields, PetitionSchema, ReviewInputSchema } from './approvals-schemas.js'
+import { ApprovalOutcomeSchema, GrantSchema, petitionInputFields, PetitionForCallerSchema, ReviewInputSchema } from './approvals-schemas.js'
+import type { Principal } from '../auth/auth-types.js'
+import { petitionFor } from './petition-views.js'
 
 /** The longest a single approval call may hold its connection waiting for a decision. */
 export const MAX_APPROVAL_WAIT_MS = 30_000
@@ -13,15 +15,15 @@ export const MAX_APPROVAL_WAIT_MS = 30_000
 const PetitionParams = Type.Object({ space: SpaceId, petitionId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) })
 const GrantParams = Type.Object({ space: SpaceId, grantId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) })
 const Limit = Type.Integer({ minimum: 1, maximum: 200, default: 50 })
-const page = <K extends string>(key: K, ref: ReturnType<typeof Type.Ref>) => Type.Object({ [key]: Type.Array(ref), nextCursor: Type.Union([Type.String(), Type.Null()]) })
+const page = <K extends string, S extends TSchema>(key: K, ref: S) => Type.Object({ [key]: Type.Array(ref), nextCursor: Type.Union([Type.String(), Type.Null()]) })
 
 const request = { role: 'member', scope: 'access:request' } as const
 const read = { role: 'member', scope: 'access:read' } as const
 const review = { role: 'member', scope: 'access:review' } as const
 
-const toWire = (outcome: ApprovalOutcome) => ({
+const toWire = (by: Principal, outcome: ApprovalOutcome) => ({
   status: outcome.status,
-  petition: outcome.petition,
+  petition: outcome.petition && petitionFor(by, outcome.petition),
   grants: outcome.status === 'granted' ? outcome.grants : [],
 })
 
@@ -41,7 +43,8 @@ export function registerApprovalsRoutes(app: App, { approvals }: { approvals: Ap
     config: { access: request },
     handler: async (request) => {
       const { waitMs = 0, ...input } = request.body
-      return toWire(await approvals.approval(principalOf(request), input, waitMs))
+      const by = principalOf(request)
+      return toWire(by, await approvals.approval(by, input, waitMs))
     },
   })
 
@@ -52,10 +55,13 @@ export function registerApprovalsRoutes(app: App, { approvals }: { approvals: Ap
       summary: 'Ask for access (a policy may decide it at once)',
       params: SpaceParams,
       body: Type.Object(petitionInputFields, { additionalProperties: false }),
-      response: { 201: Type.Ref(PetitionSchema), ...authedErrors },
+      response: { 201: PetitionForCallerSchema, ...authedErrors },
     },
     config: { access: request },
-    handler: async (request, reply) => reply.code(201).send(await approvals.create(principalOf(request), request.body)),
+    handler: async (request, reply) => {
+      const by = principalOf(request)
+      return reply.code(201).send(petitionFor(by, await approvals.create(by, request.body)))
+    },
   })
 
   app.get('/v1/spaces/:space/petitions', {
@@ -70,19 +76,24 @@ export function registerApprovalsRoutes(app: App, { approvals }: { approvals: Ap
         cursor: Type.Optional(Cursor),
         limit: Limit,
       }),
-      response: { 200: page('petitions', Type.Ref(PetitionSchema)), ...authedErrors },
+      response: { 200: page('petitions', PetitionForCallerSchema), ...authedErrors },
     },
     config: { access: read },
     handler: async (request) => {
       const { state, petitioner, cursor, limit } = request.query
-      return approvals.listPetitions(principalOf(request), { state, petitionerEmail: petitioner?.toLowerCase() }, cursor ?? null, limit)
+      const by = principalOf(request)
+      const { petitions, nextCursor } = await approvals.listPetitions(by, { state, petitionerEmail: petitioner?.toLowerCase() }, cursor ?? null, limit)
+      return { petitions: petitions.map((petition) => petitionFor(by, petition)), nextCursor }
     },
   })
 
   app.get('/v1/spaces/:space/petitions/:petitionId', {
-    schema: { operationId: 'getPetition', tags: ['access'], params: PetitionParams, response: { 200: Type.Ref(PetitionSchema), ...authedErrors } },
+    schema: { operationId: 'getPetition', tags: ['access'], params: PetitionParams, response: { 200: PetitionForCallerSchema, ...authedErrors } },
     config: { access: read },
-    handler: async (request) => approvals.getPetition(principalOf(request), request.params.petitionId),
+    handler: async (request) => {
+      const by = principalOf(request)
+      return petitionFor(by, await approvals.getPetition(by, request.params.petitionId))
+    },
   })
 
   app.post('/v1/spaces/:space/petitions/:petitionId(^[A-Za-z0-9_-]+)::review', {
@@ -92,16 +103,22 @@ export function registerApprovalsRoutes(app: App, { approvals }: { approvals: Ap
       summary: 'Approve (with a duration and comment) or deny (with a comment)',
       params: PetitionParams,
       body: ReviewInputSchema,
-      response: { 200: Type.Ref(PetitionSchema), ...withConflict },
+      response: { 200: PetitionForCallerSchema, ...withConflict },
     },
     config: { access: review },
-    handler: async (request) => approvals.review(principalOf(request), request.params.petitionId, request.body),
+    handler: async (request) => {
+      const by = principalOf(request)
+      return petitionFor(by, await approvals.review(by, request.params.petitionId, request.body))
+    },
   })
 
   app.post('/v1/spaces/:space/petitions/:petitionId(^[A-Za-z0-9_-]+)::cancel', {
-    schema: { operationId: 'cancelPetition', tags: ['access'], params: PetitionParams, response: { 200: Type.Ref(PetitionSchema), ...withConflict } },
+    schema: { operationId: 'cancelPetition', tags: ['access'], params: PetitionParams, response: { 200: PetitionForCallerSchema, ...withConflict } },
     config: { access: request },
-    handler: async (request) => approvals.cancel(principalOf(request), request.params.petitionId),
+    handler: async (request) => {
+      const by = principalOf(request)
+      return petitionFor(by, await approvals.cancel(by, request.params.petitionId))
+    },
   })
 
   app.get('/v1/spaces/:space/grants', {
@@ -146,9 +163,12 @@ export function registerApprovalsRoutes(app: App, { approvals }: { approvals: Ap
       summary: 'Ask to extend an active grant: a petition whose grant starts where this one ends',
       params: GrantParams,
       body: Type.Object({ durationSeconds: petitionInputFields.durationSeconds, reason: petitionInputFields.reason }, { additionalProperties: false }),
-      response: { 201: Type.Ref(PetitionSchema), ...withConflict },
+      response: { 201: PetitionForCallerSchema, ...withConflict },
     },
     config: { access: request },
-    handler: async (request, reply) => reply.code(201).send(await approvals.extendGrant(principalOf(request), request.params.grantId, request.body)),
+    handler: async (request, reply) => {
+      const by = principalOf(request)
+      return reply.code(201).send(petitionFor(by, await approvals.extendGrant(by, request.params.grantId, request.body)))
+    },
   })
 }

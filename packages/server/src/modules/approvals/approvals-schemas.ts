@@ -13,6 +13,8 @@ export const PetitionerSchema = Type.Object(
   { kind: Type.Literal('user'), id: Id, email: Email },
   { additionalProperties: false, description: "A person, by your application's id and their email" },
 )
+/** A petitioner as answered: with the Gatehouse user they resolved to (null while known by email alone). */
+const StoredPetitionerSchema = Type.Object({ ...PetitionerSchema.properties, userId: Type.Union([Type.String(), Type.Null()]) })
 export const ResourceRefSchema = Type.Object({ kind: ResourceKind, id: ResourceId }, { additionalProperties: false })
 
 export const petitionInputFields = {
@@ -76,7 +78,7 @@ export const PetitionSchema = Type.Object(
   {
     id: Type.String(),
     state: Type.Union([Type.Literal('open'), Type.Literal('granted'), Type.Literal('denied'), Type.Literal('cancelled')]),
-    petitioners: Type.Array(PetitionerSchema),
+    petitioners: Type.Array(StoredPetitionerSchema),
     resources: Type.Array(ResourceRefSchema),
     reason: Type.String(),
     durationSeconds: Type.Union([Type.Integer(), Type.Null()]),
@@ -108,11 +110,48 @@ export const PetitionSchema = Type.Object(
   { $id: 'Petition' },
 )
 
+const ReviewSchema = Type.Object({
+  reviewerId: Type.String(),
+  reviewerEmail: Type.String(),
+  decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
+  durationSeconds: Type.Union([Type.Integer(), Type.Null()]),
+  comment: Type.String(),
+  createdAt: Timestamp,
+})
+
+/**
+ * What a member sees of a petition (their own): its state, resources, the reviewers' decisions and
+ * the times — closed, so the policy's rule (a delegate URL, the reviewer configuration) and the
+ * actors' details never reach them, whatever is added to a petition later.
+ */
+export const MemberPetitionSchema = Type.Object(
+  {
+    view: Type.Literal('member', { description: 'This is the member view of a petition' }),
+    id: Type.String(),
+    state: PetitionSchema.properties.state,
+    petitioners: Type.Array(StoredPetitionerSchema),
+    resources: Type.Array(ResourceRefSchema),
+    reason: Type.String(),
+    durationSeconds: Type.Union([Type.Integer(), Type.Null()]),
+    startsAt: Type.Union([Timestamp, Type.Null()]),
+    emergency: Type.Boolean(),
+    extendsGrantId: Type.Union([Type.String(), Type.Null()]),
+    reviews: Type.Array(ReviewSchema),
+    createdAt: Timestamp,
+    decidedAt: Type.Union([Timestamp, Type.Null()]),
+    decisionComment: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'MemberPetition', additionalProperties: false },
+)
+
+/** A petition answered to whoever asks: members get the member view, everyone else the whole petition. */
+export const PetitionForCallerSchema = Type.Union([Type.Ref(MemberPetitionSchema), Type.Ref(PetitionSchema)])
+
 export const GrantSchema = Type.Object(
   {
     id: Type.String(),
     petitionId: Type.String(),
-    petitioner: Type.Object({ id: Type.String(), email: Type.String() }),
+    petitioner: Type.Object({ id: Type.String(), email: Type.String(), userId: Type.Union([Type.String(), Type.Null()]) }),
     resource: ResourceRefSchema,
     startsAt: Timestamp,
     expiresAt: Timestamp,
@@ -127,7 +166,7 @@ export const GrantSchema = Type.Object(
 export const ApprovalOutcomeSchema = Type.Object(
   {
     status: Type.Union([Type.Literal('granted'), Type.Literal('waiting'), Type.Literal('denied')]),
-    petition: Type.Union([Type.Ref(PetitionSchema), Type.Null()]),
+    petition: Type.Union([Type.Ref(MemberPetitionSchema), Type.Ref(PetitionSchema), Type.Null()]),
     grants: Type.Array(Type.Ref(GrantSchema)),
   },
   { $id: 'ApprovalOutcome' },
@@ -142,4 +181,4 @@ export const ReviewInputSchema = Type.Object(
   { additionalProperties: false },
 )
 
-export const approvalsSchemas = [PolicySchema, PetitionSchema, GrantSchema, ApprovalOutcomeSchema]
+export const approvalsSchemas = [PolicySchema, PetitionSchema, MemberPetitionSchema, GrantSchema, ApprovalOutcomeSchema]

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/db.js'
+import type { Db, Queryable } from '../../db/db.js'
 import { AppError, conflict, forbidden, notFound } from '../../http/errors.js'
 import { newId } from '../../lib/ids.js'
 import { sha256Hex } from '../../lib/secrets.js'
@@ -9,8 +9,8 @@ import type { MembersStore } from '../members/members-store.js'
 import type { ResourcesStore } from '../resources/resources-store.js'
 import type { ResourceRef } from '../resources/resources-types.js'
 import { chooseRule, reviewOutcome, whyCannotReview } from './approvals-policy.js'
-import type { ApprovalsStore, GrantFilter, PetitionFilter } from './approvals-store.js'
-import type { ApprovalOutcome, Grant, Petition, PetitionInput, Petitioner } from './approvals-types.js'
+import type { ApprovalsStore, GrantFilter, GrantPair, PetitionFilter } from './approvals-store.js'
+import type { ApprovalOutcome, Grant, Petition, PetitionerInput, PetitionInput, Petitioner, UserAccessEndReason } from './approvals-types.js'
 import type { DecisionWaiter } from './decision-waiter.js'
 import { askDecisionEndpoint } from './delegate-client.js'
 import type { PetitionDecisions } from './petition-decisions.js'
@@ -21,7 +21,7 @@ export interface ApprovalsServiceDeps {
   store: ApprovalsStore
   policies: Pick<PoliciesStore, 'list'>
   resources: Pick<ResourcesStore, 'getMany'>
-  members: Pick<MembersStore, 'findUsersByEmails' | 'getUser'>
+  members: Pick<MembersStore, 'findUsersByEmails' | 'lockUsersByEmails' | 'getUser'>
   decisions: PetitionDecisions
   /** Wakes webhook delivery after a commit that enqueued access events. */
   eventsCommitted: () => void
@@ -35,8 +35,8 @@ export interface ApprovalsServiceDeps {
 const RECHECK_MS = 1000
 const POLICY_ACTOR = (rule: Petition['rule']): AuditActor => ({ kind: 'system', id: rule.policyId ? `policy:${rule.policyId}` : 'policy:default', display: rule.policyName ?? 'default' })
 
-function normalise(input: PetitionInput): PetitionInput & { petitioners: Petitioner[]; resources: ResourceRef[] } {
-  const petitioners = new Map<string, Petitioner>()
+function normalise(input: PetitionInput): PetitionInput & { petitioners: PetitionerInput[]; resources: ResourceRef[] } {
+  const petitioners = new Map<string, PetitionerInput>()
   for (const petitioner of input.petitioners) {
     const email = petitioner.email.trim().toLowerCase()
     petitioners.set(email, { kind: 'user', id: petitioner.id, email })
@@ -47,7 +47,7 @@ function normalise(input: PetitionInput): PetitionInput & { petitioners: Petitio
 }
 
 /** Same people, same resources (in any order), same grant extended: same key, so at most one open petition. */
-function requestKey(input: { petitioners: Petitioner[]; resources: ResourceRef[] }, extendsGrantId: string | null): string {
+function requestKey(input: { petitioners: PetitionerInput[]; resources: ResourceRef[] }, extendsGrantId: string | null): string {
   return sha256Hex(
     canonicalJson({
       petitioners: input.petitioners.map((petitioner) => petitioner.email).sort(),
@@ -57,24 +57,49 @@ function requestKey(input: { petitioners: Petitioner[]; resources: ResourceRef[]
   )
 }
 
-const pairsOf = (petition: { petitioners: Petitioner[]; resources: ResourceRef[] }) =>
-  petition.petitioners.flatMap((petitioner) => petition.resources.map((resource) => ({ email: petitioner.email, resource })))
+const pairsOf = (petition: { petitioners: Petitioner[]; resources: ResourceRef[] }): GrantPair[] =>
+  petition.petitioners.flatMap((petitioner) => petition.resources.map((resource) => ({ userId: petitioner.userId, email: petitioner.email, resource })))
 
-function coversAll(grants: Grant[], pairs: Array<{ email: string; resource: ResourceRef }>): boolean {
-  return pairs.every((pair) => grants.some((grant) => grant.petitioner.email === pair.email && grant.resource.kind === pair.resource.kind && grant.resource.id === pair.resource.id))
+/** A grant covers a pair when it is that user's (or, for a person known by email alone, that email's and nobody's). */
+const grantCovers = (grant: Grant, pair: GrantPair) =>
+  (pair.userId !== null ? grant.petitioner.userId === pair.userId : grant.petitioner.userId === null && grant.petitioner.email === pair.email) &&
+  grant.resource.kind === pair.resource.kind &&
+  grant.resource.id === pair.resource.id
+
+function coversAll(grants: Grant[], pairs: GrantPair[]): boolean {
+  return pairs.every((pair) => grants.some((grant) => grantCovers(grant, pair)))
+}
+
+/** The same people as now: each petitioner resolves to the same user (or to none) as when the petition was made. */
+const samePeople = (petition: Petition, petitioners: Petitioner[]) =>
+  petitioners.every((petitioner) => petition.petitioners.some((stored) => stored.email === petitioner.email && stored.userId === petitioner.userId))
+
+/**
+ * Each petitioner with the user their email belongs to now, or null while no user has it. A
+ * deactivated user cannot be given access: asking for them is refused, saying so.
+ */
+function resolvePetitioners(petitioners: PetitionerInput[], users: Array<{ id: string; email: string; disabledAt: string | null }>): Petitioner[] {
+  return petitioners.map((petitioner) => {
+    const user = users.find((candidate) => candidate.email === petitioner.email)
+    if (user?.disabledAt) throw forbidden(`${petitioner.email} is a deactivated user of this space: no access can be asked for them`)
+    return { ...petitioner, userId: user?.id ?? null }
+  })
 }
 
 /** A person acting for themselves may only ask for themselves; applications (service accounts) and admins ask for others. */
-function assertMayPetitionFor(by: Principal, petitioners: Petitioner[]): void {
+function assertMayPetitionFor(by: Principal, petitioners: PetitionerInput[]): void {
   if (by.kind === 'service_account' || by.role === 'admin') return
-  const own = by.actor.display?.toLowerCase()
-  const other = petitioners.find((petitioner) => petitioner.email !== own)
+  if (!by.email) throw forbidden('this token acts as no user: applications ask for their users with a service-account token')
+  const other = petitioners.find((petitioner) => petitioner.email !== by.email)
   if (other) throw forbidden(`you can ask for access only for yourself, not for ${other.email}; applications ask for their users with a service-account token`)
 }
 
-/** Members see only their own petitions and grants; reviewers, admins and applications see all. */
-const ownEmailFilter = (by: Principal): string | undefined =>
-  by.kind === 'user' && by.role === 'member' ? by.actor.display?.toLowerCase() : undefined
+/**
+ * Members see only their own petitions and grants, matched on their user id; reviewers, admins and
+ * applications see all.
+ */
+const ownUserFilter = (by: Principal): string | undefined =>
+  by.kind === 'user' && by.role === 'member' ? (by.userId ?? by.subjectId) : undefined
 
 export function createApprovalsService(deps: ApprovalsServiceDeps) {
   const { db, store, decisions, waiter, clock } = deps
@@ -143,11 +168,15 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
     const key = requestKey(input, extendsGrant?.id ?? null)
     const id = newId('pet')
     const now = clock()
+    let petitioners: Petitioner[] = []
     const created = await db.transaction(async (tx) => {
+      // Resolved and locked in this transaction: a deletion or deactivation of one of these users
+      // waits for this petition to commit, then ends it with the rest of their access.
+      petitioners = resolvePetitioners(input.petitioners, await deps.members.lockUsersByEmails(tx, by.spaceId, input.petitioners.map((petitioner) => petitioner.email)))
       const inserted = await store.insertOpenPetition(tx, by.spaceId, {
         id,
         requestKey: key,
-        petitioners: input.petitioners,
+        petitioners,
         resources: input.resources,
         reason: input.reason ?? '',
         durationSeconds: input.durationSeconds ?? null,
@@ -172,8 +201,11 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
       return petition
     })
     if (!created) {
-      // A concurrent call made the open petition for the same request first: that one is ours too.
-      return (await store.latestByKey(db, by.spaceId, key))!
+      // A concurrent call made the open petition for the same request first: that one is ours too —
+      // unless it names other users with the same emails, which is never handed over.
+      const existing = (await store.latestByKey(db, by.spaceId, key))!
+      if (!samePeople(existing, petitioners)) throw conflict(`open petition ${existing.id} for these emails belongs to other users; ask again in a moment`)
+      return existing
     }
     committed(id)
     await delegate(by.spaceId, created)
@@ -191,14 +223,17 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
     async approval(by: Principal, raw: PetitionInput, waitMs: number): Promise<ApprovalOutcome> {
       const input = normalise(raw)
       assertMayPetitionFor(by, input.petitioners)
-      const pairs = pairsOf(input)
+      const petitioners = resolvePetitioners(input.petitioners, await deps.members.findUsersByEmails(db, by.spaceId, input.petitioners.map((petitioner) => petitioner.email)))
+      const pairs = pairsOf({ petitioners, resources: input.resources })
       const active = await store.activeGrants(db, by.spaceId, pairs, clock())
       if (coversAll(active, pairs)) return { status: 'granted', grants: active, petition: null }
 
       const latest = await store.latestByKey(db, by.spaceId, requestKey(input, null))
       const now = clock().getTime()
+      // A petition made for other people with the same emails (a deleted user's) never stands for these.
       const stillStands =
         latest &&
+        samePeople(latest, petitioners) &&
         (latest.state === 'open' ||
           (latest.state === 'denied' && now - Date.parse(latest.decidedAt!) < deps.denialHoldMs) ||
           (latest.state === 'granted' &&
@@ -245,8 +280,8 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
     async cancel(by: Principal, petitionId: string): Promise<Petition> {
       await db.transaction(async (tx) => {
         const petition = await store.getPetition(tx, by.spaceId, petitionId, true)
-        const own = ownEmailFilter(by)
-        if (!petition || (own && !petition.petitioners.some((petitioner) => petitioner.email === own))) throw notFound('petition', petitionId)
+        const own = ownUserFilter(by)
+        if (!petition || (own && !petition.petitioners.some((petitioner) => petitioner.userId === own))) throw notFound('petition', petitionId)
         assertMayPetitionFor(by, petition.petitioners)
         if (petition.state !== 'open') throw conflict(`petition ${petitionId} is already ${petition.state}`)
         await store.decidePetition(tx, by.spaceId, petitionId, 'cancelled', by.actor, null, clock())
@@ -258,30 +293,30 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
 
     async getPetition(by: Principal, petitionId: string): Promise<Petition> {
       const petition = await mustGetPetition(by.spaceId, petitionId)
-      const own = ownEmailFilter(by)
-      if (own && !petition.petitioners.some((petitioner) => petitioner.email === own)) throw notFound('petition', petitionId)
+      const own = ownUserFilter(by)
+      if (own && !petition.petitioners.some((petitioner) => petitioner.userId === own)) throw notFound('petition', petitionId)
       return petition
     },
 
     async listPetitions(by: Principal, filter: PetitionFilter, cursor: string | null, limit: number) {
-      const own = ownEmailFilter(by)
-      const rows = await store.listPetitions(db, by.spaceId, { ...filter, ...(own ? { petitionerEmail: own } : {}) }, cursor, limit + 1)
+      const own = ownUserFilter(by)
+      const rows = await store.listPetitions(db, by.spaceId, { ...filter, ...(own ? { petitionerUserId: own } : {}) }, cursor, limit + 1)
       const petitions = rows.slice(0, limit)
       return { petitions, nextCursor: rows.length > limit ? petitions[petitions.length - 1]!.id : null }
     },
 
     async listGrants(by: Principal, filter: Omit<GrantFilter, 'activeAt'> & { active?: boolean }, cursor: string | null, limit: number) {
-      const own = ownEmailFilter(by)
+      const own = ownUserFilter(by)
       const { active, ...rest } = filter
-      const rows = await store.listGrants(db, by.spaceId, { ...rest, ...(own ? { petitionerEmail: own } : {}), ...(active ? { activeAt: clock() } : {}) }, cursor, limit + 1)
+      const rows = await store.listGrants(db, by.spaceId, { ...rest, ...(own ? { petitionerUserId: own } : {}), ...(active ? { activeAt: clock() } : {}) }, cursor, limit + 1)
       const grants = rows.slice(0, limit)
       return { grants, nextCursor: rows.length > limit ? grants[grants.length - 1]!.id : null }
     },
 
     async getGrant(by: Principal, grantId: string): Promise<Grant> {
       const grant = await store.getGrant(db, by.spaceId, grantId)
-      const own = ownEmailFilter(by)
-      if (!grant || (own && grant.petitioner.email !== own)) throw notFound('grant', grantId)
+      const own = ownUserFilter(by)
+      if (!grant || (own && grant.petitioner.userId !== own)) throw notFound('grant', grantId)
       return grant
     },
 
@@ -295,6 +330,30 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
       committed()
       return revoked ?? (await store.getGrant(db, by.spaceId, grantId)) ?? Promise.reject(notFound('grant', grantId))
     },
+
+    /**
+     * A user was deleted or deactivated: inside the caller's transaction (the one that deletes or
+     * deactivates them), revoke each of their grants not yet ended and cancel each open petition
+     * naming them — each through the manual revoke's path, with its audit event and webhook. The
+     * caller calls `committed()` after its commit.
+     */
+    async endUserAccess(tx: Queryable, spaceId: string, userId: string, by: AuditActor, reason: UserAccessEndReason): Promise<{ grants: number; petitions: number }> {
+      const now = clock()
+      const grants = await store.unendedGrantsOfUser(tx, spaceId, userId, now)
+      for (const grant of grants) {
+        const revoked = await store.revokeGrant(tx, spaceId, grant.id, by, now)
+        if (revoked) await decisions.revoked(tx, spaceId, revoked, by, reason)
+      }
+      const petitions = await store.openPetitionsOfUser(tx, spaceId, userId)
+      for (const petition of petitions) await decisions.petitionEnded(tx, spaceId, petition, by, reason, userId, now)
+      return { grants: grants.length, petitions: petitions.length }
+    },
+
+    /** A user was created with this email: what asked for the email with no user becomes theirs (inside the caller's transaction). */
+    bindNewUser: (tx: Queryable, spaceId: string, userId: string, email: string) => store.bindEmailToUser(tx, spaceId, email, userId),
+
+    /** After a commit that ran `endUserAccess`: wake webhook delivery (long-polls see the ended petitions at their next check). */
+    committed: () => committed(),
 
     /** Asks to extend an active grant before it ends: a petition whose grant starts where this one ends. */
     async extendGrant(by: Principal, grantId: string, input: { durationSeconds?: number; reason?: string }): Promise<Petition> {

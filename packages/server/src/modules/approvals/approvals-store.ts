@@ -56,6 +56,7 @@ interface GrantRow {
   petition_id: string
   petitioner_id: string
   petitioner_email: string
+  petitioner_user_id: string | null
   resource_kind: string
   resource_id: string
   starts_at: Date
@@ -67,12 +68,12 @@ interface GrantRow {
 }
 
 const GRANT_COLUMNS =
-  'id, petition_id, petitioner_id, petitioner_email, resource_kind, resource_id, starts_at, expires_at, emergency, revoked_at, revoked_by, created_at'
+  'id, petition_id, petitioner_id, petitioner_email, petitioner_user_id, resource_kind, resource_id, starts_at, expires_at, emergency, revoked_at, revoked_by, created_at'
 
 const toGrant = (row: GrantRow): Grant => ({
   id: row.id,
   petitionId: row.petition_id,
-  petitioner: { id: row.petitioner_id, email: row.petitioner_email },
+  petitioner: { id: row.petitioner_id, email: row.petitioner_email, userId: row.petitioner_user_id },
   resource: { kind: row.resource_kind, id: row.resource_id },
   startsAt: row.starts_at.toISOString(),
   expiresAt: row.expires_at.toISOString(),
@@ -93,6 +94,7 @@ export interface NewGrantRow {
   petitionId: string
   petitionerId: string
   petitionerEmail: string
+  petitionerUserId: string | null
   resource: ResourceRef
   startsAt: Date
   expiresAt: Date
@@ -102,26 +104,37 @@ export interface NewGrantRow {
 export interface PetitionFilter {
   state?: PetitionState
   petitionerEmail?: string
+  petitionerUserId?: string
 }
 
 export interface GrantFilter {
   petitionerEmail?: string
+  petitionerUserId?: string
   resourceKind?: string
   resourceId?: string
   /** Only grants that work at `now`. */
   activeAt?: Date
 }
 
+/** A (person, resource) pair: the person is a user id when they resolved to a user, else their email alone. */
+export interface GrantPair {
+  userId: string | null
+  email: string
+  resource: ResourceRef
+}
+
 /**
- * The resource ids of one kind on which this person holds a grant working at `now`, as a subquery
+ * The resource ids of one kind on which this user holds a grant working at `now`, as a subquery
  * other modules put inside their own SQL (the vault's `grants` ACL): checked in the same query,
- * at the same instant, with no extra round trip. Served by grants_active_lookup.
+ * at the same instant, with no extra round trip. Matched on the user id, never on the email: a
+ * grant of a deleted user never opens rows to a later user with the same email. Served by
+ * grants_active_by_user.
  */
-export function activeGrantResourceIds(spaceId: string, email: string, resourceKind: string, now: Date): { sql: string; params: unknown[] } {
+export function activeGrantResourceIds(spaceId: string, userId: string, resourceKind: string, now: Date): { sql: string; params: unknown[] } {
   return {
-    sql: `SELECT g.resource_id FROM grants g WHERE g.space_id = $1 AND g.petitioner_email = $2 AND g.resource_kind = $3
+    sql: `SELECT g.resource_id FROM grants g WHERE g.space_id = $1 AND g.petitioner_user_id = $2 AND g.resource_kind = $3
       AND g.revoked_at IS NULL AND g.starts_at <= $4 AND g.expires_at > $4`,
-    params: [spaceId, email, resourceKind, now],
+    params: [spaceId, userId, resourceKind, now],
   }
 }
 
@@ -175,9 +188,10 @@ export function createApprovalsStore() {
         `${PETITION_SELECT} WHERE p.space_id = $1
            AND ($2::text IS NULL OR p.state = $2)
            AND ($3::text IS NULL OR p.petitioners @> jsonb_build_array(jsonb_build_object('email', $3::text)))
+           AND ($6::text IS NULL OR p.petitioners @> jsonb_build_array(jsonb_build_object('userId', $6::text)))
            AND ($4::text IS NULL OR p.id < $4)
          ORDER BY p.id DESC LIMIT $5`,
-        [spaceId, filter.state ?? null, filter.petitionerEmail ?? null, after, limit],
+        [spaceId, filter.state ?? null, filter.petitionerEmail ?? null, after, limit, filter.petitionerUserId ?? null],
       )
       return rows.map(toPetition)
     },
@@ -206,9 +220,9 @@ export function createApprovalsStore() {
 
     async insertGrants(tx: Queryable, spaceId: string, grants: NewGrantRow[]): Promise<Grant[]> {
       const { rows } = await tx.query<GrantRow>(
-        `INSERT INTO grants (space_id, id, petition_id, petitioner_id, petitioner_email, resource_kind, resource_id, starts_at, expires_at, emergency)
-         SELECT $1, g.id, g.petition_id, g.petitioner_id, g.petitioner_email, g.resource_kind, g.resource_id, g.starts_at, g.expires_at, g.emergency
-         FROM jsonb_to_recordset($2::jsonb) AS g(id text, petition_id text, petitioner_id text, petitioner_email text, resource_kind text,
+        `INSERT INTO grants (space_id, id, petition_id, petitioner_id, petitioner_email, petitioner_user_id, resource_kind, resource_id, starts_at, expires_at, emergency)
+         SELECT $1, g.id, g.petition_id, g.petitioner_id, g.petitioner_email, g.petitioner_user_id, g.resource_kind, g.resource_id, g.starts_at, g.expires_at, g.emergency
+         FROM jsonb_to_recordset($2::jsonb) AS g(id text, petition_id text, petitioner_id text, petitioner_email text, petitioner_user_id text, resource_kind text,
            resource_id text, starts_at timestamptz, expires_at timestamptz, emergency boolean)
          RETURNING ${GRANT_COLUMNS}`,
         [
@@ -219,6 +233,7 @@ export function createApprovalsStore() {
               petition_id: grant.petitionId,
               petitioner_id: grant.petitionerId,
               petitioner_email: grant.petitionerEmail,
+              petitioner_user_id: grant.petitionerUserId,
               resource_kind: grant.resource.kind,
               resource_id: grant.resource.id,
               starts_at: grant.startsAt.toISOString(),
@@ -231,28 +246,84 @@ export function createApprovalsStore() {
       return rows.map(toGrant)
     },
 
-    /** Grants that work at `now` for any of these (email, resource) pairs: one indexed query. */
-    async activeGrants(db: Queryable, spaceId: string, pairs: Array<{ email: string; resource: ResourceRef }>, now: Date): Promise<Grant[]> {
+    /**
+     * Grants that work at `now` for any of these pairs: a resolved person by user id, a person known
+     * by email alone only by grants that are not bound to any user. Two indexed lookups.
+     */
+    async activeGrants(db: Queryable, spaceId: string, pairs: GrantPair[], now: Date): Promise<Grant[]> {
+      const wire = (pair: GrantPair) => ({ key: pair.userId ?? pair.email, kind: pair.resource.kind, id: pair.resource.id })
       const { rows } = await db.query<GrantRow>(
         `SELECT ${GRANT_COLUMNS} FROM grants g
-         WHERE g.space_id = $1 AND g.revoked_at IS NULL AND g.starts_at <= $3 AND g.expires_at > $3
+         WHERE g.space_id = $1 AND g.revoked_at IS NULL AND g.starts_at <= $4 AND g.expires_at > $4
+           AND (g.petitioner_user_id, g.resource_kind, g.resource_id) IN
+             (SELECT x.key, x.kind, x.id FROM jsonb_to_recordset($2::jsonb) AS x(key text, kind text, id text))
+         UNION ALL
+         SELECT ${GRANT_COLUMNS} FROM grants g
+         WHERE g.space_id = $1 AND g.revoked_at IS NULL AND g.starts_at <= $4 AND g.expires_at > $4 AND g.petitioner_user_id IS NULL
            AND (g.petitioner_email, g.resource_kind, g.resource_id) IN
-             (SELECT x.email, x.kind, x.id FROM jsonb_to_recordset($2::jsonb) AS x(email text, kind text, id text))`,
-        [spaceId, JSON.stringify(pairs.map((pair) => ({ email: pair.email, kind: pair.resource.kind, id: pair.resource.id }))), now],
+             (SELECT x.key, x.kind, x.id FROM jsonb_to_recordset($3::jsonb) AS x(key text, kind text, id text))`,
+        [
+          spaceId,
+          JSON.stringify(pairs.filter((pair) => pair.userId !== null).map(wire)),
+          JSON.stringify(pairs.filter((pair) => pair.userId === null).map(wire)),
+          now,
+        ],
       )
       return rows.map(toGrant)
     },
 
-    /** The grants that allow this person these resources at `now`: what the vault's audit events name. */
-    async grantsCovering(db: Queryable, spaceId: string, email: string, resourceKind: string, resourceIds: string[], now: Date): Promise<Grant[]> {
+    /** The grants that allow this user these resources at `now`: what the vault's audit events name. */
+    async grantsCovering(db: Queryable, spaceId: string, userId: string, resourceKind: string, resourceIds: string[], now: Date): Promise<Grant[]> {
       if (resourceIds.length === 0) return []
       const { rows } = await db.query<GrantRow>(
-        `SELECT ${GRANT_COLUMNS} FROM grants WHERE space_id = $1 AND petitioner_email = $2 AND resource_kind = $3
+        `SELECT ${GRANT_COLUMNS} FROM grants WHERE space_id = $1 AND petitioner_user_id = $2 AND resource_kind = $3
            AND resource_id IN (SELECT jsonb_array_elements_text($4::jsonb)) AND revoked_at IS NULL AND starts_at <= $5 AND expires_at > $5
          ORDER BY resource_id, expires_at DESC`,
-        [spaceId, email, resourceKind, JSON.stringify(resourceIds), now],
+        [spaceId, userId, resourceKind, JSON.stringify(resourceIds), now],
       )
       return rows.map(toGrant)
+    },
+
+    /** A user's grants that have not been revoked and have not ended by `now` (including ones that start later), locked. */
+    async unendedGrantsOfUser(tx: Queryable, spaceId: string, userId: string, now: Date): Promise<Grant[]> {
+      const { rows } = await tx.query<GrantRow>(
+        `SELECT ${GRANT_COLUMNS} FROM grants WHERE space_id = $1 AND petitioner_user_id = $2 AND revoked_at IS NULL AND expires_at > $3
+         ORDER BY id FOR UPDATE`,
+        [spaceId, userId, now],
+      )
+      return rows.map(toGrant)
+    },
+
+    /** The open petitions naming this user among their petitioners, locked. */
+    async openPetitionsOfUser(tx: Queryable, spaceId: string, userId: string): Promise<Petition[]> {
+      const { rows } = await tx.query<{ id: string }>(
+        `SELECT id FROM petitions WHERE space_id = $1 AND state = 'open' AND petitioners @> jsonb_build_array(jsonb_build_object('userId', $2::text))
+         ORDER BY id FOR UPDATE`,
+        [spaceId, userId],
+      )
+      const petitions: Petition[] = []
+      for (const row of rows) petitions.push((await getPetition(tx, spaceId, row.id))!)
+      return petitions
+    },
+
+    /**
+     * A user now exists for this email: petitions and unrevoked grants that named the email with no
+     * user become theirs. Anything already bound to a user (a deleted one included) stays as it is.
+     */
+    async bindEmailToUser(tx: Queryable, spaceId: string, email: string, userId: string): Promise<{ petitions: number; grants: number }> {
+      const petitions = await tx.query(
+        `UPDATE petitions p SET petitioners = (
+           SELECT jsonb_agg(CASE WHEN x.petitioner ->> 'email' = $2 AND jsonb_typeof(x.petitioner -> 'userId') IS DISTINCT FROM 'string'
+             THEN x.petitioner || jsonb_build_object('userId', $3::text) ELSE x.petitioner END ORDER BY x.n)
+           FROM jsonb_array_elements(p.petitioners) WITH ORDINALITY AS x(petitioner, n))
+         WHERE p.space_id = $1 AND p.petitioners @> jsonb_build_array(jsonb_build_object('email', $2::text, 'userId', null))`,
+        [spaceId, email, userId],
+      )
+      const grants = await tx.query(
+        'UPDATE grants SET petitioner_user_id = $3 WHERE space_id = $1 AND petitioner_email = $2 AND petitioner_user_id IS NULL AND revoked_at IS NULL',
+        [spaceId, email, userId],
+      )
+      return { petitions: petitions.rowCount, grants: grants.rowCount }
     },
 
     async grantsOfPetition(db: Queryable, spaceId: string, petitionId: string): Promise<Grant[]> {
@@ -272,12 +343,13 @@ export function createApprovalsStore() {
       const { rows } = await db.query<GrantRow>(
         `SELECT ${GRANT_COLUMNS} FROM grants WHERE space_id = $1
            AND ($2::text IS NULL OR petitioner_email = $2)
+           AND ($8::text IS NULL OR petitioner_user_id = $8)
            AND ($3::text IS NULL OR resource_kind = $3)
            AND ($4::text IS NULL OR resource_id = $4)
            AND ($5::timestamptz IS NULL OR (revoked_at IS NULL AND starts_at <= $5 AND expires_at > $5))
            AND ($6::text IS NULL OR id < $6)
          ORDER BY id DESC LIMIT $7`,
-        [spaceId, filter.petitionerEmail ?? null, filter.resourceKind ?? null, filter.resourceId ?? null, filter.activeAt ?? null, after, limit],
+        [spaceId, filter.petitionerEmail ?? null, filter.resourceKind ?? null, filter.resourceId ?? null, filter.activeAt ?? null, after, limit, filter.petitionerUserId ?? null],
       )
       return rows.map(toGrant)
     },

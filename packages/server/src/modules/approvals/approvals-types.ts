@@ -1,10 +1,16 @@
 import type { AuditActor } from '../audit/audit-types.js'
 import type { ResourceRef } from '../resources/resources-types.js'
 
-export interface Petitioner {
+/** A person as the application names them: its own id for them, and their email. */
+export interface PetitionerInput {
   kind: 'user'
   id: string
   email: string
+}
+
+/** A petitioner as stored: `userId` is the Gatehouse user they resolved to, null while known by email alone. */
+export interface Petitioner extends PetitionerInput {
+  userId: string | null
 }
 
 export type PetitionState = 'open' | 'granted' | 'denied' | 'cancelled'
@@ -87,7 +93,8 @@ export interface Petition {
 export interface Grant {
   id: string
   petitionId: string
-  petitioner: { id: string; email: string }
+  /** `id` is the application's id for the person; `userId` the Gatehouse user the grant belongs to (null while known by email alone). */
+  petitioner: { id: string; email: string; userId: string | null }
   resource: ResourceRef
   startsAt: string
   expiresAt: string
@@ -98,13 +105,16 @@ export interface Grant {
 }
 
 export interface PetitionInput {
-  petitioners: Petitioner[]
+  petitioners: PetitionerInput[]
   resources: ResourceRef[]
   reason?: string
   durationSeconds?: number
   startsAt?: string
   emergency?: boolean
 }
+
+/** Why a user's access ended without a reviewer deciding it. */
+export type UserAccessEndReason = 'user_deleted' | 'user_deactivated'
 
 export type ApprovalOutcome =
   | { status: 'granted'; grants: Grant[]; petition: Petition | null }

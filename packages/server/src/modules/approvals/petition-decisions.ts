@@ -3,7 +3,7 @@ import { newId } from '../../lib/ids.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { AuditActor } from '../audit/audit-types.js'
 import type { ApprovalsStore } from './approvals-store.js'
-import type { AccessEventSink, Grant, Petition } from './approvals-types.js'
+import type { AccessEventSink, Grant, Petition, UserAccessEndReason } from './approvals-types.js'
 import { grantWindow } from './grant-window.js'
 
 export interface DecisionDeps {
@@ -43,6 +43,7 @@ export function createPetitionDecisions({ store, audit, events }: DecisionDeps) 
     async requested(tx: Queryable, spaceId: string, petition: Petition) {
       await record(tx, spaceId, petition.createdBy, 'access/request', petition, {
         petitioners: petition.petitioners.map((petitioner) => petitioner.email),
+        petitionerUserIds: petition.petitioners.map((petitioner) => petitioner.userId),
         reason: petition.reason,
         emergency: petition.emergency,
         policy: petition.rule.policyName,
@@ -79,6 +80,7 @@ export function createPetitionDecisions({ store, audit, events }: DecisionDeps) 
             petitionId: petition.id,
             petitionerId: petitioner.id,
             petitionerEmail: petitioner.email,
+            petitionerUserId: petitioner.userId,
             resource,
             startsAt: window.startsAt,
             expiresAt: window.expiresAt,
@@ -118,9 +120,31 @@ export function createPetitionDecisions({ store, audit, events }: DecisionDeps) 
       await record(tx, spaceId, by, 'access/review', petition, review)
     },
 
-    async revoked(tx: Queryable, spaceId: string, grant: Grant, by: AuditActor) {
-      await audit.append(tx, spaceId, { event: 'access/revoke', actor: by, resources: [grant.resource], meta: { grantId: grant.id, petitionId: grant.petitionId, petitioner: grant.petitioner.email } })
-      await events.enqueue(tx, spaceId, { type: 'access/revoke', data: { grant: grantSummary(grant), by } })
+    /** A grant stopped before its end: by a person (no reason) or because its user was deleted or deactivated. */
+    async revoked(tx: Queryable, spaceId: string, grant: Grant, by: AuditActor, reason?: UserAccessEndReason) {
+      const because = reason ? { reason } : {}
+      await audit.append(tx, spaceId, {
+        event: 'access/revoke',
+        actor: by,
+        resources: [grant.resource, ...(grant.petitioner.userId ? [{ kind: 'user', id: grant.petitioner.userId }] : [])],
+        meta: { grantId: grant.id, petitionId: grant.petitionId, petitioner: grant.petitioner.email, petitionerUserId: grant.petitioner.userId, ...because },
+      })
+      await events.enqueue(tx, spaceId, { type: 'access/revoke', data: { grant: grantSummary(grant), by, ...because } })
+    },
+
+    /**
+     * An open petition ended because a petitioner's user was deleted or deactivated: cancelled, and
+     * announced as `access/revoke` (audit and webhook) with the petition instead of a grant.
+     */
+    async petitionEnded(tx: Queryable, spaceId: string, petition: Petition, by: AuditActor, reason: UserAccessEndReason, userId: string, now: Date) {
+      await store.decidePetition(tx, spaceId, petition.id, 'cancelled', by, reason, now)
+      await audit.append(tx, spaceId, {
+        event: 'access/revoke',
+        actor: by,
+        resources: [...petition.resources, { kind: 'user', id: userId }],
+        meta: { petitionId: petition.id, petitionerUserId: userId, reason },
+      })
+      await events.enqueue(tx, spaceId, { type: 'access/revoke', data: { petition: petitionSummary(petition), by, reason } })
     },
 
     async expired(tx: Queryable, spaceId: string, grant: Grant, by: AuditActor) {

@@ -69,10 +69,14 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
       if (token.expiresAt && new Date(token.expiresAt) <= clock()) {
         throw new AppError('token_expired', `token ${token.id} expired at ${token.expiresAt}; sign in again or ask for a new token`)
       }
+      if (token.subjectDisabledAt) throw new AppError('unauthenticated', `token ${token.id} acts as a user who was deactivated at ${token.subjectDisabledAt}`)
+      const isUser = token.kind === 'user'
       return {
         spaceId: token.spaceId,
         kind: token.kind,
         subjectId: token.subjectId,
+        userId: isUser ? token.subjectId : null,
+        email: isUser ? token.subjectDisplay.toLowerCase() : null,
         tokenId: token.id,
         role: token.subjectRole,
         scopes: token.scopes,
@@ -98,6 +102,7 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
         }
         throw new AppError('invalid_credentials', 'email or password is wrong')
       }
+      if (user.disabled_at) throw new AppError('unauthenticated', 'this user was deactivated: ask an admin of this space to reactivate it')
       const actor: AuditActor = { kind: 'user', id: user.id, display: user.email }
       return db.transaction(async (tx) => {
         const issued = await issue(tx, spaceId, {

@@ -22,6 +22,8 @@ export interface TokenForAuth extends TokenInfo {
   spaceId: string
   subjectRole: Role
   subjectDisplay: string
+  /** When the user was deactivated; null for an active user and for a service account. */
+  subjectDisabledAt: string | null
 }
 
 const TOKEN_COLUMNS = 't.space_id, t.id, t.kind, t.user_id, t.service_account_id, t.name, t.prefix, t.scopes, t.created_by, t.created_at, t.expires_at, t.revoked_at'
@@ -86,8 +88,8 @@ export function createAuthStore() {
     },
 
     async findBySecretHash(db: Queryable, secretHash: string): Promise<TokenForAuth | null> {
-      const { rows } = await db.query<TokenRow & { subject_role: Role; subject_display: string }>(
-        `SELECT ${TOKEN_COLUMNS}, coalesce(u.role, sa.role) AS subject_role, coalesce(u.email, sa.name) AS subject_display
+      const { rows } = await db.query<TokenRow & { subject_role: Role; subject_display: string; subject_disabled_at: Date | null }>(
+        `SELECT ${TOKEN_COLUMNS}, coalesce(u.role, sa.role) AS subject_role, coalesce(u.email, sa.name) AS subject_display, u.disabled_at AS subject_disabled_at
          FROM tokens t
          LEFT JOIN users u ON u.space_id = t.space_id AND u.id = t.user_id
          LEFT JOIN service_accounts sa ON sa.space_id = t.space_id AND sa.id = t.service_account_id
@@ -96,7 +98,7 @@ export function createAuthStore() {
       )
       const row = rows[0]
       if (!row) return null
-      return { ...toTokenInfo(row), spaceId: row.space_id, subjectRole: row.subject_role, subjectDisplay: row.subject_display }
+      return { ...toTokenInfo(row), spaceId: row.space_id, subjectRole: row.subject_role, subjectDisplay: row.subject_display, subjectDisabledAt: row.subject_disabled_at?.toISOString() ?? null }
     },
 
     async listTokens(db: Queryable, spaceId: string, subjectId: string | null, after: string | null, limit: number): Promise<TokenInfo[]> {

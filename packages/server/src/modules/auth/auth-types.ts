@@ -36,6 +36,10 @@ export interface Principal {
   kind: TokenKind
   /** The user's or the service account's id. */
   subjectId: string
+  /** The user a user token acts as; null for a service account. Identity is read from here, never from `actor.display`. */
+  userId: string | null
+  /** That user's email (lower case); null for a service account. */
+  email: string | null
   tokenId: string
   role: Role
   scopes: TokenScope[]

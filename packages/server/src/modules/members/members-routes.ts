@@ -13,6 +13,7 @@ const UserSchema = Type.Object({
   role: Role,
   hasPassword: Type.Boolean(),
   groups: Type.Array(Type.String()),
+  disabledAt: Type.Union([Timestamp, Type.Null()], { description: 'When the user was deactivated; null while active' }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 })
@@ -79,6 +80,18 @@ export function registerMembersRoutes(app: App, { members }: { members: MembersS
       await members.deleteUser(principalOf(request), request.params.userId)
       return reply.code(204).send(null)
     },
+  })
+
+  app.post('/v1/spaces/:space/users/:userId(^[A-Za-z0-9_-]+)::deactivate', {
+    schema: {
+      operationId: 'deactivateUser',
+      tags: ['members'],
+      summary: 'The user can no longer sign in, their tokens stop working, their grants are revoked and their open petitions cancelled',
+      params: spaceAnd('userId'),
+      response: { 200: UserSchema, ...authedErrors },
+    },
+    config: { access: admin },
+    handler: async (request) => members.deactivateUser(principalOf(request), request.params.userId),
   })
 
   app.post('/v1/spaces/:space/groups', {

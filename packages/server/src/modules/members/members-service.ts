@@ -1,6 +1,6 @@
 import type { Db } from '../../db/db.js'
 import { constraintMessage } from '../../db/db-errors.js'
-import { notFound } from '../../http/errors.js'
+import { conflict, forbidden, notFound } from '../../http/errors.js'
 import { newId } from '../../lib/ids.js'
 import { keysetPage as page } from '../../lib/paging.js'
 import { hashPassword } from '../../lib/secrets.js'
@@ -8,12 +8,13 @@ import type { AuditService } from '../audit/audit-service.js'
 import type { Principal, Role } from '../auth/auth-types.js'
 import { assertMayProduce } from '../auth/credential-policy.js'
 import type { MembersStore } from './members-store.js'
-import type { Group, NewUser, ServiceAccount, User, UserChanges } from './members-types.js'
+import type { Group, NewUser, ServiceAccount, User, UserAccessHooks, UserChanges } from './members-types.js'
 
 export interface MembersServiceDeps {
   db: Db
   store: MembersStore
   audit: Pick<AuditService, 'append'>
+  userAccess: UserAccessHooks
 }
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase()
@@ -23,7 +24,7 @@ const membershipRefs = (groupId: string, userId: string) => [
   { kind: 'user', id: userId },
 ]
 
-export function createMembersService({ db, store, audit }: MembersServiceDeps) {
+export function createMembersService({ db, store, audit, userAccess }: MembersServiceDeps) {
   const mustGetUser = async (spaceId: string, userId: string) =>
     (await store.getUser(db, spaceId, userId)) ?? Promise.reject(notFound('user', userId))
   const mustGetGroup = async (spaceId: string, groupId: string) =>
@@ -46,6 +47,7 @@ export function createMembersService({ db, store, audit }: MembersServiceDeps) {
             resources: [{ kind: 'user', id }],
             meta: { email, role: input.role, password: passwordHash !== null },
           })
+          await userAccess.bindNewUser(tx, by.spaceId, id, email)
         })
       } catch (error) {
         throw constraintMessage(error, { unique: `a user with email '${email}' already exists in this space` })
@@ -82,12 +84,39 @@ export function createMembersService({ db, store, audit }: MembersServiceDeps) {
       return mustGetUser(by.spaceId, userId)
     },
 
-    /** Deleting a user also deletes their tokens and group memberships (they stop working at once). */
+    /**
+     * Deleting a user also deletes their tokens and group memberships (they stop working at once),
+     * and in the same transaction revokes their grants and cancels their open petitions (reason
+     * `user_deleted`), so nothing they held passes to a later user with the same email.
+     */
     async deleteUser(by: Principal, userId: string): Promise<void> {
       await db.transaction(async (tx) => {
-        if (!(await store.deleteUser(tx, by.spaceId, userId))) throw notFound('user', userId)
+        if (!(await store.lockUser(tx, by.spaceId, userId))) throw notFound('user', userId)
+        await userAccess.endUserAccess(tx, by.spaceId, userId, by.actor, 'user_deleted')
+        await store.deleteUser(tx, by.spaceId, userId)
         await audit.append(tx, by.spaceId, { event: 'user/delete', actor: by.actor, resources: [{ kind: 'user', id: userId }] })
       })
+      userAccess.committed()
+    },
+
+    /**
+     * A deactivated user cannot sign in and their tokens stop working; their grants are revoked and
+     * their open petitions cancelled (reason `user_deactivated`) in the same transaction.
+     * Deactivating a deactivated user changes and records nothing. There is no reactivation: a
+     * token issued before must never work again; delete the user and create them anew instead.
+     */
+    async deactivateUser(by: Principal, userId: string): Promise<User> {
+      if (by.userId === userId) throw forbidden('you cannot deactivate yourself: ask another admin')
+      await db.transaction(async (tx) => {
+        const user = await store.lockUser(tx, by.spaceId, userId)
+        if (!user) throw notFound('user', userId)
+        if (user.disabledAt) return
+        await store.setUserDisabled(tx, by.spaceId, userId, new Date())
+        await userAccess.endUserAccess(tx, by.spaceId, userId, by.actor, 'user_deactivated')
+        await audit.append(tx, by.spaceId, { event: 'user/deactivate', actor: by.actor, resources: [{ kind: 'user', id: userId }] })
+      })
+      userAccess.committed()
+      return mustGetUser(by.spaceId, userId)
     },
 
     async createGroup(by: Principal, input: { name: string; description?: string }): Promise<Group> {

@@ -8,6 +8,7 @@ interface UserRow {
   name: string
   role: Role
   password_hash: string | null
+  disabled_at: Date | null
   groups: string[] | null
   created_at: Date
   updated_at: Date
@@ -20,11 +21,12 @@ const toUser = (row: UserRow): User => ({
   role: row.role,
   hasPassword: row.password_hash !== null,
   groups: row.groups ?? [],
+  disabledAt: row.disabled_at?.toISOString() ?? null,
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
 })
 
-const USER_SELECT = `SELECT u.id, u.email, u.name, u.role, u.password_hash, u.created_at, u.updated_at,
+const USER_SELECT = `SELECT u.id, u.email, u.name, u.role, u.password_hash, u.disabled_at, u.created_at, u.updated_at,
   (SELECT coalesce(jsonb_agg(gm.group_id ORDER BY gm.group_id), '[]'::jsonb) FROM group_members gm
     WHERE gm.space_id = u.space_id AND gm.user_id = u.id) AS groups
   FROM users u`
@@ -90,8 +92,8 @@ export function createMembersStore() {
 
     /** The password hash is read only here, for sign-in, and never leaves the auth service. */
     async findUserForSignIn(db: Queryable, spaceId: string, email: string) {
-      const { rows } = await db.query<{ id: string; email: string; role: Role; password_hash: string | null }>(
-        'SELECT id, email, role, password_hash FROM users WHERE space_id = $1 AND email = $2',
+      const { rows } = await db.query<{ id: string; email: string; role: Role; password_hash: string | null; disabled_at: Date | null }>(
+        'SELECT id, email, role, password_hash, disabled_at FROM users WHERE space_id = $1 AND email = $2',
         [spaceId, email],
       )
       return rows[0] ?? null
@@ -119,6 +121,33 @@ export function createMembersStore() {
         [spaceId, userId, changes.name ?? null, changes.role ?? null, changes.passwordHash ?? null],
       )
       return rowCount > 0
+    },
+
+    /**
+     * These users, locked against deletion and deactivation until the caller's transaction ends: a
+     * petition made for them commits before their access can be ended, so ending it sees the petition.
+     */
+    async lockUsersByEmails(tx: Queryable, spaceId: string, emails: string[]): Promise<Array<{ id: string; email: string; disabledAt: string | null }>> {
+      const { rows } = await tx.query<{ id: string; email: string; disabled_at: Date | null }>(
+        'SELECT id, email, disabled_at FROM users WHERE space_id = $1 AND email IN (SELECT jsonb_array_elements_text($2::jsonb)) FOR SHARE',
+        [spaceId, JSON.stringify(emails)],
+      )
+      return rows.map((row) => ({ id: row.id, email: row.email, disabledAt: row.disabled_at?.toISOString() ?? null }))
+    },
+
+    /** Deactivates the user from `at`. False when there is no such user. */
+    async setUserDisabled(tx: Queryable, spaceId: string, userId: string, at: Date): Promise<boolean> {
+      const { rowCount } = await tx.query('UPDATE users SET disabled_at = $3, updated_at = now() WHERE space_id = $1 AND id = $2', [spaceId, userId, at])
+      return rowCount > 0
+    },
+
+    /** The user row locked for the caller's transaction (deletion, deactivation). */
+    async lockUser(tx: Queryable, spaceId: string, userId: string): Promise<{ id: string; email: string; disabledAt: string | null } | null> {
+      const { rows } = await tx.query<{ id: string; email: string; disabled_at: Date | null }>(
+        'SELECT id, email, disabled_at FROM users WHERE space_id = $1 AND id = $2 FOR UPDATE',
+        [spaceId, userId],
+      )
+      return rows[0] ? { id: rows[0].id, email: rows[0].email, disabledAt: rows[0].disabled_at?.toISOString() ?? null } : null
     },
 
     async deleteUser(tx: Queryable, spaceId: string, userId: string): Promise<boolean> {

@@ -25,7 +25,8 @@ export interface GrantsAclDeps {
 
 /**
  * The join: the `grants` ACL source opens exactly the rows whose `field` holds the id of a
- * resource of `resourceKind` on which the person in x-client-auth holds an active grant.
+ * resource of `resourceKind` on which the user in x-client-auth holds an active grant, matched on
+ * their user id (a grant of a deleted user never opens rows to a later user with the same email).
  */
 export function createGrantsAcl({ authenticate, grants, clock }: GrantsAclDeps) {
   return {
@@ -43,7 +44,8 @@ export function createGrantsAcl({ authenticate, grants, clock }: GrantsAclDeps) 
       }
       if (principal.kind !== 'user') throw forbidden('x-client-auth: a service-account token opens no customer records; send the user access token of the person asking')
       if (principal.spaceId !== spaceId) throw forbidden("x-client-auth: this user access token belongs to another space than this vault client's")
-      return { id: principal.subjectId, email: (principal.actor.display ?? '').toLowerCase() }
+      if (!principal.userId || !principal.email) throw forbidden('x-client-auth: this token acts as no user; send the user access token of the person asking')
+      return { id: principal.userId, email: principal.email }
     },
 
     /** `field IN (active grant resource ids)`, for the same query as the read or write it guards. */
@@ -51,13 +53,13 @@ export function createGrantsAcl({ authenticate, grants, clock }: GrantsAclDeps) 
       const field = Object.hasOwn(model.fields, rule.field) ? model.fields[rule.field] : undefined // 'constructor' is no field
       if (!field) throw new AppError('forbidden', `the access policy opens '${model.name}' by field '${rule.field}', which the model does not have`)
       const column = field.type === 'string' ? ident(rule.field) : `${ident(rule.field)}::text`
-      const subquery = activeGrantResourceIds(spaceId, user.email, rule.resourceKind, clock())
+      const subquery = activeGrantResourceIds(spaceId, user.id, rule.resourceKind, clock())
       return { sql: `${column} IN (${subquery.sql})`, params: subquery.params }
     },
 
     /** The grants behind the rows touched: what the audit event names, so an auditor can find who approved it. */
     async grantsFor(db: Queryable, rule: GrantsRule, spaceId: string, user: GrantUser, resourceIds: string[]) {
-      const found = await grants.grantsCovering(db, spaceId, user.email, rule.resourceKind, [...new Set(resourceIds)].slice(0, 100), clock())
+      const found = await grants.grantsCovering(db, spaceId, user.id, rule.resourceKind, [...new Set(resourceIds)].slice(0, 100), clock())
       const seen = new Set<string>()
       return found.filter((grant) => !seen.has(grant.resource.id) && seen.add(grant.resource.id)).map((grant) => ({ grantId: grant.id, petitionId: grant.petitionId, resourceId: grant.resource.id, expiresAt: grant.expiresAt }))
     },
