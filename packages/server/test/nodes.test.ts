@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp, type BuiltApp } from '../src/app.js'
 import type { Db } from '../src/db/db.js'
 import { openPostgresDb } from '../src/db/postgres.js'
-import { createHarness, testSigner, type Harness } from './harness.js'
+import { createHarness, STORE, testSigner, type Harness } from './harness.js'
 import { setUpVault } from './vault-harness.js'
 
 /**
@@ -56,6 +56,30 @@ async function spaceWithGrants(grants: number): Promise<string> {
   return space
 }
 
+/** A fresh space with an auto-approve policy (60 s), a member and customers; `grant(i)` grants customer i. */
+async function spaceForGrants(customers: number) {
+  const space = `nodes-${(spaceCount += 1)}-${Math.random().toString(36).slice(2, 8)}`
+  const token = await h.createSpace(space)
+  const user = await h.createUser('member', { space, adminToken: token })
+  const resources = Array.from({ length: customers }, (_, i) => ({ kind: 'customer', id: `c_${i}`, displayName: `Customer ${i}`, labels: {} }))
+  expect((await h.request('POST', `/v1/spaces/${space}/resources:bulkUpdate`, { token, body: { resources } })).status).toBe(200)
+  const policy = await h.request('POST', `/v1/spaces/${space}/policies`, {
+    token,
+    body: { name: 'auto', priority: 1, match: { resourceKinds: ['customer'] }, decision: { type: 'auto_approve', durationSeconds: 60 } },
+  })
+  expect(policy.status, policy.text).toBe(201)
+  return {
+    space,
+    async grant(i: number) {
+      const asked = await h.request('POST', `/v1/spaces/${space}/approvals`, {
+        token,
+        body: { petitioners: [{ kind: 'user', id: user.id, email: user.email }], resources: [{ kind: 'customer', id: `c_${i}` }] },
+      })
+      expect(asked.body.status, asked.text).toBe('granted')
+    },
+  }
+}
+
 const expireEvents = async (space: string) =>
   (await h.db.query<{ grant_id: string }>(`SELECT meta ->> 'grantId' AS grant_id FROM audit_events WHERE space_id = $1 AND event = 'access/expire'`, [space])).rows.map((row) => row.grant_id)
 
@@ -101,6 +125,28 @@ describe('the expiry announcer', () => {
       expect(events).toHaveLength(3)
       expect(new Set(events).size).toBe(3)
     }
+  })
+
+  // Grants expiring in the order S1, S2, S2, S1, … and batches of two: one transaction over several
+  // spaces would lock S1's head then S2's on one node while the other locks S2's then S1's.
+  it.runIf(STORE === 'postgres')('two nodes announcing small batches over the same spaces at once never deadlock', async () => {
+    const [one, two] = [await spaceForGrants(8), await spaceForGrants(8)]
+    for (let round = 0; round < 4; round += 1) {
+      await one.grant(2 * round)
+      await two.grant(2 * round)
+      await two.grant(2 * round + 1)
+      await one.grant(2 * round + 1)
+    }
+    await later(61_000, async () => {
+      const drain = async (node: BuiltApp) => {
+        let total = 0
+        for (let n = await node.services.approvals.announceExpiries(2); n > 0; n = await node.services.approvals.announceExpiries(2)) total += n
+        return total
+      }
+      const counts = await Promise.all([drain(h.built), drain(b)])
+      expect(counts[0] + counts[1]).toBe(16)
+    })
+    for (const space of [one.space, two.space]) expect(new Set(await expireEvents(space)).size).toBe(8)
   })
 })
 
