@@ -1,5 +1,5 @@
 import { createLocalJWKSet, decodeJwt, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose'
-import type { Db, Queryable } from '../../../db/db.js'
+import type { Db } from '../../../db/db.js'
 import { AppError } from '../../../http/errors.js'
 import { newId } from '../../../lib/ids.js'
 
@@ -52,22 +52,22 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds }: { db: Db; cloc
     return published(found, now)
   }
 
-  /** Adds a signing key unless another process just did: a unique index allows one unretired key. */
-  async function createKey(tx: Queryable): Promise<void> {
+  /** A new key pair as stored: made outside any transaction (no crypto while holding a lock). */
+  async function newKey(): Promise<[kid: string, privatePem: string, publicJwk: string]> {
     const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
     const kid = newId('key')
-    const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' }
-    await tx.query('INSERT INTO vault_signing_keys (kid, private_pem, public_jwk) VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING', [
-      kid,
-      await exportPKCS8(privateKey),
-      JSON.stringify(jwk),
-    ])
+    return [kid, await exportPKCS8(privateKey), JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' })]
+  }
+
+  /** Adds the first signing key unless another process just did: a unique index allows one unretired key. */
+  async function createFirstKey(): Promise<void> {
+    await db.query('INSERT INTO vault_signing_keys (kid, private_pem, public_jwk) VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING', await newKey())
   }
 
   async function signingKey(): Promise<KeyRow> {
     let active = (await rows()).find((row) => row.retired_at === null)
     if (!active) {
-      await createKey(db)
+      await createFirstKey()
       active = (await rows(true)).find((row) => row.retired_at === null)
     }
     if (!active) throw new Error('no vault signing key is active')
@@ -134,18 +134,14 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds }: { db: Db; cloc
      * the set without an active key (and makes one of its own). Rotations queue on the table lock.
      */
     async rotate(): Promise<{ kid: string }> {
-      // The key is made before the transaction: no crypto while it holds the lock.
-      const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
-      const kid = newId('key')
-      const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' }
-      const privatePem = await exportPKCS8(privateKey)
+      const key = await newKey()
       await db.transaction(async (tx) => {
         await tx.query('LOCK TABLE vault_signing_keys IN SHARE ROW EXCLUSIVE MODE')
         await tx.query('UPDATE vault_signing_keys SET retired_at = $1 WHERE retired_at IS NULL', [clock()])
-        await tx.query('INSERT INTO vault_signing_keys (kid, private_pem, public_jwk) VALUES ($1, $2, $3::jsonb)', [kid, privatePem, JSON.stringify(jwk)])
+        await tx.query('INSERT INTO vault_signing_keys (kid, private_pem, public_jwk) VALUES ($1, $2, $3::jsonb)', key)
       })
       await rows(true)
-      return { kid }
+      return { kid: key[0] }
     },
 
     /** Drops the cache: after a rotation made by this process, sign with the new key at once. */
