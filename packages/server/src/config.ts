@@ -9,6 +9,10 @@ export interface Config {
   databaseUrl: string | null
   dbPoolMax: number
   auditKeyFile: string
+  /** Rotate the audit checkpoint key: the key id being retired (GATEHOUSE_AUDIT_KEY_ROTATE_FROM). */
+  auditKeyRotateFrom: string | null
+  /** Refuse `db.query` inside a transaction callback of the same Db; off when NODE_ENV=production. */
+  strictTransactions: boolean
   userTokenTtlSeconds: number
   signInAttemptsPerMinute: number
   bodyLimitBytes: number
@@ -53,6 +57,13 @@ function databaseUrl(env: Env): string | null {
   return raw
 }
 
+function auditKeyId(env: Env): string | null {
+  const raw = env.GATEHOUSE_AUDIT_KEY_ROTATE_FROM
+  if (raw === undefined || raw === '') return null
+  if (!/^[0-9a-f]{16}$/.test(raw)) throw new ConfigError(`GATEHOUSE_AUDIT_KEY_ROTATE_FROM must be an audit key id (16 hex digits), got '${raw}'`)
+  return raw
+}
+
 /** Flags win over environment variables: `--port 9000` beats `PORT=8080`. */
 export function readConfig(env: Env, argv: string[] = []): Config {
   let flags: { port?: string; host?: string; 'data-dir'?: string }
@@ -77,6 +88,8 @@ export function readConfig(env: Env, argv: string[] = []): Config {
     databaseUrl: databaseUrl(merged),
     dbPoolMax: integer(merged, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 1000),
     auditKeyFile: resolve(merged.GATEHOUSE_AUDIT_KEY_FILE || `${dataDir}/audit-signing-key.pem`),
+    auditKeyRotateFrom: auditKeyId(merged),
+    strictTransactions: merged.NODE_ENV !== 'production',
     userTokenTtlSeconds: integer(merged, 'GATEHOUSE_USER_TOKEN_TTL_SECONDS', 3600, 60, 24 * 3600),
     signInAttemptsPerMinute: integer(merged, 'GATEHOUSE_SIGN_IN_ATTEMPTS_PER_MINUTE', 10, 1, 10_000),
     bodyLimitBytes: integer(merged, 'GATEHOUSE_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),

@@ -10,7 +10,9 @@ import { createPeriodicTask } from './lib/periodic.js'
 import { ensurePrivateDir, tightenTree, type Tightened } from './lib/private-files.js'
 import { openPgliteDb } from './db/pglite.js'
 import { openPostgresDb } from './db/postgres.js'
-import { createCheckpointSigner, loadOrCreateSigningKey } from './modules/audit/audit-signer.js'
+import { adoptAuditKey } from './modules/audit/audit-keys.js'
+import { createDeferredSigner } from './modules/audit/audit-signer.js'
+import { createAuditStore } from './modules/audit/audit-store.js'
 import type { CreatedSpace } from './modules/spaces/spaces-types.js'
 
 export interface RunningServer {
@@ -64,12 +66,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let db: Db
   let store: string
   if (config.databaseUrl) {
-    db = openPostgresDb({ connectionString: config.databaseUrl, maxConnections: config.dbPoolMax })
+    db = openPostgresDb({ connectionString: config.databaseUrl, maxConnections: config.dbPoolMax, strictTransactions: config.strictTransactions })
     store = `PostgreSQL at ${new URL(config.databaseUrl).host}${new URL(config.databaseUrl).pathname}`
   } else {
     unlock = lockDataDir(config.dataDir)
     const pgdata = join(config.dataDir, 'pgdata')
-    db = await openPgliteDb(pgdata)
+    db = await openPgliteDb(pgdata, { strictTransactions: config.strictTransactions })
     // PGlite unpacks its initial cluster with mode 0666 whatever the umask: tightened now, quietly.
     tightenTree(pgdata)
     store = `PGlite at ${pgdata}`
@@ -77,11 +79,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   let built: BuiltApp | undefined
   try {
-    const { key } = loadOrCreateSigningKey(config.auditKeyFile)
-    warnIfLoose(logger, config.auditKeyFile, tightenTree(config.auditKeyFile))
+    // The audit key is chosen after migrating, under the migration lock (adoptAuditKey below).
+    const auditKey = createDeferredSigner()
     const app = await buildApp({
       db,
-      signer: createCheckpointSigner(key),
+      signer: auditKey.signer,
       logger,
       userTokenTtlSeconds: config.userTokenTtlSeconds,
       signInRateLimit: { max: config.signInAttemptsPerMinute, timeWindowMs: 60_000 },
@@ -93,7 +95,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // Bind first: a port already taken must fail before the first start writes (and would lose)
     // its one-time admin token.
     await app.app.listen({ host: config.host, port: config.port })
-    const { applied, result: bootstrap } = await migrate(db, (conn) => app.services.spaces.bootstrapIfEmpty(conn))
+    const { applied, result: bootstrap } = await migrate(db, async (conn) => {
+      const { signer, outcome } = await adoptAuditKey(conn, createAuditStore(), {
+        keyFile: config.auditKeyFile,
+        rotateFrom: config.auditKeyRotateFrom,
+        clock: () => new Date(),
+      })
+      auditKey.resolve(signer)
+      // The key file may predate the owner-only rule: tightened, with a warning.
+      warnIfLoose(logger, config.auditKeyFile, tightenTree(config.auditKeyFile))
+      if (outcome !== 'current') logger.info({ keyId: signer.keyId, keyFile: config.auditKeyFile }, `audit signing key ${outcome}`)
+      return app.services.spaces.bootstrapIfEmpty(conn)
+    })
     if (applied.length > 0) logger.info({ applied }, 'applied migrations')
     app.lifecycle.starting = false
     // Webhook deliveries need the migrated tables; queued ones left by a previous run go out now.

@@ -66,6 +66,46 @@ describe(`Db on ${STORE}`, () => {
     await expect(leaked!.query('SELECT 1')).rejects.toThrow('after the transaction ended')
   })
 
+  it('refuses db.query and db.transaction called inside a transaction callback of the same Db, and rolls back', async () => {
+    const db = await freshDb()
+    const message = 'called inside a db.transaction callback of the same Db'
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query("INSERT INTO probe (id, label) VALUES (1, 'in tx')")
+        await db.query('SELECT 1')
+      }),
+    ).rejects.toThrow(`db.query ${message}`)
+    await expect(db.transaction(async () => db.transaction(async (inner) => inner.query('SELECT 1')))).rejects.toThrow(`db.transaction ${message}`)
+    // Deeper in the same async context (after awaits, in a nested promise) it is still inside.
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query('SELECT 1')
+        await Promise.resolve().then(() => db.query('SELECT 1'))
+      }),
+    ).rejects.toThrow(message)
+    expect((await db.query('SELECT id FROM probe')).rowCount).toBe(0)
+  })
+
+  it('lets work started inside a transaction callback use the Db once the transaction has ended', async () => {
+    const db = await freshDb()
+    let later!: Promise<unknown>
+    await db.transaction(async (tx) => {
+      await tx.query("INSERT INTO probe (id, label) VALUES (1, 'committed')")
+      later = new Promise((resolve) => setTimeout(resolve, 5)).then(() => db.query('SELECT label FROM probe'))
+    })
+    await expect(later).resolves.toMatchObject({ rows: [{ label: 'committed' }] })
+  })
+
+  it.runIf(STORE === 'postgres')('lets the guard be turned off (production): the statement then runs outside the transaction', async () => {
+    current = await openTestDb()
+    const db = openPostgresDb({ connectionString: current.url!, maxConnections: 2, strictTransactions: false })
+    try {
+      await expect(db.transaction(async () => db.query<{ one: number }>('SELECT 1 AS one'))).resolves.toMatchObject({ rows: [{ one: 1 }] })
+    } finally {
+      await db.close()
+    }
+  })
+
   it('returns int8 as numbers and counts rows the same way on both drivers', async () => {
     const db = await freshDb()
     await db.query("INSERT INTO probe VALUES (1, 'a'), (2, 'b')")

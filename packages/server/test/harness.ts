@@ -64,6 +64,8 @@ export interface Harness {
   adminToken: string
   /** Moves the server's clock (token expiry is decided by it). */
   advanceClock(ms: number): void
+  /** The server's clock, for a second app on the same store (several nodes). */
+  clock: () => Date
   request(method: string, url: string, options?: InjectOptions): Promise<{ status: number; body: any; headers: Record<string, unknown>; text: string }>
   createUser(role: Role, options?: { space?: string; adminToken?: string; password?: string; email?: string }): Promise<{ id: string; email: string; token: string }>
   createSpace(id: string): Promise<string>
@@ -74,10 +76,11 @@ export async function createHarness(options: { signInAttemptsPerMinute?: number;
   const testDb = await openTestDb()
   const signer = testSigner()
   let offsetMs = 0
+  const clock = () => new Date(Date.now() + offsetMs)
   const built = await buildApp({
     db: testDb.db,
     signer,
-    clock: () => new Date(Date.now() + offsetMs),
+    clock,
     signInRateLimit: { max: options.signInAttemptsPerMinute ?? 1000, timeWindowMs: 60_000 },
     ...(options.vault ? { vault: options.vault } : {}),
   })
@@ -93,6 +96,7 @@ export async function createHarness(options: { signInAttemptsPerMinute?: number;
     advanceClock: (ms) => {
       offsetMs += ms
     },
+    clock,
     async request(method, url, { token, body, headers = {} } = {}) {
       const response = await built.app.inject({
         method: method as 'GET',

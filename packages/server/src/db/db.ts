@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+
 /**
  * The one storage interface. PGlite (embedded) and PostgreSQL (through `pg`) both implement it, and
  * both run the same SQL: PostgreSQL is the only dialect.
@@ -31,6 +33,47 @@ export interface Db extends Queryable {
   withAdvisoryLock<T>(key: number, work: (conn: Connection) => Promise<T>): Promise<T>
   close(): Promise<void>
 }
+
+/** Options both drivers take. */
+export interface DbOptions {
+  /**
+   * Throw when `db.query` or `db.transaction` is called on this Db from inside one of its own
+   * transaction callbacks (it would deadlock on PGlite and run outside the transaction on `pg`).
+   * On by default; main.ts turns it off when NODE_ENV=production.
+   */
+  strictTransactions?: boolean
+}
+
+/**
+ * Knows whether the current async context is inside a transaction callback of one Db. The flag is
+ * cleared when the callback settles, so a timer or promise started inside it and still running after
+ * the commit is not mistaken for being inside.
+ */
+export function createTransactionGuard(enabled: boolean) {
+  const inside = new AsyncLocalStorage<{ active: boolean }>()
+  return {
+    /** Runs the callback of a transaction marked as inside it. */
+    async run<T>(work: () => Promise<T>): Promise<T> {
+      if (!enabled) return work()
+      const state = { active: true }
+      try {
+        return await inside.run(state, work)
+      } finally {
+        state.active = false
+      }
+    },
+    /** Throws when called from inside a transaction callback of this Db. */
+    check(what: 'db.query' | 'db.transaction'): void {
+      if (enabled && inside.getStore()?.active) {
+        throw new Error(
+          `${what} called inside a db.transaction callback of the same Db: it would run outside the transaction (pg) or deadlock (PGlite); use the tx handle given to the callback`,
+        )
+      }
+    },
+  }
+}
+
+export type TransactionGuard = ReturnType<typeof createTransactionGuard>
 
 /** Both drivers return int8 as a JS number: sequence numbers and counts stay far below 2^53. */
 export const INT8_OID = 20

@@ -1,13 +1,13 @@
 import { PGlite } from '@electric-sql/pglite'
-import type { Connection, Db, QueryResult } from './db.js'
-import { INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
+import type { Connection, Db, DbOptions, QueryResult } from './db.js'
+import { createTransactionGuard, INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
 import { retryTransaction } from './db-errors.js'
 
 /**
  * PGlite is a single connection. Every statement and every transaction takes one lock, so a
  * request's statements never run inside another request's open transaction.
  */
-export interface PgliteOpenOptions {
+export interface PgliteOpenOptions extends DbOptions {
   /** For tools that need PGlite itself (the benchmark's COPY baseline); the server never does. */
   onOpen?: (instance: PGlite) => void
   /** Start from a copy of another store (a `dumpDataDir()` tarball) instead of an empty cluster: the benchmark's fresh stores. */
@@ -21,6 +21,7 @@ export async function openPgliteDb(dataDir: string | undefined, options: PgliteO
     parsers: { [INT8_OID]: parseInt8 },
   })
   options.onOpen?.(pg)
+  const guard = createTransactionGuard(options.strictTransactions ?? true)
   let queue: Promise<unknown> = Promise.resolve()
 
   function exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -42,15 +43,21 @@ export async function openPgliteDb(dataDir: string | undefined, options: PgliteO
 
   return {
     kind: 'pglite',
-    query: (sql, params) => exclusive(() => direct.query(sql, params)),
-    transaction: (work) =>
-      retryTransaction(() =>
+    query: async (sql, params) => {
+      guard.check('db.query')
+      return exclusive(() => direct.query(sql, params))
+    },
+    // A serialization failure or deadlock runs the whole transaction again (bounded).
+    transaction: async (work) => {
+      guard.check('db.transaction')
+      return retryTransaction(() =>
         exclusive(() =>
-          runInTransaction(direct, work).catch((error: unknown) => {
+          runInTransaction(direct, (tx) => guard.run(() => work(tx))).catch((error: unknown) => {
             throw error instanceof RollbackFailedError ? error.original : error
           }),
         ),
-      ),
+      )
+    },
     withAdvisoryLock: (key, work) =>
       // The process-wide lock already excludes everything else on this single connection, and a
       // PGlite data directory belongs to one process (see the lock file in main.ts).

@@ -1,9 +1,9 @@
 import pg from 'pg'
-import type { Connection, Db, QueryResult } from './db.js'
-import { INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
+import type { Connection, Db, DbOptions, QueryResult } from './db.js'
+import { createTransactionGuard, INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
 import { retryTransaction } from './db-errors.js'
 
-export interface PostgresOptions {
+export interface PostgresOptions extends DbOptions {
   connectionString: string
   maxConnections: number
 }
@@ -19,6 +19,7 @@ export function openPostgresDb(options: PostgresOptions): Db {
   })
   // An idle client that loses its connection emits here; without a listener Node would crash.
   pool.on('error', () => undefined)
+  const guard = createTransactionGuard(options.strictTransactions ?? true)
 
   const wrap = (client: pg.PoolClient | pg.Pool): Connection => ({
     async exec(script: string) {
@@ -45,9 +46,15 @@ export function openPostgresDb(options: PostgresOptions): Db {
 
   return {
     kind: 'postgres',
-    query: (sql, params) => wrap(pool).query(sql, params),
+    query: async (sql, params) => {
+      guard.check('db.query')
+      return wrap(pool).query(sql, params)
+    },
     // A serialization failure or deadlock runs the whole transaction again (bounded), on a fresh client.
-    transaction: (work) => retryTransaction(() => withClient((client) => runInTransaction(wrap(client), work))),
+    transaction: async (work) => {
+      guard.check('db.transaction')
+      return retryTransaction(() => withClient((client) => runInTransaction(wrap(client), (tx) => guard.run(() => work(tx)))))
+    },
     withAdvisoryLock: (key, work) =>
       withClient(async (client) => {
         await client.query('SELECT pg_advisory_lock($1)', [key])

@@ -367,14 +367,27 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
     /**
      * Announces grants that have expired (audit event and webhook). Correctness never waits for
      * this — expiry is checked at read time — it only tells people. Returns how many it announced.
+     * One transaction per space: a transaction locks only its own space's audit head, so two nodes
+     * announcing at once cannot deadlock on two heads, and one space's failure rolls back only that
+     * space's announcements (they are retried next time); the first failure is rethrown at the end.
      */
     async announceExpiries(limit = 100): Promise<number> {
-      const announced = await db.transaction(async (tx) => {
-        const expired = await store.claimExpired(tx, clock(), limit)
-        for (const grant of expired) await decisions.expired(tx, grant.spaceId, grant, { kind: 'system', id: 'gatehouse' })
-        return expired.length
-      })
+      const now = clock()
+      let announced = 0
+      let failure: unknown = null
+      for (const spaceId of await store.spacesWithUnannouncedExpiries(db, now, limit)) {
+        try {
+          announced += await db.transaction(async (tx) => {
+            const expired = await store.claimExpired(tx, spaceId, now, limit)
+            for (const grant of expired) await decisions.expired(tx, spaceId, grant, { kind: 'system', id: 'gatehouse' })
+            return expired.length
+          })
+        } catch (error) {
+          failure ??= error
+        }
+      }
       if (announced > 0) committed()
+      if (failure) throw failure
       return announced
     },
   }

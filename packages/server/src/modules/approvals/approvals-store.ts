@@ -363,16 +363,28 @@ export function createApprovalsStore() {
       return rows[0] ? toGrant(rows[0]) : null
     },
 
-    /** Grants that expired without being announced, claimed so that one process announces each. */
-    async claimExpired(tx: Queryable, now: Date, limit: number): Promise<Array<Grant & { spaceId: string }>> {
-      const { rows } = await tx.query<GrantRow & { space_id: string }>(
-        `UPDATE grants SET expiry_announced_at = $1 WHERE (space_id, id) IN (
-           SELECT space_id, id FROM grants WHERE expiry_announced_at IS NULL AND revoked_at IS NULL AND expires_at <= $1
-           ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-         RETURNING space_id, ${GRANT_COLUMNS}`,
+    /** Spaces that have grants expired without being announced (a hint: claiming decides). */
+    async spacesWithUnannouncedExpiries(db: Queryable, now: Date, limit: number): Promise<string[]> {
+      const { rows } = await db.query<{ space_id: string }>(
+        `SELECT DISTINCT space_id FROM grants WHERE expiry_announced_at IS NULL AND revoked_at IS NULL AND expires_at <= $1 LIMIT $2`,
         [now, limit],
       )
-      return rows.map((row) => ({ ...toGrant(row), spaceId: row.space_id }))
+      return rows.map((row) => row.space_id)
+    },
+
+    /**
+     * One space's grants that expired without being announced, claimed so that one process
+     * announces each (another process skips the rows this one has locked).
+     */
+    async claimExpired(tx: Queryable, spaceId: string, now: Date, limit: number): Promise<Grant[]> {
+      const { rows } = await tx.query<GrantRow>(
+        `UPDATE grants SET expiry_announced_at = $2 WHERE space_id = $1 AND id IN (
+           SELECT id FROM grants WHERE space_id = $1 AND expiry_announced_at IS NULL AND revoked_at IS NULL AND expires_at <= $2
+           ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING ${GRANT_COLUMNS}`,
+        [spaceId, now, limit],
+      )
+      return rows.map(toGrant)
     },
   }
 }

@@ -1,4 +1,5 @@
 import type { Db, Queryable } from '../../db/db.js'
+import { AppError } from '../../http/errors.js'
 import { decodeSeqCursor, encodeSeqCursor } from '../../lib/cursor.js'
 import { newId } from '../../lib/ids.js'
 import { checkLink, GENESIS_HASH, hashEvent, jsonRoundTrip } from './audit-chain.js'
@@ -114,8 +115,11 @@ export function createAuditService({ db, store, signer, clock }: AuditServiceDep
         break
       }
 
+      const keptKeys = checkpoints.some((checkpoint) => checkpoint.keyId !== signer.keyId)
+        ? new Map((await store.listSigningKeys(db)).map((key) => [key.keyId, key.publicKeyPem]))
+        : undefined
       const results: CheckpointResult[] = checkpoints.map((checkpoint) => {
-        const badSignature = signer.check(checkpoint)
+        const badSignature = signer.check(checkpoint, keptKeys)
         if (badSignature) return { seq: checkpoint.seq, ok: false, reason: badSignature }
         if (checkpoint.space !== spaceId) {
           return { seq: checkpoint.seq, ok: false, reason: `checkpoint belongs to space '${checkpoint.space}'` }
@@ -151,12 +155,27 @@ export function createAuditService({ db, store, signer, clock }: AuditServiceDep
       }
     },
 
-    /** Signs the current head and keeps a copy; the copies that matter are the ones kept elsewhere. */
+    /**
+     * Signs the current head and keeps a copy; the copies that matter are the ones kept elsewhere.
+     * Only with the database's current key: a node still holding a key that another node's start
+     * rotated away from refuses (and registers its key when the database has none yet, as a store
+     * set up without `adoptAuditKey` has). The key row stays locked until the copy is stored.
+     */
     async checkpoint(spaceId: string): Promise<SignedCheckpoint> {
-      const head = (await store.readHead(db, spaceId)) ?? { seq: 0, hash: GENESIS_HASH }
-      const signed = signer.sign({ space: spaceId, seq: head.seq, hash: head.hash, time: clock().toISOString() })
-      await store.insertCheckpoint(db, signed)
-      return signed
+      return db.transaction(async (tx) => {
+        let current = await store.lockCurrentSigningKey(tx)
+        if (current === null && (await store.addCurrentSigningKey(tx, signer.keyId, signer.publicKeyPem))) current = signer.keyId
+        if (current !== signer.keyId) {
+          throw new AppError(
+            'unavailable',
+            `this node's audit signing key (key id ${signer.keyId}) is not the database's current one (${current ?? 'none'}): restart it with the current key file`,
+          )
+        }
+        const head = (await store.readHead(tx, spaceId)) ?? { seq: 0, hash: GENESIS_HASH }
+        const signed = signer.sign({ space: spaceId, seq: head.seq, hash: head.hash, time: clock().toISOString() })
+        await store.insertCheckpoint(tx, signed)
+        return signed
+      })
     },
 
     listCheckpoints: (spaceId: string, limit: number) => store.listCheckpoints(db, spaceId, limit),

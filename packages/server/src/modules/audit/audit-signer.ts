@@ -13,8 +13,11 @@ export interface CheckpointSigner {
   readonly keyId: string
   readonly publicKeyPem: string
   sign(body: Omit<CheckpointBody, 'keyId'>): SignedCheckpoint
-  /** Null when the signature is good, else why not. */
-  check(checkpoint: SignedCheckpoint): string | null
+  /**
+   * Null when the signature is good, else why not. A checkpoint of another key is checked with
+   * `otherKeys` (key id → SPKI PEM: the earlier keys whose public keys the database keeps).
+   */
+  check(checkpoint: SignedCheckpoint, otherKeys?: ReadonlyMap<string, string>): string | null
 }
 
 export function createCheckpointSigner(privateKey: KeyObject): CheckpointSigner {
@@ -31,26 +34,64 @@ export function createCheckpointSigner(privateKey: KeyObject): CheckpointSigner 
       const full: CheckpointBody = { space: body.space, seq: body.seq, hash: body.hash, time: body.time, keyId }
       return { ...full, signature: sign(null, payload(full), privateKey).toString('base64url') }
     },
-    check(checkpoint) {
-      if (checkpoint.keyId !== keyId) return `checkpoint was signed with key ${checkpoint.keyId}, this server's key is ${keyId}`
+    check(checkpoint, otherKeys) {
+      const otherPem = checkpoint.keyId === keyId ? undefined : otherKeys?.get(checkpoint.keyId)
+      if (checkpoint.keyId !== keyId && otherPem === undefined) {
+        return `checkpoint was signed with key ${checkpoint.keyId}, which is neither this server's key (${keyId}) nor an earlier one it keeps`
+      }
       const { signature, ...body } = checkpoint
-      const good = verify(null, payload(body), publicKey, Buffer.from(signature, 'base64url'))
+      const good = verify(null, payload(body), otherPem === undefined ? publicKey : createPublicKey(otherPem), Buffer.from(signature, 'base64url'))
       return good ? null : 'checkpoint signature is not valid: the checkpoint was altered or forged'
     },
   }
 }
 
-/** Reads the PEM key at `path`, creating it (mode 0600) on first use. */
-export function loadOrCreateSigningKey(path: string): { key: KeyObject; created: boolean } {
+/**
+ * A signer whose key is chosen later (at start, under the migration lock, once the database has
+ * agreed to it). The app is built with it before that; it serves nothing until then.
+ */
+export function createDeferredSigner(): { signer: CheckpointSigner; resolve(actual: CheckpointSigner): void } {
+  let actual: CheckpointSigner | null = null
+  const get = (): CheckpointSigner => {
+    if (!actual) throw new Error('the audit signing key is not chosen yet: the server is still starting')
+    return actual
+  }
+  return {
+    signer: {
+      get keyId() {
+        return get().keyId
+      },
+      get publicKeyPem() {
+        return get().publicKeyPem
+      },
+      sign: (body) => get().sign(body),
+      check: (checkpoint, otherKeys) => get().check(checkpoint, otherKeys),
+    },
+    resolve: (chosen) => {
+      actual = chosen
+    },
+  }
+}
+
+/**
+ * Reads the PEM key at `path`; when there is no file, makes a new key in memory only. The caller
+ * writes it (`saveSigningKey`) once the database has agreed to it: a node must never silently
+ * start a second key for a log whose checkpoints another key has signed.
+ */
+export function loadSigningKey(path: string): { key: KeyObject; created: boolean } {
   if (existsSync(path)) return { key: createPrivateKey(readFileSync(path)), created: false }
+  return { key: generateKeyPairSync('ed25519').privateKey, created: true }
+}
+
+/** Writes a key made by `loadSigningKey` (mode 0600); refuses to overwrite a file that appeared meanwhile. */
+export function saveSigningKey(path: string, key: KeyObject): void {
   mkdirSync(dirname(path), { recursive: true })
-  const { privateKey } = generateKeyPairSync('ed25519')
   try {
-    writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' })
+    writeFileSync(path, key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' })
   } catch (error) {
-    // Another process created it first: use theirs, so that both sign with one key.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { key: createPrivateKey(readFileSync(path)), created: false }
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new Error(`the audit signing key file ${path} was created by another process while this one started; start again to use it`)
+    }
     throw error
   }
-  return { key: privateKey, created: true }
 }

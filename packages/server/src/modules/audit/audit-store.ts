@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/db.js'
-import type { AuditEvent, AuditFilter, AuditHead, SignedCheckpoint } from './audit-types.js'
+import type { AuditEvent, AuditFilter, AuditHead, AuditSigningKey, SignedCheckpoint } from './audit-types.js'
 
 /** An audit_events row as the drivers return it (the bench's hand-written export maps it too). */
 export interface EventRow {
@@ -130,6 +130,42 @@ export function createAuditStore() {
          ON CONFLICT DO NOTHING`,
         [checkpoint.space, checkpoint.seq, checkpoint.hash, checkpoint.time, checkpoint.keyId, checkpoint.signature],
       )
+    },
+
+    /** Every checkpoint key the database keeps, the current (unretired) one first. */
+    async listSigningKeys(db: Queryable): Promise<AuditSigningKey[]> {
+      const { rows } = await db.query<{ key_id: string; public_key_pem: string; retired_at: Date | null }>(
+        'SELECT key_id, public_key_pem, retired_at FROM audit_signing_keys ORDER BY retired_at DESC NULLS FIRST, added_at DESC',
+      )
+      return rows.map((row) => ({ keyId: row.key_id, publicKeyPem: row.public_key_pem, retiredAt: row.retired_at }))
+    },
+
+    /**
+     * The key of the newest checkpoint of any space: what a database whose checkpoints predate the
+     * key table expects. (An instance-wide question asked once at start, not a space's query.)
+     */
+    async newestCheckpointKeyId(db: Queryable): Promise<string | null> {
+      const { rows } = await db.query<{ key_id: string }>('SELECT key_id FROM audit_checkpoints ORDER BY time DESC LIMIT 1')
+      return rows[0]?.key_id ?? null
+    },
+
+    /** Adds a key as the current one; false when another current key is already there. */
+    async addCurrentSigningKey(db: Queryable, keyId: string, publicKeyPem: string): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `INSERT INTO audit_signing_keys (key_id, algorithm, public_key_pem) VALUES ($1, 'Ed25519', $2) ON CONFLICT DO NOTHING`,
+        [keyId, publicKeyPem],
+      )
+      return rowCount === 1
+    },
+
+    async retireCurrentSigningKey(tx: Queryable, at: Date): Promise<void> {
+      await tx.query('UPDATE audit_signing_keys SET retired_at = $1 WHERE retired_at IS NULL', [at])
+    },
+
+    /** The current key's id, locked against a rotation until the transaction ends. */
+    async lockCurrentSigningKey(tx: Queryable): Promise<string | null> {
+      const { rows } = await tx.query<{ key_id: string }>('SELECT key_id FROM audit_signing_keys WHERE retired_at IS NULL FOR SHARE')
+      return rows[0]?.key_id ?? null
     },
 
     async listCheckpoints(db: Queryable, spaceId: string, limit: number): Promise<SignedCheckpoint[]> {

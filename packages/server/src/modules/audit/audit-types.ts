@@ -85,3 +85,10 @@ export interface VerifyReport {
   firstBroken: ChainBreak | null
   checkpoints: CheckpointResult[]
 }
+
+/** A checkpoint key the database keeps: the current one has no `retiredAt`. */
+export interface AuditSigningKey {
+  keyId: string
+  publicKeyPem: string
+  retiredAt: Date | null
+}

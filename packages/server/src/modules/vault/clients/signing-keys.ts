@@ -5,13 +5,18 @@ import { newId } from '../../../lib/ids.js'
 
 export const TOKEN_ISSUER = 'gatehouse'
 export const TOKEN_AUDIENCE = 'gatehouse-vault'
-const CACHE_MS = 30_000
 
 export interface VaultTokenClaims {
   sub: string
   space: string
   pol: string
 }
+
+/**
+ * How stale a process's copy of the key set may be: it re-reads at least this often (and at once on
+ * a token whose `kid` it does not know), so it sees another process's rotation within this time.
+ */
+export const KEY_SET_REFRESH_MS = 30_000
 
 interface KeyRow {
   kid: string
@@ -23,37 +28,50 @@ interface KeyRow {
 
 /**
  * EdDSA keys for vault client tokens, kept in the database so every server process signs and
- * verifies with the same set. Rotation retires the signing key but keeps publishing it until the
- * last token it signed has expired.
+ * verifies with the same set. Rotation retires the signing key but keeps publishing it for its
+ * publication window: the token lifetime plus KEY_SET_REFRESH_MS, since a process that has not yet
+ * re-read the set may still sign with the retired key for that long. The window is checked against
+ * the clock at each use, not only when the set is read, so no process verifies with a retired key
+ * after its window has ended, however recently it read the set.
  */
 export function createSigningKeys({ db, clock, tokenTtlSeconds }: { db: Db; clock: () => Date; tokenTtlSeconds: number }) {
+  const windowMs = tokenTtlSeconds * 1000 + KEY_SET_REFRESH_MS
   let cache: { at: number; rows: KeyRow[] } | null = null
 
+  const published = (found: KeyRow[], now: number) => found.filter((row) => row.retired_at === null || row.retired_at.getTime() > now - windowMs)
+
   async function rows(force = false): Promise<KeyRow[]> {
-    if (!force && cache && clock().getTime() - cache.at < CACHE_MS) return cache.rows
+    const now = clock().getTime()
+    if (!force && cache && now - cache.at < KEY_SET_REFRESH_MS) return published(cache.rows, now)
     const { rows: found } = await db.query<KeyRow>(
       `SELECT kid, private_pem, public_jwk, created_at, retired_at FROM vault_signing_keys
        WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC`,
-      [new Date(clock().getTime() - tokenTtlSeconds * 1000)],
+      [new Date(now - windowMs)],
     )
-    cache = { at: clock().getTime(), rows: found }
-    return found
+    cache = { at: now, rows: found }
+    return published(found, now)
   }
 
-  async function createKey(): Promise<void> {
+  /** A new key pair as stored: made outside any transaction (no crypto while holding a lock). */
+  async function newKey(): Promise<[kid: string, privatePem: string, publicJwk: string]> {
     const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
     const kid = newId('key')
-    const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' }
-    await db.query('INSERT INTO vault_signing_keys (kid, private_pem, public_jwk) VALUES ($1, $2, $3::jsonb)', [kid, await exportPKCS8(privateKey), JSON.stringify(jwk)])
+    return [kid, await exportPKCS8(privateKey), JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' })]
+  }
+
+  /** Adds the first signing key unless another process just did: a unique index allows one unretired key. */
+  async function createFirstKey(): Promise<void> {
+    await db.query('INSERT INTO vault_signing_keys (kid, private_pem, public_jwk) VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING', await newKey())
   }
 
   async function signingKey(): Promise<KeyRow> {
     let active = (await rows()).find((row) => row.retired_at === null)
     if (!active) {
-      await createKey()
+      await createFirstKey()
       active = (await rows(true)).find((row) => row.retired_at === null)
     }
-    return active!
+    if (!active) throw new Error('no vault signing key is active')
+    return active
   }
 
   return {
@@ -111,12 +129,19 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds }: { db: Db; cloc
       return { sub: payload.sub, space: payload.space, pol: payload.pol }
     },
 
+    /**
+     * Retires the signing key and adds its successor in one transaction, so no process ever finds
+     * the set without an active key (and makes one of its own). Rotations queue on the table lock.
+     */
     async rotate(): Promise<{ kid: string }> {
+      const key = await newKey()
       await db.transaction(async (tx) => {
+        await tx.query('LOCK TABLE vault_signing_keys IN SHARE ROW EXCLUSIVE MODE')
         await tx.query('UPDATE vault_signing_keys SET retired_at = $1 WHERE retired_at IS NULL', [clock()])
+        await tx.query('INSERT INTO vault_signing_keys (kid, private_pem, public_jwk) VALUES ($1, $2, $3::jsonb)', key)
       })
-      await createKey()
-      return { kid: (await signingKey()).kid }
+      await rows(true)
+      return { kid: key[0] }
     },
 
     /** Drops the cache: after a rotation made by this process, sign with the new key at once. */

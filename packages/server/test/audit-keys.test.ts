@@ -1,0 +1,108 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { readConfig } from '../src/config.js'
+import { createLogger } from '../src/logger.js'
+import { startServer, type RunningServer } from '../src/server.js'
+import { openTestDb, STORE } from './harness.js'
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-keys-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** One store (a PGlite data directory, or a fresh PostgreSQL database) that several starts share. */
+async function storeEnv(): Promise<Record<string, string>> {
+  const dataDir = tempDir()
+  if (STORE === 'pglite') return { GATEHOUSE_DATA_DIR: dataDir }
+  const testDb = await openTestDb()
+  await testDb.db.close()
+  cleanups.push(() => testDb.drop().catch(() => undefined))
+  return { GATEHOUSE_DATA_DIR: dataDir, DATABASE_URL: testDb.url! }
+}
+
+const start = (env: Record<string, string>) => startServer(readConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'))
+
+async function call(server: RunningServer, token: string, method: 'GET' | 'POST', url: string, body?: object) {
+  const response = await server.built.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(body ? { payload: body } : {}) })
+  return { status: response.statusCode, body: response.json() as any }
+}
+
+/** Starts on `env`, signs a checkpoint of the default space, stops; answers the checkpoint. */
+async function checkpointWith(env: Record<string, string>, token?: string) {
+  const server = await start(env)
+  try {
+    const admin = token ?? server.bootstrap!.adminToken.token
+    const checkpoint = await call(server, admin, 'POST', '/v1/spaces/default/audit/checkpoints')
+    expect(checkpoint.status).toBe(201)
+    return { admin, checkpoint: checkpoint.body }
+  } finally {
+    await server.close()
+  }
+}
+
+describe(`the audit checkpoint key on ${STORE}`, () => {
+  it('refuses to start with another key, or with no key file, naming the key the database expects and the file; it never makes a second key', async () => {
+    const store = await storeEnv()
+    const keys = tempDir()
+    const first = await checkpointWith({ ...store, GATEHOUSE_AUDIT_KEY_FILE: join(keys, 'a.pem') })
+    const expected = first.checkpoint.keyId as string
+
+    const missing = join(keys, 'missing.pem')
+    const refusal = await start({ ...store, GATEHOUSE_AUDIT_KEY_FILE: missing }).then(
+      (server) => server.close().then(() => 'started'),
+      (error: Error) => error.message,
+    )
+    expect(refusal).toContain(`signed with key id ${expected}`)
+    expect(refusal).toContain(`there is no key file at ${missing}`)
+    expect(existsSync(missing)).toBe(false)
+
+    // The same key file starts again, and its checkpoints verify.
+    const again = await start({ ...store, GATEHOUSE_AUDIT_KEY_FILE: join(keys, 'a.pem') })
+    try {
+      const verified = await call(again, first.admin, 'POST', '/v1/spaces/default/audit:verify', { checkpoints: [first.checkpoint] })
+      expect(verified.body.ok).toBe(true)
+    } finally {
+      await again.close()
+    }
+  })
+
+  it('rotates when told which key it replaces: old checkpoints still verify, and the retired key is refused afterwards', async () => {
+    const store = await storeEnv()
+    const keys = tempDir()
+    const old = await checkpointWith({ ...store, GATEHOUSE_AUDIT_KEY_FILE: join(keys, 'old.pem') })
+    const oldId = old.checkpoint.keyId as string
+
+    const rotatedEnv = { ...store, GATEHOUSE_AUDIT_KEY_FILE: join(keys, 'new.pem'), GATEHOUSE_AUDIT_KEY_ROTATE_FROM: oldId }
+    const fresh = await checkpointWith(rotatedEnv, old.admin)
+    expect(fresh.checkpoint.keyId).not.toBe(oldId)
+    expect(existsSync(join(keys, 'new.pem'))).toBe(true)
+
+    // Later starts with the new key need no rotation setting.
+    const server = await start({ ...store, GATEHOUSE_AUDIT_KEY_FILE: join(keys, 'new.pem') })
+    try {
+      const verified = await call(server, old.admin, 'POST', '/v1/spaces/default/audit:verify', { checkpoints: [old.checkpoint, fresh.checkpoint] })
+      expect(verified.body.checkpoints).toEqual([
+        { seq: old.checkpoint.seq, ok: true },
+        { seq: fresh.checkpoint.seq, ok: true },
+      ])
+      const forged = await call(server, old.admin, 'POST', '/v1/spaces/default/audit:verify', { checkpoints: [{ ...old.checkpoint, hash: 'b'.repeat(64) }] })
+      expect(forged.body.checkpoints[0].reason).toContain('signature is not valid')
+    } finally {
+      await server.close()
+    }
+
+    const refusal = await start({ ...store, GATEHOUSE_AUDIT_KEY_FILE: join(keys, 'old.pem') }).then(
+      (running) => running.close().then(() => 'started'),
+      (error: Error) => error.message,
+    )
+    expect(refusal).toContain(`signed with key id ${fresh.checkpoint.keyId}, but ${join(keys, 'old.pem')} holds key id ${oldId}`)
+  })
+})
