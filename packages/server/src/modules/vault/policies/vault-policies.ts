@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../../../db/db.js'
 import { conflict, isUniqueViolation, notFound } from '../../../http/errors.js'
 import { newId } from '../../../lib/ids.js'
+import { assertOutboundUrl, redactUrl, type OutboundPolicy } from '../../../lib/outbound/index.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
 import type { ModelRule, VaultPolicy } from './vault-policy-types.js'
@@ -42,13 +43,23 @@ export function createVaultPoliciesStore() {
 
 export type VaultPoliciesStore = ReturnType<typeof createVaultPoliciesStore>
 
+/** The rules as the audit log records them: an external ACL's URL without its query string or userinfo. */
+function auditedRules(rules: Record<string, ModelRule>): Record<string, ModelRule> {
+  const entries = Object.entries(rules).map(([model, rule]) => [model, rule.acl.source === 'external' ? { ...rule, acl: { ...rule.acl, url: redactUrl(rule.acl.url) } } : rule])
+  return Object.fromEntries(entries) as Record<string, ModelRule>
+}
+
 /** Policies are read fresh on every data-plane call: an edit or a deletion takes effect at once. */
-export function createVaultPoliciesService({ db, store, audit }: { db: Db; store: VaultPoliciesStore; audit: Pick<AuditService, 'append'> }) {
+export function createVaultPoliciesService({ db, store, audit, outboundPolicy }: { db: Db; store: VaultPoliciesStore; audit: Pick<AuditService, 'append'>; outboundPolicy: OutboundPolicy }) {
   async function save(by: Principal, id: string, name: string, rules: Record<string, ModelRule>, event: string): Promise<VaultPolicy> {
+    // Checked again on every call, on the resolved address; this catches the obvious at once.
+    for (const [model, rule] of Object.entries(rules)) {
+      if (rule.acl.source === 'external') assertOutboundUrl(rule.acl.url, outboundPolicy, `rules.${model}.acl.url`)
+    }
     try {
       return await db.transaction(async (tx) => {
         const policy = await store.upsert(tx, by.spaceId, id, name, rules)
-        await audit.append(tx, by.spaceId, { event, actor: by.actor, resources: [{ kind: 'vault_policy', id }], meta: { name, rules } })
+        await audit.append(tx, by.spaceId, { event, actor: by.actor, resources: [{ kind: 'vault_policy', id }], meta: { name, rules: auditedRules(rules) } })
         return policy
       })
     } catch (error) {
