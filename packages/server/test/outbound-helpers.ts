@@ -100,5 +100,5 @@ export async function askThroughDelegate(h: Harness, customer: string, plan: str
     body: { petitioners: [{ kind: 'user', id: `u_${customer}`, email: `${customer}@example.com` }], resources: [{ kind: 'customer', id: customer }] },
   })
   const fellBack = await h.request('GET', `/v1/spaces/default/audit?event=access/delegate_review&resourceId=${customer}`, { token: h.adminToken })
-  return { status: outcome.body.status as string, why: fellBack.body.events[0]?.meta?.why as string | undefined, actor: fellBack.body.events[0]?.actor }
+  return { status: outcome.body.status as string, text: outcome.text, why: fellBack.body.events[0]?.meta?.why as string | undefined, actor: fellBack.body.events[0]?.actor }
 }

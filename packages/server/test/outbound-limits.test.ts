@@ -78,7 +78,7 @@ describe(`outbound URLs in the audit log lose their query string and userinfo, o
         body: { name: 'delegate with a key', priority: 1, match: { resourceKinds: ['customer'], labels: { plan: 'keyed' } }, decision: { type: 'delegate', url, timeoutMs: 500 } },
       })
       const asked = await askThroughDelegate(h, 'c_keyed', 'keyed')
-      expect(asked.status).toBe('waiting')
+      expect(asked.status, asked.text).toBe('waiting')
       expect(asked.actor).toMatchObject({ kind: 'system', id: 'delegate', display: 'http://127.0.0.1:1/decide?…' })
       const audit = await h.request('GET', '/v1/spaces/default/audit?limit=100', { token: h.adminToken })
       const policyEvents = audit.body.events.filter((event: { event: string; resources: Array<{ id: string }> }) => ['policy/create', 'policy/update'].includes(event.event) && event.resources[0]?.id === id)
