@@ -80,6 +80,12 @@ describe(`outbound URLs in the audit log lose their query string and userinfo, o
       const asked = await askThroughDelegate(h, 'c_keyed', 'keyed')
       expect(asked.status, asked.text).toBe('waiting')
       expect(asked.actor).toMatchObject({ kind: 'system', id: 'delegate', display: 'http://127.0.0.1:1/decide?…' })
+      // Petitioners and reviewers read the petition: its rule shows the decision without the URL.
+      const petitions = await h.request('GET', '/v1/spaces/default/petitions?limit=100', { token: h.adminToken })
+      const petition = petitions.body.petitions.find((p: { resources: Array<{ id: string }> }) => p.resources[0]?.id === 'c_keyed')
+      expect(petition.rule.decision).toEqual({ type: 'delegate', timeoutMs: 500 })
+      expect(asked.text).not.toContain('delegate-query-secret')
+      expect(petitions.text).not.toContain('delegate-query-secret')
       const audit = await h.request('GET', '/v1/spaces/default/audit?limit=100', { token: h.adminToken })
       const policyEvents = audit.body.events.filter((event: { event: string; resources: Array<{ id: string }> }) => ['policy/create', 'policy/update'].includes(event.event) && event.resources[0]?.id === id)
       expect(policyEvents).toHaveLength(2)
