@@ -142,7 +142,11 @@ export async function buildApp(deps: AppDeps) {
   resources.register(app)
   approvals.register(app)
   vault.register(app)
-  app.addHook('onClose', () => outbound.close())
+  // The worker stops first, so no delivery is attempted through a closed client (and recorded as failed).
+  app.addHook('onClose', async () => {
+    await webhooks.worker.stop()
+    await outbound.close()
+  })
 
   await app.ready()
   return {
