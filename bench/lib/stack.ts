@@ -48,6 +48,8 @@ export async function startStack(kind: StoreKind, options: StackOptions & { admi
       signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey),
       // The bench makes a handful of tokens, never signs in: the limit only needs to stay out of the way.
       signInRateLimit: { max: 1000, timeWindowMs: 60_000 },
+      // Scenario 2's ACL endpoints listen on 127.0.0.1, which the outbound policy refuses by default.
+      outboundAllow: ['127.0.0.1/32'],
     })
     const { result } = await migrate(store.db, (conn) => built!.services.spaces.bootstrapIfEmpty(conn))
     if (!result) throw new Error('bootstrap did not run on a fresh store')

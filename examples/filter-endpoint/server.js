@@ -2,6 +2,8 @@
 // current user may read, write or delete, and it answers from the application's own permissions.
 //
 //   node examples/filter-endpoint/server.js          (listens on 127.0.0.1:3001, or PORT)
+//
+// Gatehouse calls loopback endpoints only when allowed: start it with GATEHOUSE_OUTBOUND_ALLOW=127.0.0.1/32.
 import Fastify from 'fastify'
 
 // The application's own (toy) permission table: who a session token belongs to, and what they may do.

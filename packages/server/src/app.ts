@@ -11,6 +11,7 @@ import { refuseNulCharacters, registerErrorHandling } from './http/error-handler
 import { AppError } from './http/errors.js'
 import { registerHealthRoutes, type Lifecycle } from './http/health-routes.js'
 import { cachedSerializerFactory } from './http/serializers.js'
+import { createOutboundClient, parseOutboundAllow } from './lib/outbound/index.js'
 import { ErrorEnvelope } from './http/schemas.js'
 import type { App } from './http/types.js'
 import type { CheckpointSigner } from './modules/audit/audit-signer.js'
@@ -41,6 +42,12 @@ export interface AppDeps {
   /** Trust X-Forwarded-For from a reverse proxy (for rate limits and logs). */
   trustProxy?: boolean
   version?: string
+  /**
+   * GATEHOUSE_OUTBOUND_ALLOW: loopback/private CIDRs and host names that webhooks, external ACLs
+   * and delegates may reach. Empty (the default) refuses them all; link-local and metadata
+   * addresses are refused whatever is listed.
+   */
+  outboundAllow?: readonly string[]
 }
 
 /** Builds the whole HTTP application without listening: tests inject into it, main.ts listens. */
@@ -61,6 +68,7 @@ export async function buildApp(deps: AppDeps) {
   const app: App = Fastify({ ...options, ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }) }).withTypeProvider<TypeBoxTypeProvider>()
   const lifecycle: Lifecycle = { starting: deps.startGated ?? false, draining: false }
 
+  const outbound = createOutboundClient({ policy: parseOutboundAllow(deps.outboundAllow ?? []), logger: app.log })
   const audit = createAuditModule({ db: deps.db, signer: deps.signer, clock })
   const members = createMembersModule({
     db: deps.db,
@@ -81,7 +89,7 @@ export async function buildApp(deps: AppDeps) {
     signInRateLimit: deps.signInRateLimit ?? { max: 10, timeWindowMs: 60_000 },
   })
   const spaces = createSpacesModule({ db: deps.db, audit: audit.service, auth: auth.service, members: members.store })
-  const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: 1000 })
+  const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: 1000, outbound })
   const resources = createResourcesModule({ db: deps.db, audit: audit.service })
   const approvals = createApprovalsModule({
     db: deps.db,
@@ -91,8 +99,9 @@ export async function buildApp(deps: AppDeps) {
     events: webhooks.service,
     clock,
     denialHoldMs: deps.denialHoldMs,
+    outbound,
   })
-  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.store, ...deps.vault })
+  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.store, outbound, ...deps.vault })
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -146,7 +155,11 @@ export async function buildApp(deps: AppDeps) {
   resources.register(app)
   approvals.register(app)
   vault.register(app)
-  app.addHook('onClose', () => vault.close())
+  // The worker stops first, so no delivery is attempted through a closed client (and recorded as failed).
+  app.addHook('onClose', async () => {
+    await webhooks.worker.stop()
+    await outbound.close()
+  })
 
   await app.ready()
   return {
@@ -166,6 +179,8 @@ export async function buildApp(deps: AppDeps) {
     },
     /** Started by server.ts after migrations; tests run their own workers. */
     webhookWorker: webhooks.worker,
+    /** The one way out (webhooks, external ACL, delegate); closed with the app. */
+    outbound,
   }
 }
 

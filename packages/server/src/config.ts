@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { ALLOW_VARIABLE, parseOutboundAllow } from './lib/outbound/index.js'
 
 /** Everything the server reads from its environment, read and checked once, here. */
 export interface Config {
@@ -19,6 +20,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   trustProxy: boolean
   shutdownTimeoutMs: number
+  /** Loopback/private CIDRs and host names outbound calls may reach (GATEHOUSE_OUTBOUND_ALLOW). */
+  outboundAllow: string[]
 }
 
 export class ConfigError extends Error {}
@@ -64,6 +67,16 @@ function auditKeyId(env: Env): string | null {
   return raw
 }
 
+function outboundAllow(env: Env): string[] {
+  const entries = (env[ALLOW_VARIABLE] ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  try {
+    parseOutboundAllow(entries)
+  } catch (error) {
+    throw new ConfigError(`${ALLOW_VARIABLE}: ${(error as Error).message}; expected a comma-separated list such as 127.0.0.1/32,10.0.0.0/8,hooks.internal`)
+  }
+  return entries
+}
+
 /** Flags win over environment variables: `--port 9000` beats `PORT=8080`. */
 export function readConfig(env: Env, argv: string[] = []): Config {
   let flags: { port?: string; host?: string; 'data-dir'?: string }
@@ -96,5 +109,6 @@ export function readConfig(env: Env, argv: string[] = []): Config {
     logLevel: oneOf(merged, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     trustProxy: oneOf(merged, 'GATEHOUSE_TRUST_PROXY', 'false', ['true', 'false']) === 'true',
     shutdownTimeoutMs: integer(merged, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
+    outboundAllow: outboundAllow(merged),
   }
 }

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
+import { redactUrl } from './lib/outbound/redact-url.js'
 
 /** Secrets never reach the logs, whatever a handler or a plugin logs. */
 export const REDACTED_PATHS = [
@@ -23,12 +24,14 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: {
+        // Query strings and userinfo carry secrets (OIDC codes, tokens in webhook URLs): never logged.
         req: (req: { method: string; url: string; headers: Record<string, unknown>; ip?: string }) => ({
           method: req.method,
-          url: req.url,
+          url: redactUrl(req.url),
           headers: req.headers,
           remoteAddress: req.ip,
         }),
+        url: (url: unknown) => (typeof url === 'string' ? redactUrl(url) : url),
       },
     },
     destination,

@@ -89,6 +89,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       signInRateLimit: { max: config.signInAttemptsPerMinute, timeWindowMs: 60_000 },
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
+      outboundAllow: config.outboundAllow,
       startGated: true,
     })
     built = app

@@ -72,7 +72,7 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function createHarness(options: { signInAttemptsPerMinute?: number; vault?: VaultOptions } = {}): Promise<Harness> {
+export async function createHarness(options: { signInAttemptsPerMinute?: number; vault?: VaultOptions; outboundAllow?: string[] } = {}): Promise<Harness> {
   const testDb = await openTestDb()
   const signer = testSigner()
   let offsetMs = 0
@@ -83,6 +83,8 @@ export async function createHarness(options: { signInAttemptsPerMinute?: number;
     clock,
     signInRateLimit: { max: options.signInAttemptsPerMinute ?? 1000, timeWindowMs: 60_000 },
     ...(options.vault ? { vault: options.vault } : {}),
+    // Tests run their endpoints on 127.0.0.1, which the outbound policy refuses by default.
+    outboundAllow: options.outboundAllow ?? ['127.0.0.1/32'],
   })
   const { result } = await migrate(testDb.db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
   if (!result) throw new Error('bootstrap did not run on an empty store')

@@ -67,6 +67,7 @@ export function testWorker(h: Harness, options: Partial<WebhookWorkerDeps> & { d
     clock: () => new Date(Date.now() + offsetMs),
     schedule: MS_SCHEDULE,
     timeoutMs: 5000,
+    outbound: h.built.outbound,
     ...options,
   })
   return Object.assign(worker, {

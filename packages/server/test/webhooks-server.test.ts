@@ -16,7 +16,7 @@ describe(`the server process's webhook worker on ${STORE}`, () => {
     await testDb?.db.close()
     const rx = await startReceiver()
     try {
-      const env = { GATEHOUSE_DATA_DIR: dataDir, PORT: '0', ...(testDb ? { DATABASE_URL: testDb.url! } : {}) }
+      const env = { GATEHOUSE_DATA_DIR: dataDir, PORT: '0', GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32', ...(testDb ? { DATABASE_URL: testDb.url! } : {}) }
       const server = await startServer(readConfig(env), createLogger('silent'))
       try {
         const token = server.bootstrap!.adminToken.token

@@ -31,7 +31,7 @@ describe(`webhook endpoints on ${STORE}`, () => {
     const id = created.body.id as string
     const secret = created.body.secret as string
 
-    const second = await createEndpoint(h, space, token, { url: 'http://10.0.0.5:9000/in' })
+    const second = await createEndpoint(h, space, token, { url: 'http://second.example.com:9000/in' })
     const seen: string[] = []
     let cursor: string | null = null
     do {

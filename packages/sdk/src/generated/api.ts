@@ -1135,8 +1135,15 @@ export interface components {
                 policyName: string | null;
                 decision: {
                     type: string;
-                } & {
-                    [key: string]: unknown;
+                    durationSeconds?: number;
+                    reason?: string;
+                    reviewers?: {
+                        users?: string[];
+                        groups?: string[];
+                    };
+                    approvalsRequired?: number;
+                    allowSelfApproval?: boolean;
+                    timeoutMs?: number;
                 };
                 maxDurationSeconds: number | null;
             };

@@ -88,7 +88,18 @@ export const PetitionSchema = Type.Object(
     rule: Type.Object({
       policyId: Type.Union([Type.String(), Type.Null()]),
       policyName: Type.Union([Type.String(), Type.Null()]),
-      decision: Type.Object({ type: Type.String() }, { additionalProperties: true }),
+      // The properties listed are all that is serialised: a delegate's URL may carry a secret in its
+      // query string and petitions are read by petitioners and reviewers, so it is left out here
+      // (admins read it on the policy).
+      decision: Type.Object({
+        type: Type.String(),
+        durationSeconds: Type.Optional(Type.Integer()),
+        reason: Type.Optional(Type.String()),
+        reviewers: Type.Optional(Type.Object({ users: Type.Optional(Type.Array(Type.String())), groups: Type.Optional(Type.Array(Type.String())) })),
+        approvalsRequired: Type.Optional(Type.Integer()),
+        allowSelfApproval: Type.Optional(Type.Boolean()),
+        timeoutMs: Type.Optional(Type.Integer()),
+      }),
       maxDurationSeconds: Type.Union([Type.Integer(), Type.Null()]),
     }),
     reviews: Type.Array(

@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../../db/db.js'
 import { AppError, conflict, forbidden, notFound } from '../../http/errors.js'
 import { newId } from '../../lib/ids.js'
+import { redactUrl, type OutboundClient } from '../../lib/outbound/index.js'
 import { sha256Hex } from '../../lib/secrets.js'
 import { canonicalJson } from '../audit/audit-chain.js'
 import type { AuditActor } from '../audit/audit-types.js'
@@ -29,6 +30,8 @@ export interface ApprovalsServiceDeps {
   clock: () => Date
   /** How long a denial stands before the same request makes a new petition. */
   denialHoldMs: number
+  /** The way out to a policy's decision endpoint. */
+  outbound: Pick<OutboundClient, 'send'>
 }
 
 /** Long-polls re-read the petition at least this often, to see decisions made by other processes. */
@@ -126,8 +129,8 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
   async function delegate(spaceId: string, petition: Petition): Promise<void> {
     if (petition.rule.decision.type !== 'delegate') return
     const { url, timeoutMs = 5000 } = petition.rule.decision
-    const result = await askDecisionEndpoint(url, timeoutMs, petition)
-    const actor: AuditActor = { kind: 'system', id: 'delegate', display: url }
+    const result = await askDecisionEndpoint(deps.outbound, url, timeoutMs, petition)
+    const actor: AuditActor = { kind: 'system', id: 'delegate', display: redactUrl(url) }
     await db.transaction(async (tx) => {
       const current = await store.getPetition(tx, spaceId, petition.id, true)
       if (!current || current.state !== 'open') return

@@ -1,3 +1,4 @@
+import { OutboundFailure, type OutboundClient } from '../../lib/outbound/index.js'
 import type { Petition } from './approvals-types.js'
 
 export type DelegateAnswer =
@@ -22,29 +23,38 @@ function readAnswer(body: unknown): DelegateAnswer | null {
   return { decision, durationSeconds, ...why }
 }
 
+/** An answer is a small JSON object; anything larger is cut off unread and counts as a failure. */
+export const MAX_DELEGATE_ANSWER_BYTES = 64 * 1024
+
 /**
  * Asks the customer's decision endpoint about a petition, like Indent's decision webhook:
  * POST `{ petition }`, answer `{ decision: 'approve' | 'deny' | 'review', durationSeconds?, reason? }`.
- * Never throws: a timeout, a refused connection, a non-2xx status or a bad body is a failure.
+ * Never throws: a timeout, a refused connection, a non-2xx status or a bad body is a failure. The
+ * failure text lands in the petition's comment, which people read: it never says why a connection
+ * failed (that would let a policy author scan ports); the server log has the cause.
  */
-export async function askDecisionEndpoint(url: string, timeoutMs: number, petition: Petition): Promise<DelegateResult> {
-  let response: Response
+export async function askDecisionEndpoint(outbound: Pick<OutboundClient, 'send'>, url: string, timeoutMs: number, petition: Petition): Promise<DelegateResult> {
+  let response
   try {
-    response = await fetch(url, {
-      method: 'POST',
+    response = await outbound.send({
+      purpose: 'delegate',
+      url,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ petition }),
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'error',
+      timeoutMs,
+      maxBytes: MAX_DELEGATE_ANSWER_BYTES,
     })
   } catch (error) {
-    const name = (error as Error).name
-    return { ok: false, failure: name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `could not reach it: ${(error as Error).message}` }
+    const kind = error instanceof OutboundFailure ? error.kind : 'unreachable'
+    if (kind === 'timeout') return { ok: false, failure: `no answer within ${timeoutMs} ms` }
+    if (kind === 'too_large') return { ok: false, failure: `its answer is larger than ${MAX_DELEGATE_ANSWER_BYTES} bytes` }
+    return { ok: false, failure: 'it could not be reached' }
   }
-  if (!response.ok) return { ok: false, failure: `it answered HTTP ${response.status}` }
+  // Redirects are not followed: a 3xx is a failure like any other non-2xx.
+  if (response.status < 200 || response.status > 299) return { ok: false, failure: `it answered HTTP ${response.status}` }
   let body: unknown
   try {
-    body = await response.json()
+    body = JSON.parse(response.body.toString('utf8'))
   } catch {
     return { ok: false, failure: 'its answer is not JSON' }
   }

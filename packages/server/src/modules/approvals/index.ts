@@ -1,5 +1,6 @@
 import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
+import type { OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { MembersStore } from '../members/members-store.js'
 import type { ResourcesStore } from '../resources/resources-store.js'
@@ -22,6 +23,8 @@ export function createApprovalsModule(deps: {
   events: AccessEventSink
   clock: () => Date
   denialHoldMs?: number
+  /** Delegate calls go out through it; its policy also checks delegate URLs when a policy is saved. */
+  outbound: OutboundClient
 }) {
   const store = createApprovalsStore()
   const policiesStore = createPoliciesStore()
@@ -37,8 +40,9 @@ export function createApprovalsModule(deps: {
     waiter: createDecisionWaiter(),
     clock: deps.clock,
     denialHoldMs: deps.denialHoldMs ?? 3600_000,
+    outbound: deps.outbound,
   })
-  const policies = createPoliciesService({ db: deps.db, store: policiesStore, audit: deps.audit })
+  const policies = createPoliciesService({ db: deps.db, store: policiesStore, audit: deps.audit, outboundPolicy: deps.outbound.policy })
   return {
     store,
     service,

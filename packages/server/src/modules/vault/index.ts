@@ -1,5 +1,6 @@
 import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
+import type { OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { ApprovalsStore } from '../approvals/approvals-store.js'
 import type { Principal } from '../auth/auth-types.js'
@@ -33,6 +34,8 @@ export function createVaultModule(
     /** Verifies the Gatehouse user token in x-client-auth, for the `grants` ACL source. */
     authenticate: (secret: string) => Promise<Principal>
     grants: Pick<ApprovalsStore, 'grantsCovering'>
+    /** External ACL calls go out through it; its policy also checks ACL URLs when a policy is saved. */
+    outbound: OutboundClient
   } & VaultOptions,
 ) {
   const { db, audit, clock } = deps
@@ -40,10 +43,10 @@ export function createVaultModule(
   const modelsStore = createModelsStore()
   const policiesStore = createVaultPoliciesStore()
   const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore })
-  const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore })
+  const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore, outboundPolicy: deps.outbound.policy })
   const clients = createVaultClientsService({ db, store: createVaultClientsStore(), policies: policiesStore, audit })
   const keys = createSigningKeys({ db, clock, tokenTtlSeconds })
-  const acl = createExternalAcl()
+  const acl = createExternalAcl({ outbound: deps.outbound })
   const grantsAcl = createGrantsAcl({ authenticate: deps.authenticate, grants: deps.grants, clock })
   const contexts = createVaultContexts({ db, keys, clients, policies: policiesStore, models: modelsStore })
   const records = createRecordsService({ db, store: createRecordsStore(), contexts, acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
@@ -59,6 +62,5 @@ export function createVaultModule(
       registerOAuthRoutes(app, { clients, keys, tokenTtlSeconds })
       registerRecordsRoutes(app, { records })
     },
-    close: () => acl.close(),
   }
 }

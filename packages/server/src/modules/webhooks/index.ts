@@ -1,5 +1,6 @@
 import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
+import type { OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
 import { createWebhookWorker, type WebhookWorkerDeps } from './webhooks-delivery.js'
 import { registerWebhooksRoutes } from './webhooks-routes.js'
@@ -14,11 +15,11 @@ export { createWebhooksStore } from './webhooks-store.js'
  * and tests drive their own workers with `runOnce`.
  */
 export function createWebhooksModule(
-  deps: { db: Db; audit: Pick<AuditService, 'append'>; clock: () => Date } & Partial<Omit<WebhookWorkerDeps, 'db' | 'store' | 'audit' | 'clock'>>,
+  deps: { db: Db; audit: Pick<AuditService, 'append'>; clock: () => Date; outbound: OutboundClient } & Partial<Omit<WebhookWorkerDeps, 'db' | 'store' | 'audit' | 'clock' | 'outbound'>>,
 ) {
-  const { db, audit, clock, ...workerOptions } = deps
+  const { db, audit, clock, outbound, ...workerOptions } = deps
   const store = createWebhooksStore()
-  const worker = createWebhookWorker({ ...workerOptions, db, store, audit, clock })
-  const service = createWebhooksService({ db, store, audit, clock, notify: () => worker.notify() })
+  const worker = createWebhookWorker({ ...workerOptions, db, store, audit, clock, outbound })
+  const service = createWebhooksService({ db, store, audit, clock, notify: () => worker.notify(), outboundPolicy: outbound.policy })
   return { store, service, worker, register: (app: App) => registerWebhooksRoutes(app, { webhooks: service }) }
 }

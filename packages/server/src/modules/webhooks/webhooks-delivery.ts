@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { Webhook } from 'standardwebhooks'
 import type { Db } from '../../db/db.js'
+import { OutboundFailure, type OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
 import { SYSTEM_ACTOR } from '../spaces/spaces-service.js'
 import type { WebhooksStore } from './webhooks-store.js'
@@ -13,7 +14,6 @@ import type { ClaimedDelivery, DeliveryState } from './webhooks-types.js'
  */
 export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]
 export const MAX_RETRY_AFTER_MS = 24 * 3600 * 1000
-const MAX_ERROR_LENGTH = 500
 
 export interface WorkerLogger {
   warn(obj: object, msg: string): void
@@ -30,7 +30,8 @@ export interface WebhookWorkerDeps {
   /** Each delay varies by up to this fraction either way (default 0.1), so retries do not arrive in lockstep. */
   jitter?: number
   random?: () => number
-  fetch?: typeof fetch
+  /** The outbound client: its policy decides where deliveries may go, at connect time. */
+  outbound: Pick<OutboundClient, 'send'>
   /** Per request (default 15 s). */
   timeoutMs?: number
   /** How long a claim keeps other workers off a delivery; must outlast a request (default timeout + 60 s). */
@@ -88,11 +89,14 @@ export function decideOutcome(
   return { state: 'pending', gone: false, nextAttemptAt: new Date(finishedAt.getTime() + Math.round(delay)) }
 }
 
+/**
+ * What an attempt records when there was no HTTP answer. Space admins read it, so it never says
+ * why a connection failed (refused, reset, not HTTP, TLS, DNS, the outbound policy): that would let
+ * them scan ports through Gatehouse. The cause is in the server log.
+ */
 function describeError(error: unknown): string {
-  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } }
-  if (err?.name === 'TimeoutError') return 'timed out'
-  const cause = err?.cause ? `: ${err.cause.code ?? err.cause.message ?? ''}` : ''
-  return `${err?.message ?? String(error)}${cause}`.slice(0, MAX_ERROR_LENGTH)
+  if (error instanceof OutboundFailure && error.kind === 'timeout') return 'timed out'
+  return 'the endpoint could not be reached'
 }
 
 /** Both signatures during a rotation's overlap, space-separated as the spec allows. */
@@ -108,7 +112,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
   const { db, store, audit, clock, logger } = deps
   const schedule = deps.schedule ?? DEFAULT_RETRY_SCHEDULE_MS
   const policy = { schedule, jitter: deps.jitter ?? 0.1, random: deps.random ?? Math.random }
-  const send = deps.fetch ?? fetch
+  const { outbound } = deps
   const timeoutMs = deps.timeoutMs ?? 15_000
   const leaseMs = deps.leaseMs ?? timeoutMs + 60_000
   const batchSize = deps.batchSize ?? 20
@@ -119,8 +123,9 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
     const started = performance.now()
     const elapsed = () => Math.round(performance.now() - started)
     try {
-      const response = await send(delivery.url, {
-        method: 'POST',
+      const response = await outbound.send({
+        purpose: 'webhook',
+        url: delivery.url,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Gatehouse-Webhooks/1',
@@ -129,14 +134,14 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
           'webhook-signature': signatureHeader(delivery, attemptedAt),
         },
         body: delivery.payload,
-        // A redirect is not followed: the admin registered this URL, not wherever it points.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
+        // A redirect is not followed (the outbound client never follows one): the admin registered
+        // this URL, not wherever it points. The body is not needed and is dropped unread.
+        timeoutMs,
+        maxBytes: 0,
       })
-      // The body is not needed; dropping it frees the connection.
-      await response.body?.cancel().catch(() => undefined)
       const redirect = response.status >= 300 && response.status < 400 ? 'redirects are not followed' : null
-      return { attemptedAt, statusCode: response.status, error: redirect, retryAfter: response.headers.get('retry-after'), durationMs: elapsed() }
+      const retryAfter = response.headers['retry-after']
+      return { attemptedAt, statusCode: response.status, error: redirect, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, durationMs: elapsed() }
     } catch (error) {
       return { attemptedAt, statusCode: null, error: describeError(error), retryAfter: null, durationMs: elapsed() }
     }

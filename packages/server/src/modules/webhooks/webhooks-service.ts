@@ -4,6 +4,7 @@ import { badRequest, conflict, notFound } from '../../http/errors.js'
 import { decodeSeqCursor, encodeSeqCursor } from '../../lib/cursor.js'
 import { newId } from '../../lib/ids.js'
 import { keysetPage } from '../../lib/paging.js'
+import { assertOutboundUrl, type OutboundPolicy } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { Principal } from '../auth/auth-types.js'
 import type { WebhooksStore } from './webhooks-store.js'
@@ -28,6 +29,8 @@ export interface WebhooksServiceDeps {
   notify: () => void
   /** How long a rotated-out secret keeps signing (default 24 h). */
   secretOverlapMs?: number
+  /** Where deliveries may go (checked again at connect time). */
+  outboundPolicy: OutboundPolicy
 }
 
 export const DEFAULT_SECRET_OVERLAP_MS = 24 * 3600 * 1000
@@ -42,15 +45,9 @@ const EVENT_TYPE = /^[a-z][a-z0-9_]{0,62}\/[a-z][a-z0-9_]{0,62}$/
 
 const endpointRef = (id: string) => ({ kind: 'webhook_endpoint', id })
 
-function checkUrl(raw: string): string {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw badRequest(`url is not a valid URL: '${raw.slice(0, 100)}'`)
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badRequest(`url must be http:// or https://, got '${url.protocol}//'`)
+function checkUrl(raw: string, policy: OutboundPolicy): string {
   if (raw.length > MAX_URL_LENGTH) throw badRequest(`url must be at most ${MAX_URL_LENGTH} characters`)
+  assertOutboundUrl(raw, policy, 'url')
   return raw
 }
 
@@ -60,7 +57,7 @@ const auditOrigin = (url: string | undefined) => (url === undefined ? undefined 
 
 const dedupe = (events: WebhookEventFilter[] | undefined) => (events ? [...new Set(events)] : undefined)
 
-export function createWebhooksService({ db, store, audit, clock, notify, secretOverlapMs = DEFAULT_SECRET_OVERLAP_MS }: WebhooksServiceDeps) {
+export function createWebhooksService({ db, store, audit, clock, notify, secretOverlapMs = DEFAULT_SECRET_OVERLAP_MS, outboundPolicy }: WebhooksServiceDeps) {
   const mustGetEndpoint = async (spaceId: string, endpointId: string) =>
     (await store.getEndpoint(db, spaceId, endpointId)) ?? Promise.reject(notFound('webhook endpoint', endpointId))
 
@@ -71,7 +68,7 @@ export function createWebhooksService({ db, store, audit, clock, notify, secretO
     async create(by: Principal, input: NewEndpoint): Promise<EndpointWithSecret> {
       const id = newId('whe')
       const secret = newSigningSecret()
-      const url = checkUrl(input.url)
+      const url = checkUrl(input.url, outboundPolicy)
       const events = dedupe(input.events) ?? []
       const enabled = input.enabled ?? true
       await db.transaction(async (tx) => {
@@ -92,7 +89,7 @@ export function createWebhooksService({ db, store, audit, clock, notify, secretO
 
     /** Disabling cancels the endpoint's queued deliveries (they can be redelivered once it is enabled again). */
     async update(by: Principal, endpointId: string, changes: EndpointChanges): Promise<WebhookEndpoint> {
-      const url = changes.url === undefined ? undefined : checkUrl(changes.url)
+      const url = changes.url === undefined ? undefined : checkUrl(changes.url, outboundPolicy)
       const events = dedupe(changes.events)
       await db.transaction(async (tx) => {
         const now = clock()

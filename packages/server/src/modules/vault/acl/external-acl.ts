@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv'
-import { Pool, errors as undiciErrors } from 'undici'
 import { AppError } from '../../../http/errors.js'
+import { OutboundFailure, type OutboundClient } from '../../../lib/outbound/index.js'
 import { ACL_RESPONSE_SCHEMA } from './acl-schemas.js'
 
 export type AclAction = 'read' | 'write' | 'delete'
@@ -27,52 +27,39 @@ const validateAnswer = new Ajv({ strict: false }).compile(ACL_RESPONSE_SCHEMA)
 /**
  * Reference 004's external ACL: POST `{ action, type, <primaryKey>: [ids] }` to the application's
  * filter endpoint with `Authorization: Bearer <x-client-auth token>`; the answer is
- * `{ <primaryKey>: [ids] | "*" }`. Fails closed: any doubt is an error, never an allowance. One
- * keep-alive undici pool per endpoint origin.
+ * `{ <primaryKey>: [ids] | "*" }`. Fails closed: any doubt is an error, never an allowance. Calls go
+ * through the outbound client (its policy, connect-time address check and streaming size cap).
+ *
+ * What the caller learns is deliberately coarse: every failure to get an HTTP answer is
+ * `acl_unreachable` with no cause (refused, reset, not HTTP, TLS, DNS, policy all look alike, so a
+ * space admin cannot scan ports); a non-2xx answer is `acl_error_status` with its status, since it
+ * is an HTTP answer from the endpoint the admin configured. Causes go to the server log.
  */
-export function createExternalAcl() {
-  const pools = new Map<string, Pool>()
-  const poolFor = (origin: string) => {
-    let pool = pools.get(origin)
-    if (!pool) {
-      pool = new Pool(origin, { connections: 16, keepAliveTimeout: 30_000 })
-      pools.set(origin, pool)
-    }
-    return pool
-  }
-
+export function createExternalAcl(deps: { outbound: Pick<OutboundClient, 'send'> }) {
   async function ask(call: AclCall, ids: string[]): Promise<Set<string> | '*'> {
-    const url = new URL(call.url)
     const body = JSON.stringify({ action: `v1.restapi.${call.action}`, type: call.model, [call.primaryKey]: ids })
     let response
     try {
-      response = await poolFor(url.origin).request({
-        method: 'POST',
-        path: `${url.pathname}${url.search}`,
+      response = await deps.outbound.send({
+        purpose: 'external_acl',
+        url: call.url,
         headers: { 'content-type': 'application/json', authorization: `Bearer ${call.clientToken}` },
         body,
-        headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
-        signal: AbortSignal.timeout(call.timeoutMs),
+        timeoutMs: call.timeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
       })
     } catch (error) {
-      const timedOut = error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError || (error as Error).name === 'TimeoutError'
-      if (timedOut) throw new AppError('acl_timeout', `the ACL filter endpoint did not answer within ${call.timeoutMs} ms; nothing was returned or written`)
-      throw new AppError('acl_unreachable', `the ACL filter endpoint could not be reached (${(error as { code?: string }).code ?? (error as Error).message}); nothing was returned or written`)
+      const kind = error instanceof OutboundFailure ? error.kind : 'unreachable'
+      if (kind === 'timeout') throw new AppError('acl_timeout', `the ACL filter endpoint did not answer within ${call.timeoutMs} ms; nothing was returned or written`)
+      if (kind === 'too_large') throw new AppError('acl_invalid_response', `the ACL answer is larger than ${MAX_ANSWER_BYTES} bytes; nothing was returned or written`)
+      throw new AppError('acl_unreachable', 'the ACL filter endpoint could not be reached; nothing was returned or written')
     }
-    let text: string
-    try {
-      text = await response.body.text()
-    } catch {
-      throw new AppError('acl_timeout', `the ACL filter endpoint did not finish its answer within ${call.timeoutMs} ms; nothing was returned or written`)
+    if (response.status < 200 || response.status > 299) {
+      throw new AppError('acl_error_status', `the ACL filter endpoint answered HTTP ${response.status}; nothing was returned or written`)
     }
-    if (response.statusCode < 200 || response.statusCode > 299) {
-      throw new AppError('acl_error_status', `the ACL filter endpoint answered HTTP ${response.statusCode}; nothing was returned or written`)
-    }
-    if (text.length > MAX_ANSWER_BYTES) throw new AppError('acl_invalid_response', 'the ACL filter endpoint answered more than 10 MiB')
     let answer: unknown
     try {
-      answer = JSON.parse(text)
+      answer = JSON.parse(response.body.toString('utf8'))
     } catch {
       throw new AppError('acl_invalid_response', 'the ACL filter endpoint did not answer JSON; nothing was returned or written')
     }
@@ -99,11 +86,6 @@ export function createExternalAcl() {
         for (const id of chunk) if (answer === '*' || answer.has(id)) allowed.add(id)
       }
       return allowed
-    },
-
-    async close(): Promise<void> {
-      await Promise.all([...pools.values()].map((pool) => pool.close()))
-      pools.clear()
     },
   }
 }

@@ -2,6 +2,7 @@ import type { Db, Queryable } from '../../../db/db.js'
 import { constraintMessage } from '../../../db/db-errors.js'
 import { notFound } from '../../../http/errors.js'
 import { newId } from '../../../lib/ids.js'
+import { assertOutboundUrl, redactUrl, type OutboundPolicy } from '../../../lib/outbound/index.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
 import type { ModelsStore } from '../models/models-store.js'
@@ -46,8 +47,26 @@ export function createVaultPoliciesStore() {
 
 export type VaultPoliciesStore = ReturnType<typeof createVaultPoliciesStore>
 
+/** The rules as the audit log records them: an external ACL's URL without its query string or userinfo. */
+function auditedRules(rules: Record<string, ModelRule>): Record<string, ModelRule> {
+  const entries = Object.entries(rules).map(([model, rule]) => [model, rule.acl.source === 'external' ? { ...rule, acl: { ...rule.acl, url: redactUrl(rule.acl.url) } } : rule])
+  return Object.fromEntries(entries) as Record<string, ModelRule>
+}
+
 /** Policies are read fresh on every data-plane call: an edit or a deletion takes effect at once. */
-export function createVaultPoliciesService({ db, store, audit, models }: { db: Db; store: VaultPoliciesStore; audit: Pick<AuditService, 'append'>; models: Pick<ModelsStore, 'get' | 'list'> }) {
+export function createVaultPoliciesService({
+  db,
+  store,
+  audit,
+  models,
+  outboundPolicy,
+}: {
+  db: Db
+  store: VaultPoliciesStore
+  audit: Pick<AuditService, 'append'>
+  models: Pick<ModelsStore, 'get' | 'list'>
+  outboundPolicy: OutboundPolicy
+}) {
   /**
    * The models the rules name, locked (FOR UPDATE) until the policy commits: a concurrent model
    * change that drops a field waits for this policy, then sees it among those naming the field.
@@ -63,11 +82,15 @@ export function createVaultPoliciesService({ db, store, audit, models }: { db: D
   }
 
   async function save(by: Principal, id: string, name: string, rules: Record<string, ModelRule>, event: string): Promise<VaultPolicy> {
+    // Checked again on every call, on the resolved address; this catches the obvious at once.
+    for (const [model, rule] of Object.entries(rules)) {
+      if (rule.acl.source === 'external') assertOutboundUrl(rule.acl.url, outboundPolicy, `rules.${model}.acl.url`)
+    }
     try {
       return await db.transaction(async (tx) => {
         checkPolicyRules(rules, await currentModels(tx, by.spaceId, rules))
         const policy = await store.upsert(tx, by.spaceId, id, name, rules)
-        await audit.append(tx, by.spaceId, { event, actor: by.actor, resources: [{ kind: 'vault_policy', id }], meta: { name, rules } })
+        await audit.append(tx, by.spaceId, { event, actor: by.actor, resources: [{ kind: 'vault_policy', id }], meta: { name, rules: auditedRules(rules) } })
         return policy
       })
     } catch (error) {
