@@ -1,32 +1,13 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readConfig } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
 import { startServer, type RunningServer } from '../src/server.js'
-import { openTestDb, STORE } from './harness.js'
+import { STORE } from './harness.js'
+import { processHarness } from './process-harness.js'
 
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-keys-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** One store (a PGlite data directory, or a fresh PostgreSQL database) that several starts share. */
-async function storeEnv(): Promise<Record<string, string>> {
-  const dataDir = tempDir()
-  if (STORE === 'pglite') return { GATEHOUSE_DATA_DIR: dataDir }
-  const testDb = await openTestDb()
-  await testDb.db.close()
-  cleanups.push(() => testDb.drop().catch(() => undefined))
-  return { GATEHOUSE_DATA_DIR: dataDir, DATABASE_URL: testDb.url! }
-}
+const { tempDir, storeEnv } = processHarness('gatehouse-keys-')
 
 const start = (env: Record<string, string>) => startServer(readConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'))
 

@@ -1,74 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, lstatSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
-import { openTestDb, STORE } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import { STORE } from './harness.js'
+import { processHarness, tokenIn, type Started } from './process-harness.js'
 
 /**
  * Issue 11, "the embedded store is world-writable": the data directory and everything in it are
  * owner-only whatever the umask the server starts with, and a looser directory is fixed with a
  * warning. Runs the real entry point, as server.test.ts does.
  */
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url))
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-interface Started {
-  child: ChildProcess
-  output: () => string
-  url: string
-  exited: Promise<number | null>
-}
+const { tempDir, storeEnv: envFor, startProcess } = processHarness('gatehouse-perm-')
 
 /** Starts main.ts under `umask 000`, the loosest a careless service manager might give it. */
-function startLoose(env: Record<string, string>): Promise<Started> {
-  const child = spawn('/bin/sh', ['-c', 'umask 000 && exec "$0" "$@"', process.execPath, '--import', 'tsx', MAIN], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout!.on('data', (chunk) => (output += chunk))
-  child.stderr!.on('data', (chunk) => (output += chunk))
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code, signal) => {
-      if (signal) output += `\n(killed by ${signal})`
-      resolve(code)
-    }),
-  )
-  cleanups.push(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 60 s:\n${output}`)), 60_000)
-    const check = () => {
-      const match = /API: +(http:\/\/[^\s]+)\/v1/.exec(output)
-      if (match && output.includes('Store:') && (!output.includes('Admin token') || output.includes('Try it'))) {
-        clearTimeout(timer)
-        resolve({ child, output: () => output, url: match[1]!, exited })
-      }
-    }
-    child.stdout!.on('data', check)
-    exited.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`exited with ${code} before its banner:\n${output}`))
-    })
-  })
-}
+const startLoose = (env: Record<string, string>) => startProcess(env, { umask: '000' })
 
+/** A data directory the server creates itself, under the loose umask. */
 async function storeEnv(): Promise<{ env: Record<string, string>; dataDir: string }> {
-  const parent = mkdtempSync(join(tmpdir(), 'gatehouse-perm-'))
-  cleanups.push(() => rmSync(parent, { recursive: true, force: true }))
-  // A directory the server creates itself, under the loose umask.
-  const dataDir = join(parent, 'data')
-  if (STORE === 'pglite') return { env: { GATEHOUSE_DATA_DIR: dataDir }, dataDir }
-  const testDb = await openTestDb()
-  await testDb.db.close()
-  cleanups.push(() => testDb.drop().catch(() => undefined))
-  return { env: { GATEHOUSE_DATA_DIR: dataDir, DATABASE_URL: testDb.url! }, dataDir }
+  const dataDir = join(tempDir(), 'data')
+  return { env: await envFor(dataDir), dataDir }
 }
 
 /** Every path under `root` (itself included) that a group or other user could read, write or enter. */
@@ -88,8 +37,6 @@ function countEntries(root: string): number {
   const stat = lstatSync(root)
   return 1 + (stat.isDirectory() ? readdirSync(root).reduce((sum, entry) => sum + countEntries(join(root, entry)), 0) : 0)
 }
-
-const tokenIn = (output: string) => /Admin token for space 'default'[^\n]*\n\s+(ghs_[a-z2-7]+)/.exec(output)?.[1]
 
 async function stop(started: Started): Promise<void> {
   // A SIGTERM sent the instant the banner appears can beat main.ts's signal handlers (see the report).

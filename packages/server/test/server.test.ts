@@ -1,74 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readConfig } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
 import { startServer } from '../src/server.js'
 import { buildApp } from '../src/app.js'
-import { openTestDb, STORE, testSigner, type TestDb } from './harness.js'
+import { openTestDb, STORE, testSigner } from './harness.js'
+import { MAIN, processHarness, tokenIn } from './process-harness.js'
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url))
-const cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-async function storeEnv(): Promise<Record<string, string>> {
-  const dataDir = tempDir()
-  if (STORE === 'pglite') return { GATEHOUSE_DATA_DIR: dataDir }
-  const testDb: TestDb = await openTestDb()
-  await testDb.db.close()
-  cleanups.push(() => testDb.drop().catch(() => undefined))
-  return { GATEHOUSE_DATA_DIR: dataDir, DATABASE_URL: testDb.url! }
-}
-
-interface Started {
-  child: ChildProcess
-  output: () => string
-  url: string
-  exited: Promise<number | null>
-}
-
-/** Runs the real entry point as a newcomer would, and waits for its banner. */
-function startProcess(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout!.on('data', (chunk) => (output += chunk))
-  child.stderr!.on('data', (chunk) => (output += chunk))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  cleanups.push(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 60 s:\n${output}`)), 60_000)
-    const check = () => {
-      const match = /API: +(http:\/\/[^\s]+)\/v1/.exec(output)
-      if (match && output.includes('Store:') && (!output.includes('Admin token') || output.includes('Try it'))) {
-        clearTimeout(timer)
-        resolve({ child, output: () => output, url: match[1]!, exited })
-      }
-    }
-    child.stdout!.on('data', check)
-    exited.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`exited with ${code} before its banner:\n${output}`))
-    })
-  })
-}
-
-const tokenIn = (output: string) => /Admin token for space 'default'[^\n]*\n\s+(ghs_[a-z2-7]+)/.exec(output)?.[1]
+const { onCleanup, tempDir, storeEnv, startProcess } = processHarness()
 
 describe(`the server process on ${STORE}`, () => {
   it('prints a one-time admin token on the first start only, serves with it, and exits 0 on SIGTERM', async () => {
@@ -133,7 +73,7 @@ describe('shutdown', () => {
     const env = await storeEnv()
     const config = readConfig({ ...env, PORT: '0', LOG_LEVEL: 'silent' })
     const server = await startServer(config, createLogger('silent'))
-    cleanups.push(() => server.close())
+    onCleanup(() => server.close())
     const token = server.bootstrap!.adminToken.token
 
     // Hold the token table so the request's authentication waits: it is in flight when close starts.
@@ -165,21 +105,21 @@ describe('start-up', () => {
   it('a taken port fails before the first start writes anything, so its one-time token is not lost', async () => {
     const env = await storeEnv()
     const blocker = await startServer(readConfig({ GATEHOUSE_DATA_DIR: tempDir(), PORT: '0' }), createLogger('silent'))
-    cleanups.push(() => blocker.close())
+    onCleanup(() => blocker.close())
     const port = new URL(blocker.url).port
     const config = readConfig({ ...env, PORT: port })
     await expect(startServer(config, createLogger('silent'))).rejects.toThrow('EADDRINUSE')
     // Nothing was bootstrapped: the next start on a free port still prints its token.
     const next = await startServer({ ...config, port: 0 }, createLogger('silent'))
-    cleanups.push(() => next.close())
+    onCleanup(() => next.close())
     expect(next.bootstrap?.adminToken.token).toMatch(/^ghs_/)
   })
 
   it('answers 503 until migrations have run', async () => {
     const testDb = await openTestDb()
-    cleanups.push(() => testDb.drop())
+    onCleanup(() => testDb.drop())
     const built = await buildApp({ db: testDb.db, signer: testSigner(), startGated: true })
-    cleanups.push(() => built.app.close())
+    onCleanup(() => built.app.close())
     const early = await built.app.inject({ method: 'GET', url: '/v1/spaces/default' })
     expect(early.statusCode).toBe(503)
     expect(JSON.parse(early.body).error.message).toContain('starting')

@@ -74,6 +74,15 @@ export const PolicySchema = Type.Object(
   { $id: 'Policy' },
 )
 
+const ReviewSchema = Type.Object({
+  reviewerId: Type.String(),
+  reviewerEmail: Type.String(),
+  decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
+  durationSeconds: Type.Union([Type.Integer(), Type.Null()]),
+  comment: Type.String(),
+  createdAt: Timestamp,
+})
+
 export const PetitionSchema = Type.Object(
   {
     id: Type.String(),
@@ -102,16 +111,7 @@ export const PetitionSchema = Type.Object(
       }),
       maxDurationSeconds: Type.Union([Type.Integer(), Type.Null()]),
     }),
-    reviews: Type.Array(
-      Type.Object({
-        reviewerId: Type.String(),
-        reviewerEmail: Type.String(),
-        decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
-        durationSeconds: Type.Union([Type.Integer(), Type.Null()]),
-        comment: Type.String(),
-        createdAt: Timestamp,
-      }),
-    ),
+    reviews: Type.Array(ReviewSchema),
     createdBy: ActorSchema,
     createdAt: Timestamp,
     decidedAt: Type.Union([Timestamp, Type.Null()]),
@@ -121,36 +121,16 @@ export const PetitionSchema = Type.Object(
   { $id: 'Petition' },
 )
 
-const ReviewSchema = Type.Object({
-  reviewerId: Type.String(),
-  reviewerEmail: Type.String(),
-  decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
-  durationSeconds: Type.Union([Type.Integer(), Type.Null()]),
-  comment: Type.String(),
-  createdAt: Timestamp,
-})
-
 /**
  * What a member sees of a petition (their own): its state, resources, the reviewers' decisions and
  * the times — closed, so the policy's rule (a delegate URL, the reviewer configuration) and the
  * actors' details never reach them, whatever is added to a petition later.
  */
+const { id, state, petitioners, resources, reason, durationSeconds, startsAt, emergency, extendsGrantId, reviews, createdAt, decidedAt, decisionComment } = PetitionSchema.properties
 export const MemberPetitionSchema = Type.Object(
   {
     view: Type.Literal('member', { description: 'This is the member view of a petition' }),
-    id: Type.String(),
-    state: PetitionSchema.properties.state,
-    petitioners: Type.Array(StoredPetitionerSchema),
-    resources: Type.Array(ResourceRefSchema),
-    reason: Type.String(),
-    durationSeconds: Type.Union([Type.Integer(), Type.Null()]),
-    startsAt: Type.Union([Timestamp, Type.Null()]),
-    emergency: Type.Boolean(),
-    extendsGrantId: Type.Union([Type.String(), Type.Null()]),
-    reviews: Type.Array(ReviewSchema),
-    createdAt: Timestamp,
-    decidedAt: Type.Union([Timestamp, Type.Null()]),
-    decisionComment: Type.Union([Type.String(), Type.Null()]),
+    ...{ id, state, petitioners, resources, reason, durationSeconds, startsAt, emergency, extendsGrantId, reviews, createdAt, decidedAt, decisionComment },
   },
   { $id: 'MemberPetition', additionalProperties: false },
 )
