@@ -41,7 +41,6 @@ async function main(): Promise<void> {
   // umask it was started with.
   process.umask(0o077)
   const server = await startServer(config, logger)
-  process.stdout.write(banner(server))
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'draining in-flight requests, then closing the database')
@@ -60,6 +59,8 @@ async function main(): Promise<void> {
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
+  // Printed last: whoever reads the banner and signals at once finds the handlers in place.
+  process.stdout.write(banner(server))
 }
 
 main().catch((error: unknown) => {
