@@ -66,7 +66,7 @@ export interface FloorOptions {
   space: string
   acl: AclEndpoint
   /** Whose grants arm (d) opens. */
-  granteeEmail: string
+  granteeUserId: string
 }
 
 const LIMIT = 100
@@ -82,7 +82,7 @@ const COLUMNS = [...READABLE, 'created_at', 'updated_at'].join(', ')
  * `?q=selective|range|sort` names the query.
  */
 export async function startFindFloor(options: FloorOptions, rows: number): Promise<{ url(arm: FindArm | 'jsonb', query: QueryName): string; close(): Promise<void> }> {
-  const { db, tableName, space, acl, granteeEmail } = options
+  const { db, tableName, space, acl, granteeUserId } = options
   const table = `vault."${tableName}"`
   const queries = new Map(findQueries(rows).map((query) => [query.name, query]))
   const aclPool = new Pool(new URL(acl.url('all')).origin, { connections: 16, keepAliveTimeout: 30_000 })
@@ -135,9 +135,9 @@ export async function startFindFloor(options: FloorOptions, rows: number): Promi
       case 'grants':
         return page(
           query,
-          ` AND customer_id IN (SELECT resource_id FROM grants WHERE space_id = $${query.params.length + 1} AND petitioner_email = $${query.params.length + 2}
+          ` AND customer_id IN (SELECT resource_id FROM grants WHERE space_id = $${query.params.length + 1} AND petitioner_user_id = $${query.params.length + 2}
              AND resource_kind = 'customer' AND revoked_at IS NULL AND starts_at <= now() AND expires_at > now())`,
-          [space, granteeEmail],
+          [space, granteeUserId],
         )
       case 'jsonb': {
         const { rows: found } = await db.query<{ doc: Record<string, unknown>; total: number }>(

@@ -45,8 +45,8 @@ export const accessCheck: Scenario = {
       [space],
     )
     await db.query(
-      `INSERT INTO grants (space_id, id, petition_id, petitioner_id, petitioner_email, resource_kind, resource_id, starts_at, expires_at)
-       SELECT $1, 'grt_bench_' || g, 'pet_bench_filler', 'usr_filler_' || (g % 500), 'filler-' || (g % 500) || '@example.com',
+      `INSERT INTO grants (space_id, id, petition_id, petitioner_id, petitioner_email, petitioner_user_id, resource_kind, resource_id, starts_at, expires_at)
+       SELECT $1, 'grt_bench_' || g, 'pet_bench_filler', 'usr_filler_' || (g % 500), 'filler-' || (g % 500) || '@example.com', 'usr_filler_' || (g % 500),
          'customer', 'c_' || lpad((g % $3)::text, 7, '0'), now() - interval '1 hour', now() + interval '1 day'
        FROM generate_series(1, $2::int) AS g`,
       [space, sizes.accessFillerGrants, resourceCount],

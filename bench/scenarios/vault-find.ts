@@ -43,11 +43,11 @@ async function openings(stack: Stack, tableName: string, queries: FindQuery[]): 
   return { ids: [...ids].slice(0, 100), customers: [...customers] }
 }
 
-/** A person holding active grants on `customers`, among `filler` grants of other people; answers their user token and email. */
-async function grantee(stack: Stack, customers: string[], filler: number): Promise<{ token: string; email: string }> {
+/** A person holding active grants on `customers`, among `filler` grants of other people; answers their user token and id. */
+async function grantee(stack: Stack, customers: string[], filler: number): Promise<{ token: string; userId: string }> {
   const email = 'agent@example.com'
   const password = 'bench-password-not-secret'
-  await stack.api('POST', `/v1/spaces/${stack.space}/users`, { body: { email, name: 'Bench Agent', role: 'member', password } })
+  const user = await stack.api<{ id: string }>('POST', `/v1/spaces/${stack.space}/users`, { body: { email, name: 'Bench Agent', role: 'member', password } })
   const { token } = await stack.api<{ token: string }>('POST', `/v1/spaces/${stack.space}/auth:signIn`, { body: { email, password } })
   await stack.db.query(
     `INSERT INTO petitions (space_id, id, request_key, state, petitioners, resources, reason, rule, created_by)
@@ -56,17 +56,17 @@ async function grantee(stack: Stack, customers: string[], filler: number): Promi
   )
   await stack.db.query(
     `INSERT INTO grants (space_id, id, petition_id, petitioner_id, petitioner_email, petitioner_user_id, resource_kind, resource_id, starts_at, expires_at)
-     SELECT $1, 'grt_bench_agent_' || n, 'pet_bench_find', 'usr_bench_agent', $2, (SELECT u.id FROM users u WHERE u.space_id = $1 AND u.email = $2),
+     SELECT $1, 'grt_bench_agent_' || n, 'pet_bench_find', 'usr_bench_agent', $2, $5,
        'customer', c, now() - interval '1 hour', now() + interval '1 day'
      FROM unnest($3::text[]) WITH ORDINALITY AS x(c, n)
      UNION ALL
      SELECT $1, 'grt_bench_other_' || g, 'pet_bench_find', 'usr_other_' || (g % 500), 'other-' || (g % 500) || '@example.com', 'usr_other_' || (g % 500),
        'customer', 'c_' || lpad(g::text, 7, '0'), now() - interval '1 hour', now() + interval '1 day'
      FROM generate_series(1, $4::int) AS g`,
-    [stack.space, email, customers, filler],
+    [stack.space, email, customers, filler, user.id],
   )
   await stack.db.query('ANALYZE grants')
-  return { token, email }
+  return { token, userId: user.id }
 }
 
 const answerOf = (page: FindPage) => JSON.stringify({ ids: page.data.map((row) => row.ticket_id), total: page.meta.total })
@@ -94,7 +94,7 @@ export const vaultFind: Scenario = {
 
     const acl = await startAclEndpoint()
     acl.allow(open.ids)
-    const floor = await startFindFloor({ db: stack.db, tableName, space: stack.space, acl, granteeEmail: person.email }, rows)
+    const floor = await startFindFloor({ db: stack.db, tableName, space: stack.space, acl, granteeUserId: person.userId }, rows)
     const loader = startSequentialLoad()
     try {
       const rules: Record<FindArm, Record<string, unknown>> = {
