@@ -78,7 +78,7 @@ try {
 
 step('6. The reviewer approves it for 2 hours')
 const reviewerClient = new GatehouseAPI({ baseUrl: base, space, token: lead.token })
-const [petition] = (await reviewerClient.petition.list({ state: 'open', petitioner: engineer.email })).items
+const [petition] = (await reviewerClient.petition.list({ state: 'open', petitioner: engineer.email })).petitions
 const decided = await reviewerClient.petition.review({ id: petition.id, decision: 'approve', durationSeconds: 7200, comment: 'for the escalation' })
 console.log(`petition ${decided.id}: ${decided.state}`)
 const { grants } = await approval({ client: engineerClient, petitioners: [{ kind: 'user', id: engineer.id, email: engineer.email }], resources: [{ kind: 'customer', id: 'c_42' }], wait: { timeoutMs: 0 } })

@@ -33,10 +33,14 @@ export interface BulkUpdateOptions {
   onProgress?: (progress: { done: number; total: number }) => void
 }
 
-export interface Page<T> {
-  items: T[]
-  nextCursor: string | null
-}
+/**
+ * One page of a list, under the same key as the REST API's answer (`{ resources, nextCursor }`),
+ * so a page from the SDK and one from `curl` read the same.
+ */
+export type Page<K extends string, T> = { [P in K]: T[] } & { nextCursor: string | null }
+export type ResourcePage = Page<'resources', Resource>
+export type PetitionPage = Page<'petitions', PetitionView>
+export type GrantPage = Page<'grants', Grant>
 
 const MAX_BATCH = 1000
 
@@ -105,12 +109,11 @@ export class GatehouseAPI {
       await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker))
       return { received: resources.length, changed }
     },
-    list: async (query: { kind?: string; labels?: Record<string, string>; cursor?: string; limit?: number } = {}): Promise<Page<Resource>> => {
+    list: async (query: { kind?: string; labels?: Record<string, string>; cursor?: string; limit?: number } = {}): Promise<ResourcePage> => {
       const label = Object.entries(query.labels ?? {}).map(([name, value]) => `${name}:${value}`)
-      const page = await this.request<{ resources: Resource[]; nextCursor: string | null }>('GET', `${this.prefix}/resources`, {
+      return this.request('GET', `${this.prefix}/resources`, {
         query: { kind: query.kind, label: label.length ? label : undefined, cursor: query.cursor, limit: query.limit },
       })
-      return { items: page.resources, nextCursor: page.nextCursor }
     },
     get: (ref: ResourceRef): Promise<Resource> => this.request('GET', `${this.prefix}/resources/${enc(ref.kind)}/${enc(ref.id)}`),
     delete: (ref: ResourceRef): Promise<void> => this.request('DELETE', `${this.prefix}/resources/${enc(ref.kind)}/${enc(ref.id)}`),
@@ -125,29 +128,24 @@ export class GatehouseAPI {
   readonly petition = {
     create: (body: PetitionInput): Promise<PetitionView> => this.request('POST', `${this.prefix}/petitions`, { body }),
     get: (id: string): Promise<PetitionView> => this.request('GET', `${this.prefix}/petitions/${enc(id)}`),
-    list: async (query: { state?: Petition['state']; petitioner?: string; cursor?: string; limit?: number } = {}): Promise<Page<PetitionView>> => {
-      const page = await this.request<{ petitions: PetitionView[]; nextCursor: string | null }>('GET', `${this.prefix}/petitions`, { query })
-      return { items: page.petitions, nextCursor: page.nextCursor }
-    },
+    list: (query: { state?: Petition['state']; petitioner?: string; cursor?: string; limit?: number } = {}): Promise<PetitionPage> =>
+      this.request('GET', `${this.prefix}/petitions`, { query }),
     review: ({ id, ...body }: ReviewInput & { id: string }): Promise<PetitionView> => this.request('POST', `${this.prefix}/petitions/${enc(id)}:review`, { body }),
     cancel: (id: string): Promise<PetitionView> => this.request('POST', `${this.prefix}/petitions/${enc(id)}:cancel`),
   }
 
   readonly grant = {
     get: (id: string): Promise<Grant> => this.request('GET', `${this.prefix}/grants/${enc(id)}`),
-    list: async (
+    list: (
       query: { petitioner?: string; resourceKind?: string; resourceId?: string; active?: boolean; cursor?: string; limit?: number } = {},
-    ): Promise<Page<Grant>> => {
-      const page = await this.request<{ grants: Grant[]; nextCursor: string | null }>('GET', `${this.prefix}/grants`, { query })
-      return { items: page.grants, nextCursor: page.nextCursor }
-    },
+    ): Promise<GrantPage> => this.request('GET', `${this.prefix}/grants`, { query }),
     revoke: (id: string): Promise<Grant> => this.request('POST', `${this.prefix}/grants/${enc(id)}:revoke`),
     extend: (id: string, body: { durationSeconds?: number; reason?: string } = {}): Promise<PetitionView> =>
       this.request('POST', `${this.prefix}/grants/${enc(id)}:extend`, { body }),
   }
 
   readonly policy = {
-    list: async (): Promise<Policy[]> => (await this.request<{ policies: Policy[] }>('GET', `${this.prefix}/policies`)).policies,
+    list: (): Promise<{ policies: Policy[] }> => this.request('GET', `${this.prefix}/policies`),
     get: (id: string): Promise<Policy> => this.request('GET', `${this.prefix}/policies/${enc(id)}`),
     create: (body: PolicyInput): Promise<Policy> => this.request('POST', `${this.prefix}/policies`, { body }),
     replace: (id: string, body: PolicyInput): Promise<Policy> => this.request('PUT', `${this.prefix}/policies/${enc(id)}`, { body }),

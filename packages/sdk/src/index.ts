@@ -1,4 +1,4 @@
-export { GatehouseAPI, type GatehouseAPIOptions, type BulkUpdateOptions, type Page } from './client.js'
+export { GatehouseAPI, type GatehouseAPIOptions, type BulkUpdateOptions, type Page, type ResourcePage, type PetitionPage, type GrantPage } from './client.js'
 export { approval, getErrorKind, ApprovalError, type ApprovalOptions, type ApprovalResult, type ErrorKind } from './approvals.js'
 export { verifyWebhook, WebhookVerificationError, type WebhookEvent } from './webhooks.js'
 export { parseDuration } from './duration.js'

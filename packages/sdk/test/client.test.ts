@@ -42,7 +42,7 @@ describe('approval()', () => {
     )
     expect(results.every((result) => result.status === 'rejected' && getErrorKind(result.reason) === 'waiting')).toBe(true)
     const petitions = await portal.petition.list({ state: 'open' })
-    expect(petitions.items.filter((petition) => petition.resources[0]!.id === 'c_1')).toHaveLength(1)
+    expect(petitions.petitions.filter((petition) => petition.resources[0]!.id === 'c_1')).toHaveLength(1)
   })
 
   it('waits for a quick reviewer and resolves with the grant', async () => {
@@ -74,7 +74,8 @@ describe('resource.bulkUpdate', () => {
     const { rows } = await h.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM resources WHERE kind = 'account'")
     expect(rows[0]!.n).toBe(100_000)
     const tier = await uploader.resource.list({ kind: 'account', labels: { tier: '2' }, limit: 5 })
-    expect(tier.items.every((resource) => resource.labels.tier === '2')).toBe(true)
+    expect(tier.resources).toHaveLength(5)
+    expect(tier.resources.every((resource) => resource.labels.tier === '2')).toBe(true)
   }, 240_000)
 
   it('a batch with one invalid item changes nothing in that batch and says which item', async () => {
@@ -109,7 +110,7 @@ describe('errors', () => {
     await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve))
     const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`
     try {
-      expect(await new GatehouseAPI({ baseUrl: url, space: 's', token: 't', maxRetries: 2 }).policy.list()).toEqual([])
+      expect(await new GatehouseAPI({ baseUrl: url, space: 's', token: 't', maxRetries: 2 }).policy.list()).toEqual({ policies: [] })
       expect(calls).toBe(3)
       calls = 0
       const error = await new GatehouseAPI({ baseUrl: url, space: 's', token: 't', maxRetries: 0 }).policy.list().catch((err) => err)
