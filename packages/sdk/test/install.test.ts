@@ -108,10 +108,12 @@ let env: Record<string, string>
 beforeAll(async () => {
   const started = Date.now()
   const version = JSON.parse(await readFile(join(repo, 'packages/sdk/package.json'), 'utf8')).version as string
-  const tarball = join(repo, 'dist-packages', `gatehouse-sdk-${version}.tgz`)
-  await rm(tarball, { force: true })
-  await exec(npm, ['run', 'pack'], { cwd: repo, env: cleanEnv })
+  // The tarball `npm run pack` writes, packed from the `dist` that `npm install` built (prepare):
+  // `npm run pack` would rebuild `dist` in place while other test files' child processes load it.
+  if (!existsSync(join(repo, 'packages/sdk/dist/index.js'))) throw new Error('packages/sdk/dist is missing: run npm install first')
   app = await mkdtemp(join(tmpdir(), 'gatehouse-sdk-app-'))
+  const tarball = join(app, `gatehouse-sdk-${version}.tgz`)
+  await exec(npm, ['pack', '-w', 'packages/sdk', '--ignore-scripts', '--pack-destination', app], { cwd: repo, env: cleanEnv })
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'sdk-consumer', private: true, type: 'module' }))
   await exec(npm, ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app, env: cleanEnv })
   await Promise.all([
