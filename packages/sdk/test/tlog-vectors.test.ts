@@ -161,6 +161,18 @@ describe('RFC 6962 consistency proofs (transparency-dev/merkle verify_test.go)',
     expect(verifyConsistency(0, 1, [], someHash, a).ok).toBe(false)
   })
 
+  it('says why it rejects: the checks run before any hashing, in a fixed order', () => {
+    const proof18 = inclusionVectors[1]?.proof.map(hex) ?? []
+    const reason = (r: { ok: boolean; reason?: string }): string | undefined => r.reason
+    expect(reason(verifyInclusion(leafHashes[0] as Uint8Array, 0, 8, [...proof18, someHash], rootOf(8)))).toBe('proof has 4 hashes, a tree of size 8 needs 3 for index 0')
+    expect(reason(verifyInclusion(leafHashes[0] as Uint8Array, 8, 8, proof18, rootOf(8)))).toBe('index 8 is not below tree size 8')
+    expect(reason(verifyInclusion(leafHashes[0] as Uint8Array, 0, 8, [proof18[0] as Uint8Array, new Uint8Array(31), someHash], rootOf(8)))).toBe('proof hash 1 is not 32 bytes')
+    expect(reason(verifyConsistency(2, 1, [someHash], rootOf(2), rootOf(1)))).toBe('size1 2 is larger than size2 1')
+    expect(reason(verifyConsistency(6, 8, [someHash], rootOf(6), rootOf(8)))).toBe('proof has 1 hashes, sizes 6 → 8 need 3')
+    expect(reason(verifyConsistency(6, 8, consistencyVectors[2]?.proof.map(hex) ?? [], rootOf(5), rootOf(8)))).toBe('proof does not lead to root1')
+    expect(reason(verifyConsistency(6, 8, consistencyVectors[2]?.proof.map(hex) ?? [], rootOf(6), rootOf(7)))).toBe('proof does not lead to root2')
+  })
+
   it('refuses sizes that are not safe non-negative integers instead of throwing', () => {
     const root = rootOf(2)
     expect(verifyConsistency(-1, 2, [], root, root).ok).toBe(false)
