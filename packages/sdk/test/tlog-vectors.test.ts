@@ -180,5 +180,12 @@ describe('RFC 6962 consistency proofs (transparency-dev/merkle verify_test.go)',
     expect(verifyConsistency(1, 2 ** 53, [], root, root).ok).toBe(false)
     expect(verifyInclusion(leafHashes[0] as Uint8Array, 0, Number.NaN, [], root).ok).toBe(false)
     expect(verifyInclusion(leafHashes[0] as Uint8Array, -1, 2, [], root).ok).toBe(false)
+    // What plain JavaScript callers might pass: never a throw, never an acceptance.
+    const loose = (v: unknown): Uint8Array => v as Uint8Array
+    expect(verifyInclusion(loose(undefined), 0, 1, [], root).ok).toBe(false)
+    expect(verifyInclusion(loose('x'.repeat(32)), 0, 1, [], loose('x'.repeat(32))).ok).toBe(false)
+    expect(verifyInclusion(leafHashes[0] as Uint8Array, 0, 2, loose(null) as unknown as Uint8Array[], root).ok).toBe(false)
+    expect(verifyConsistency(1, 2, [loose(null)], root, root).ok).toBe(false)
+    expect(verifyConsistency(1, 2, [], loose(null), root).ok).toBe(false)
   })
 })

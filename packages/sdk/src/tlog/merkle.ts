@@ -135,8 +135,11 @@ function inclusionLength(index: bigint, size: bigint): { inner: number; border: 
   return { inner, border: popCount(index >> BigInt(inner)) }
 }
 
+const isHash = (h: unknown): h is Uint8Array => h instanceof Uint8Array && h.length === HASH_SIZE
+
+/** The index of the first proof element that is not a 32-byte hash, -2 if the proof is no array. */
 function badHash(proof: readonly Uint8Array[]): number {
-  return proof.findIndex((h) => !(h instanceof Uint8Array) || h.length !== HASH_SIZE)
+  return Array.isArray(proof) ? proof.findIndex((h) => !isHash(h)) : -2
 }
 
 function fail(reason: string): ProofCheck {
@@ -151,8 +154,9 @@ function fail(reason: string): ProofCheck {
 export function verifyInclusion(leaf: Uint8Array, index: number, treeSize: number, proof: readonly Uint8Array[], root: Uint8Array): ProofCheck {
   if (!isSize(index) || !isSize(treeSize)) return fail('index and tree size must be non-negative safe integers')
   if (index >= treeSize) return fail(`index ${index} is not below tree size ${treeSize}`)
-  if (leaf.length !== HASH_SIZE || root.length !== HASH_SIZE) return fail(`leaf and root hashes must be ${HASH_SIZE} bytes`)
+  if (!isHash(leaf) || !isHash(root)) return fail(`leaf and root hashes must be ${HASH_SIZE} bytes`)
   const bad = badHash(proof)
+  if (bad === -2) return fail('the proof is not a list of hashes')
   if (bad >= 0) return fail(`proof hash ${bad} is not ${HASH_SIZE} bytes`)
   let fn = BigInt(index)
   let sn = BigInt(treeSize) - 1n
@@ -187,8 +191,9 @@ export function verifyInclusion(leaf: Uint8Array, index: number, treeSize: numbe
 export function verifyConsistency(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): ProofCheck {
   if (!isSize(size1) || !isSize(size2)) return fail('tree sizes must be non-negative safe integers')
   if (size1 > size2) return fail(`size1 ${size1} is larger than size2 ${size2}`)
-  if (root1.length !== HASH_SIZE || root2.length !== HASH_SIZE) return fail(`root hashes must be ${HASH_SIZE} bytes`)
+  if (!isHash(root1) || !isHash(root2)) return fail(`root hashes must be ${HASH_SIZE} bytes`)
   const bad = badHash(proof)
+  if (bad === -2) return fail('the proof is not a list of hashes')
   if (bad >= 0) return fail(`proof hash ${bad} is not ${HASH_SIZE} bytes`)
   if (size1 === size2) {
     if (proof.length !== 0) return fail('a proof between equal sizes must be empty')
