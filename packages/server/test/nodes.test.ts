@@ -36,26 +36,6 @@ async function onB(method: string, url: string, options: { token?: string; body?
 }
 
 let spaceCount = 0
-/** A fresh space with `grants` grants of 60 s each (auto-approved), answering its id. */
-async function spaceWithGrants(grants: number): Promise<string> {
-  const space = `nodes-${(spaceCount += 1)}-${Math.random().toString(36).slice(2, 8)}`
-  const token = await h.createSpace(space)
-  const user = await h.createUser('member', { space, adminToken: token })
-  const resources = Array.from({ length: grants }, (_, i) => ({ kind: 'customer', id: `c_${i}`, displayName: `Customer ${i}`, labels: {} }))
-  expect((await h.request('POST', `/v1/spaces/${space}/resources:bulkUpdate`, { token, body: { resources } })).status).toBe(200)
-  const policy = await h.request('POST', `/v1/spaces/${space}/policies`, {
-    token,
-    body: { name: 'auto', priority: 1, match: { resourceKinds: ['customer'] }, decision: { type: 'auto_approve', durationSeconds: 60 } },
-  })
-  expect(policy.status, policy.text).toBe(201)
-  const asked = await h.request('POST', `/v1/spaces/${space}/approvals`, {
-    token,
-    body: { petitioners: [{ kind: 'user', id: user.id, email: user.email }], resources: resources.map(({ kind, id }) => ({ kind, id })) },
-  })
-  expect(asked.body.status, asked.text).toBe('granted')
-  return space
-}
-
 /** A fresh space with an auto-approve policy (60 s), a member and customers; `grant(i)` grants customer i. */
 async function spaceForGrants(customers: number) {
   const space = `nodes-${(spaceCount += 1)}-${Math.random().toString(36).slice(2, 8)}`
@@ -70,14 +50,22 @@ async function spaceForGrants(customers: number) {
   expect(policy.status, policy.text).toBe(201)
   return {
     space,
-    async grant(i: number) {
+    /** Grants customers `ids` to the member in one approval. */
+    async grant(...ids: number[]) {
       const asked = await h.request('POST', `/v1/spaces/${space}/approvals`, {
         token,
-        body: { petitioners: [{ kind: 'user', id: user.id, email: user.email }], resources: [{ kind: 'customer', id: `c_${i}` }] },
+        body: { petitioners: [{ kind: 'user', id: user.id, email: user.email }], resources: ids.map((i) => ({ kind: 'customer', id: `c_${i}` })) },
       })
       expect(asked.body.status, asked.text).toBe('granted')
     },
   }
+}
+
+/** A fresh space whose member holds `grants` grants of 60 s each, made in one approval; answers its id. */
+async function spaceWithGrants(grants: number): Promise<string> {
+  const made = await spaceForGrants(grants)
+  await made.grant(...Array.from({ length: grants }, (_, i) => i))
+  return made.space
 }
 
 const expireEvents = async (space: string) =>

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { dbErrorToAppError } from '../db/db-errors.js'
+import { unstorableText } from '../lib/storable-text.js'
 import { AppError } from './errors.js'
 import { describeIssues, type AjvIssue } from './validation-messages.js'
 
@@ -44,14 +45,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
 
 const NUL_MESSAGE = 'text may not contain the NUL character (\\u0000): PostgreSQL cannot store it'
 const SURROGATE_MESSAGE = 'text may not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair): it is not a character and PostgreSQL cannot store it'
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
 /** Why PostgreSQL could not store this text, or null when it can. */
 function unstorable(text: string): string | null {
-  if (text.includes('\u0000')) return NUL_MESSAGE
-  if (LONE_SURROGATE.test(text)) return SURROGATE_MESSAGE
-  return null
+  const problem = unstorableText(text)
+  return problem === 'nul' ? NUL_MESSAGE : problem === 'lone_surrogate' ? SURROGATE_MESSAGE : null
 }
 
 /**

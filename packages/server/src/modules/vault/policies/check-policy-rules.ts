@@ -1,4 +1,5 @@
 import { AppError } from '../../../http/errors.js'
+import { closest } from '../../../lib/did-you-mean.js'
 import { compileFilter } from '../find/filter-compiler.js'
 import { isPlainObject } from '../find/filter-values.js'
 import { fieldSpecs } from '../models/model-fields.js'
@@ -14,25 +15,10 @@ import type { ModelRule } from './vault-policy-types.js'
 
 const invalid = (path: string, message: string) => new AppError('validation_failed', `${path}: ${message}`, { issues: [{ path, message }] })
 
-/** Edit distance, for the hint only; names are at most 63 characters. */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j += 1) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    previous = current
-  }
-  return previous[b.length]!
-}
-
 /** `; did you mean 'first_name'?` when one name is close (a typo, a transposition), else ''. */
 export function didYouMean(name: string, known: Iterable<string>): string {
-  let best: { name: string; distance: number } | null = null
-  for (const candidate of known) {
-    const d = distance(name, candidate)
-    if (d <= Math.max(1, Math.floor(name.length / 3)) && (!best || d < best.distance)) best = { name: candidate, distance: d }
-  }
-  return best ? `; did you mean '${best.name}'?` : ''
+  const best = closest(name, [...known])
+  return best ? `; did you mean '${best}'?` : ''
 }
 
 const SYSTEM: readonly string[] = SYSTEM_FIELDS

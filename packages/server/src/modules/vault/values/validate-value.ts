@@ -1,4 +1,5 @@
 import { AppError } from '../../../http/errors.js'
+import { unstorableText } from '../../../lib/storable-text.js'
 import type { FieldType } from '../models/model-types.js'
 
 /**
@@ -32,8 +33,6 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
  * exactly what it says. A zone is required: a date-time is never read in the server's zone.
  */
 const DATETIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.\d{1,6})?)?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)$/
-/** A UTF-16 surrogate without its partner: the drivers would silently send U+FFFD instead. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
 const isLeap = (year: number) => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
@@ -51,8 +50,9 @@ const calendarDateOf = (match: RegExpExecArray | null): boolean => match !== nul
 export function checkText(value: string, path: string, maxLength: number): void {
   // Counting code points only matters near the limit; .length is an upper bound for it.
   if (value.length > maxLength && [...value].length > maxLength) throw invalidValue(path, `longer than ${maxLength} characters`)
-  if (value.includes('\u0000')) throw invalidValue(path, 'a string cannot contain the NUL character')
-  if (LONE_SURROGATE.test(value)) throw invalidValue(path, 'a string cannot contain an unpaired UTF-16 surrogate')
+  const problem = unstorableText(value)
+  if (problem === 'nul') throw invalidValue(path, 'a string cannot contain the NUL character')
+  if (problem === 'lone_surrogate') throw invalidValue(path, 'a string cannot contain an unpaired UTF-16 surrogate')
 }
 
 /** A json value: jsonb refuses \u0000 and lone surrogates in its strings and keys, so they are refused here first. */
