@@ -23,7 +23,7 @@ export interface Config {
   /** Loopback/private CIDRs and host names outbound calls may reach (GATEHOUSE_OUTBOUND_ALLOW). */
   outboundAllow: string[]
   /** The verifiable audit log (GATEHOUSE_AUDIT_LOG_NAME, _CHECKPOINT_EVENTS, _CHECKPOINT_SECONDS, _WITNESS_DIR). */
-  auditLog: { logName: string; cadence: { everyEvents: number; everyMs: number }; witnessDir?: string }
+  auditLog: { logName: string; cadence: { everyEvents: number; everyMs: number }; witnessDir?: string; sequencerIntervalMs: number }
 }
 
 export class ConfigError extends Error {}
@@ -81,6 +81,8 @@ function auditLog(env: Env): Config['auditLog'] {
       everyMs: integer(env, 'GATEHOUSE_AUDIT_CHECKPOINT_SECONDS', 60, 1, 7 * 24 * 3600) * 1000,
     },
     ...(witnessDir ? { witnessDir: resolve(witnessDir) } : {}),
+    // 0: this node runs no background sequencer (another node does; reads still integrate on demand).
+    sequencerIntervalMs: integer(env, 'GATEHOUSE_AUDIT_SEQUENCER_INTERVAL_MS', 250, 0, 60_000),
   }
 }
 

@@ -114,7 +114,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // Webhook deliveries need the migrated tables; queued ones left by a previous run go out now.
     app.webhookWorker.start()
     // Events committed before a crash and never integrated are picked up by its first sweep.
-    app.auditSequencer.start()
+    if (config.auditLog.sequencerIntervalMs > 0) app.auditSequencer.start()
     // Expiry is enforced at read time; this only announces it (audit event, access/expire webhook).
     const expiries = createPeriodicTask('announce-expiries', () => app.services.approvals.announceExpiries(), 10_000, app.app.log)
     expiries.start()

@@ -58,6 +58,7 @@ export function createVerifier({ db, store, signer, logName }: { db: Db; store: 
     let firstBroken: ChainBreak | null = null
     let chain: AuditHead = { seq: 0, hash: GENESIS_HASH }
     let size = 0
+    let lastSeq = 0
     let frontier: Uint8Array[] = []
     const settle = () => {
       const root = size === 0 ? emptyRoot() : foldRange(frontier)
@@ -77,40 +78,42 @@ export function createVerifier({ db, store, signer, logName }: { db: Db; store: 
     // every event the walk saw is at or below it; a head past the walk means a batch landed
     // meanwhile (walk on) or the tail was deleted.
     for (;;) {
-    let progressed = false
-    for (;;) {
-      const page: AuditEvent[] = await store.pageAfter(db, spaceId, {}, size, PAGE)
-      for (const event of page) {
-        progressed = true
-        const seq = size + 1
-        if (event.seq !== seq) {
-          firstBroken ??= { seq, reason: event.seq > seq ? `event ${seq} is missing (the next stored event is ${event.seq})` : `event ${event.seq} is out of order` }
+      let progressed = false
+      for (;;) {
+        const page: AuditEvent[] = await store.pageAfter(db, spaceId, {}, lastSeq, PAGE)
+        for (const event of page) {
+          progressed = true
+          const seq = size + 1
+          if (event.seq !== seq) {
+            firstBroken ??= { seq, reason: event.seq > seq ? `event ${seq} is missing (the next stored event is ${event.seq})` : `event ${event.seq} is out of order` }
+          }
+          const leaf = auditLeafHash(event)
+          if (event.leafHash !== undefined && event.leafHash !== Buffer.from(leaf).toString('hex')) {
+            firstBroken ??= { seq: event.seq, reason: `event ${event.seq} was altered: its content does not match its leaf hash` }
+          }
+          if (event.seq <= chainEnd) {
+            const link = event.hash === undefined ? { seq: event.seq, reason: `event ${event.seq} of the old hash chain lost its chain hash` } : checkLink(chain, { ...event, prevHash: event.prevHash!, hash: event.hash })
+            firstBroken ??= link
+            chain = { seq: event.seq, hash: event.hash ?? '' }
+            if (chainSeqs.has(event.seq)) chainSeqs.set(event.seq, event.hash)
+          }
+          frontier = appendLeaves(size, frontier, [leaf]).frontier
+          // After a gap the tree is still built leaf by leaf: what is wrong was reported above.
+          size += 1
+          lastSeq = event.seq
+          settle()
         }
-        const leaf = auditLeafHash(event)
-        if (event.leafHash !== undefined && event.leafHash !== Buffer.from(leaf).toString('hex')) {
-          firstBroken ??= { seq: event.seq, reason: `event ${event.seq} was altered: its content does not match its leaf hash` }
-        }
-        if (event.seq <= chainEnd) {
-          const link = event.hash === undefined ? { seq: event.seq, reason: `event ${event.seq} of the old hash chain lost its chain hash` } : checkLink(chain, { ...event, prevHash: event.prevHash!, hash: event.hash })
-          firstBroken ??= link
-          chain = { seq: event.seq, hash: event.hash ?? '' }
-          if (chainSeqs.has(event.seq)) chainSeqs.set(event.seq, event.hash)
-        }
-        frontier = appendLeaves(size, frontier, [leaf]).frontier
-        size = event.seq > size ? event.seq : size + 1
-        settle()
+        if (page.length < PAGE) break
       }
-      if (page.length < PAGE) break
-    }
-    head = await store.readHead(db, spaceId)
-    if (!(progressed && size < (head?.seq ?? 0))) break
+      head = await store.readHead(db, spaceId)
+      if (!(progressed && lastSeq < (head?.seq ?? 0))) break
     }
 
     const treeSize = head?.treeSize ?? 0
     const seqHead = head?.seq ?? 0
     const root = size === 0 ? emptyRoot() : foldRange(frontier)
-    if (size < seqHead) firstBroken ??= { seq: size + 1, reason: `events ${size + 1} to ${seqHead} are missing from the end of the log` }
-    else if (size > seqHead) firstBroken ??= { seq: seqHead + 1, reason: `event ${seqHead + 1} lies beyond the recorded head of the log: it was inserted` }
+    if (lastSeq < seqHead) firstBroken ??= { seq: lastSeq + 1, reason: `events ${lastSeq + 1} to ${seqHead} are missing from the end of the log` }
+    else if (lastSeq > seqHead) firstBroken ??= { seq: seqHead + 1, reason: `event ${seqHead + 1} lies beyond the recorded head of the log: it was inserted` }
     else if (treeSize === size && !Buffer.from(rootOf(head?.frontier ?? [])).equals(Buffer.from(root))) {
       firstBroken ??= { seq: size, reason: `the recorded tree head does not match the events: an event or the head was altered` }
     }
