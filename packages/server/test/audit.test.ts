@@ -1,4 +1,5 @@
 import { appendLeaves, auditLeafHash, foldRange } from '@gatehouse/sdk'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, STORE, type Harness } from './harness.js'
 
@@ -105,10 +106,13 @@ describe('the log', () => {
     const { space, token } = await spaceWithEvents(1)
     await h.db.transaction((tx) => h.built.services.audit.append(tx, space, { event: 'test/queued', actor: { kind: 'system', id: 'test' } }))
     // Another node's sequencer holds the space: this node's read does not wait for it.
-    const other = await h.testDb.db.transaction(async (tx) => {
-      await tx.query('SELECT 1 FROM audit_heads WHERE space_id = $1 FOR NO KEY UPDATE', [space])
-      return h.request('GET', `/v1/spaces/${space}/audit?limit=500`, { token })
-    })
+    const node = new pg.Client({ connectionString: h.testDb.url! })
+    await node.connect()
+    await node.query('BEGIN')
+    await node.query('SELECT 1 FROM audit_heads WHERE space_id = $1 FOR NO KEY UPDATE', [space])
+    const other = await h.request('GET', `/v1/spaces/${space}/audit?limit=500`, { token })
+    await node.query('COMMIT')
+    await node.end()
     expect(other.body.pending).toMatchObject([{ event: 'test/queued', pending: true }])
     expect(other.body.pending[0].seq).toBeUndefined()
     expect(other.body.events.some((event: { event: string }) => event.event === 'test/queued')).toBe(false)
