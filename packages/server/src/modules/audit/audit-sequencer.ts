@@ -130,7 +130,9 @@ export function createSequencer(deps: SequencerDeps) {
       }
       const now = clock()
       const checkpoint =
-        options.forceCheckpoint && size !== head.checkpointSize
+        // On demand, always signed (by this node's key, if it is the current one), even at a size
+        // already signed: the note may differ (time, key) but states the same size and root.
+        options.forceCheckpoint
           ? await sign(tx, spaceId, size, frontier, true)
           : due(head, size, now)
             ? await sign(tx, spaceId, size, frontier, false)
