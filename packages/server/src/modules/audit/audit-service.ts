@@ -6,7 +6,7 @@ import { newId } from '../../lib/ids.js'
 import { GENESIS_HASH, jsonRoundTrip } from './audit-chain.js'
 import type { Sequencer } from './audit-sequencer.js'
 import type { CheckpointSigner } from './audit-signer.js'
-import type { AuditStore } from './audit-store.js'
+import { PENDING_INSERT, type AuditStore } from './audit-store.js'
 import type { AuditEvent, AuditEventInput, AuditFilter, LogCheckpoint, PendingEvent, QueuedEvent, SignedCheckpoint, VerifyReport } from './audit-types.js'
 
 export interface AuditServiceDeps {
@@ -82,6 +82,23 @@ export function createAuditService({ db, store, signer, clock, sequencer, verify
       await store.insertPending(tx, { ...event, leafHash: Buffer.from(auditLeafHash(event)).toString('hex') })
       appended?.(spaceId)
       return { ...event, pending: true }
+    },
+
+    /**
+     * For a statement that records its own audit event (a vault find: its page and its event in one
+     * round trip, as a data-modifying CTE): the INSERT of the queued event, its placeholders from
+     * `firstParam` on, its meta being the input's merged with the jsonb `extraMetaSql` (SQL of the
+     * caller's, over its own CTEs). The leaf hash is left to the sequencer, which computes it from
+     * what was stored. Call `committed()` once the statement has run.
+     */
+    eventInsert(spaceId: string, input: AuditEventInput, extraMetaSql: string, firstParam: number) {
+      const event = jsonRoundTrip({ id: newId('evt'), time: clock().toISOString(), actor: input.actor, event: input.event, resources: input.resources ?? [], meta: input.meta ?? {} })
+      const p = (i: number) => `$${firstParam + i}`
+      return {
+        sql: `${PENDING_INSERT} SELECT ${p(0)}, ${p(1)}, ${p(2)}::timestamptz, ${p(3)}::jsonb, ${p(4)}, ${p(5)}::jsonb, ${p(6)}::jsonb || (${extraMetaSql}), NULL RETURNING 1`,
+        params: [spaceId, event.id, event.time, JSON.stringify(event.actor), event.event, JSON.stringify(event.resources), JSON.stringify(event.meta)],
+        committed: () => appended?.(spaceId),
+      }
     },
 
     /**
