@@ -55,7 +55,7 @@ export interface BatchResult {
 
 export function createSequencer(deps: SequencerDeps) {
   const { db, store, signer, clock, logName, cadence } = deps
-  const batchSize = deps.batchSize ?? 2000
+  const batchSize = deps.batchSize ?? 5000
 
   /**
    * Signs the tree as it stands in this transaction (the head is locked), if this node holds the
@@ -166,14 +166,15 @@ export type Sequencer = ReturnType<typeof createSequencer>
 
 /**
  * Runs the sequencer in the background: woken after an append (the space is remembered and run a
- * moment later, once the append's transaction has likely committed) and on a timer that sweeps
+ * moment later — 20 ms, so that appends arriving together make one batch — once the append's
+ * transaction has likely committed) and on a timer that sweeps
  * every space with queued events, hashes migrated events in and signs checkpoints that fell due by
  * time. The timer bounds the merge delay: an event committed is integrated within one interval
  * plus a batch, on some node.
  */
 export function createSequencerWorker(deps: { sequencer: Sequencer; store: AuditStore; db: Db; intervalMs: number; wakeDelayMs?: number; logger?: FastifyBaseLogger }) {
   const { sequencer, store, db, intervalMs, logger } = deps
-  const wakeDelayMs = deps.wakeDelayMs ?? 5
+  const wakeDelayMs = deps.wakeDelayMs ?? 20
   const woken = new Set<string>()
   let running = false
   let timer: NodeJS.Timeout | null = null

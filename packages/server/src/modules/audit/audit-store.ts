@@ -228,20 +228,18 @@ export function createAuditStore() {
 
     /** Hex hashes of perfect subtrees (level 0: leaves), keyed `level:idx`. */
     async nodes(db: Queryable, spaceId: string, wanted: readonly TreeNode[]): Promise<Map<string, string>> {
-      const leaves = wanted.filter((node) => node.level === 0).map((node) => node.index + 1)
-      const inner = wanted.filter((node) => node.level > 0)
       const found = new Map<string, string>()
-      if (leaves.length > 0) {
-        const { rows } = await db.query<{ seq: number; leaf_hash: string | null }>('SELECT seq, leaf_hash FROM audit_events WHERE space_id = $1 AND seq IN (SELECT value::bigint FROM json_array_elements_text($2::json))', [spaceId, JSON.stringify(leaves)])
-        for (const row of rows) if (row.leaf_hash) found.set(`0:${row.seq - 1}`, row.leaf_hash)
-      }
-      if (inner.length > 0) {
-        const { rows } = await db.query<{ level: number; idx: number; hash: string }>(
-          `SELECT t.level, t.idx, t.hash FROM audit_tree t JOIN json_to_recordset($2::json) AS w(level smallint, idx bigint) ON t.level = w.level AND t.idx = w.idx WHERE t.space_id = $1`,
-          [spaceId, JSON.stringify(inner.map((node) => ({ level: node.level, idx: node.index })))],
-        )
-        for (const row of rows) found.set(`${row.level}:${row.idx}`, row.hash)
-      }
+      if (wanted.length === 0) return found
+      // One round trip: leaves from the events (by seq), higher subtrees from audit_tree.
+      const { rows } = await db.query<{ level: number; idx: number; hash: string | null }>(
+        `SELECT 0 AS level, e.seq - 1 AS idx, e.leaf_hash AS hash FROM audit_events e
+         WHERE e.space_id = $1 AND e.seq IN (SELECT (w ->> 'idx')::bigint + 1 FROM json_array_elements($2::json) AS w WHERE (w ->> 'level')::int = 0)
+         UNION ALL
+         SELECT t.level, t.idx, t.hash FROM audit_tree t JOIN json_to_recordset($2::json) AS w(level smallint, idx bigint) ON t.level = w.level AND t.idx = w.idx
+         WHERE t.space_id = $1 AND w.level > 0`,
+        [spaceId, JSON.stringify(wanted.map((node) => ({ level: node.level, idx: node.index })))],
+      )
+      for (const row of rows) if (row.hash) found.set(`${row.level}:${row.idx}`, row.hash)
       return found
     },
 
