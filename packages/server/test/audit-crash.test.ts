@@ -12,7 +12,7 @@ const openStore = (env: Record<string, string>) =>
   env.DATABASE_URL ? Promise.resolve(openPostgresDb({ connectionString: env.DATABASE_URL, maxConnections: 2 })) : openPgliteDb(join(env.GATEHOUSE_DATA_DIR!, 'pgdata'))
 
 describe(`a server killed between commit and integration, on ${STORE}`, () => {
-  it('after a restart, every committed event is integrated, none twice, in one gapless sequence', async () => {
+  it('after a restart, every committed event is integrated, none twice, in one gapless sequence', { timeout: 180_000 }, async () => {
     const env = await storeEnv()
     // This node runs no background sequencer: its events stay queued until it dies.
     const first = await startProcess({ ...env, GATEHOUSE_AUDIT_SEQUENCER_INTERVAL_MS: '0' })

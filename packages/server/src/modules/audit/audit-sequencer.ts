@@ -177,9 +177,8 @@ export function createSequencerWorker(deps: { sequencer: Sequencer; store: Audit
   const wakeDelayMs = deps.wakeDelayMs ?? 20
   const woken = new Set<string>()
   let running = false
-  let timer: NodeJS.Timeout | null = null
-  let wakeTimer: NodeJS.Timeout | null = null
-  let current: Promise<void> | null = null
+  let wakeUp: (() => void) | null = null
+  let loop: Promise<void> | null = null
 
   async function run(spaces: Iterable<string>): Promise<void> {
     for (const space of spaces) {
@@ -204,44 +203,53 @@ export function createSequencerWorker(deps: { sequencer: Sequencer; store: Audit
     }
   }
 
-  const chain = (work: () => Promise<void>) => {
-    const next = (current ?? Promise.resolve()).then(work, work)
-    current = next.finally(() => {
-      if (current === next) current = null
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms).unref()
+      wakeUp = () => {
+        clearTimeout(timer)
+        resolve()
+      }
     })
-    return current
-  }
 
-  const tick = () => {
-    timer = null
-    void chain(() => sweep().catch((error: unknown) => logger?.error({ err: error }, 'audit sequencer sweep failed'))).finally(() => {
-      if (running) timer = setTimeout(tick, intervalMs).unref()
-    })
+  // One loop, started outside any request: its timers and transactions never run in the async
+  // context of the append that woke it (which may still be inside its own transaction).
+  async function main(): Promise<void> {
+    let lastSweep = 0
+    while (running) {
+      if (Date.now() - lastSweep >= intervalMs) {
+        lastSweep = Date.now()
+        await sweep().catch((error: unknown) => logger?.error({ err: error }, 'audit sequencer sweep failed'))
+      } else if (woken.size > 0) {
+        // A moment for the waking append to commit, and for appends arriving with it to join the batch.
+        await sleep(wakeDelayMs)
+        const spaces = [...woken]
+        woken.clear()
+        await run(spaces)
+      } else {
+        await sleep(Math.max(1, intervalMs - (Date.now() - lastSweep)))
+      }
+    }
   }
 
   return {
     start() {
       if (running) return
       running = true
-      timer = setTimeout(tick, 0).unref()
+      loop = main()
     },
     /** After an append: integrate this space soon. Does nothing unless started. */
     wake(spaceId: string) {
       if (!running) return
+      const idle = woken.size === 0
       woken.add(spaceId)
-      wakeTimer ??= setTimeout(() => {
-        wakeTimer = null
-        const spaces = [...woken]
-        woken.clear()
-        void chain(() => run(spaces))
-      }, wakeDelayMs).unref()
+      if (idle) wakeUp?.()
     },
     async stop() {
       running = false
-      if (timer) clearTimeout(timer)
-      if (wakeTimer) clearTimeout(wakeTimer)
-      timer = wakeTimer = null
-      await current
+      wakeUp?.()
+      await loop
+      loop = null
     },
   }
 }
