@@ -80,7 +80,7 @@ async function baselineServer(db: Db, space: string, findTable: string | undefin
       let after = 0
       for (;;) {
         const { rows } = await db.query<EventRow>(
-          `SELECT space_id, seq, id, time, actor, event, resources, meta, prev_hash, hash FROM audit_events
+          `SELECT space_id, seq, id, time, actor, event, resources, meta, prev_hash, hash, leaf_hash FROM audit_events
            WHERE space_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3`,
           [space, after, pageSize],
         )
@@ -95,8 +95,8 @@ async function baselineServer(db: Db, space: string, findTable: string | undefin
             event: row.event,
             resources: row.resources,
             meta: row.meta,
-            prevHash: row.prev_hash,
-            hash: row.hash,
+            ...(row.leaf_hash !== null ? { leafHash: row.leaf_hash } : {}),
+            ...(row.hash !== null && row.prev_hash !== null ? { prevHash: row.prev_hash, hash: row.hash } : {}),
           }
           // One line per write, as the API streams: no page-sized string to collect.
           if (!out.write(`${JSON.stringify(event)}\n`)) await once(out, 'drain')

@@ -25,6 +25,10 @@ export interface Sizes {
   auditAppends: number
   /** 4. Concurrent writers. */
   auditWriters: number
+  /** 4. Events queued, then integrated by one sequencer run (its throughput). */
+  auditSequencerEvents: number
+  /** 4. Leaves of the synthetic tree that inclusion and consistency proofs are generated from. */
+  auditProofLeaves: number
   /** 5. Audit events in the space before exporting them. */
   exportEvents: number
   /** 5. Rows in the vault model whose find is paged. */

@@ -1,16 +1,19 @@
 import { request } from 'node:http'
+import { frontierNodes } from '@gatehouse/sdk'
 import { formatNumber, round } from '../lib/data.js'
 import { measureMemory, memoryCell, memoryFigures, memoryGoal, memoryRatio, rssCurves, SAMPLE_MS, storeOpenNote, type MemoryArm } from '../lib/memory-arm.js'
 import type { Stack } from '../lib/stack.js'
 import type { Scenario, ScenarioContext } from '../lib/types.js'
 
 /**
- * Fills the space's chain with `count` events, set-based and in chunks (for the progress bar). The
- * hashes are placeholders — export does not verify — but seq stays gapless after the bootstrap
- * events, times follow seq, and the head is moved to the last event, as appends would leave it.
+ * Fills the space's log with `count` events, set-based and in chunks (for the progress bar). The
+ * leaf hashes and the tree's right edge are placeholders — export does not verify — but seq stays
+ * gapless after the bootstrap events (integrated first), times follow seq, and the head is moved
+ * to the last event with a right edge of the right length, as the sequencer would leave it.
  */
 async function fillAuditEvents(ctx: ScenarioContext, stack: Stack, count: number): Promise<void> {
   const { db, space } = stack
+  await stack.built.services.audit.integrateNow(space)
   const head = (await db.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_heads WHERE space_id = $1', [space])).rows[0]
   if (!head) throw new Error('no audit head for the default space')
   const first = head.seq + 1
@@ -22,23 +25,23 @@ async function fillAuditEvents(ctx: ScenarioContext, stack: Stack, count: number
     for (let from = first; from <= last; from += chunk) {
       const to = Math.min(last, from + chunk - 1)
       await db.query(
-        `INSERT INTO audit_events (space_id, seq, id, time, actor, event, resources, meta, prev_hash, hash)
-         SELECT $1, g, 'evt_bench' || lpad(g::text, 12, '0'), $6::timestamptz + (g - $4) * interval '1 microsecond',
+        `INSERT INTO audit_events (space_id, seq, id, time, actor, event, resources, meta, leaf_hash)
+         SELECT $1, g, 'evt_bench' || lpad(g::text, 12, '0'), $5::timestamptz + (g - $4) * interval '1 microsecond',
            jsonb_build_object('kind', 'service_account', 'id', 'sa_bench', 'display', 'bench-uploader', 'tokenId', 'tok_bench'),
            'resource/bulk_update',
            jsonb_build_array(jsonb_build_object('kind', 'customer', 'id', 'c_' || lpad((g % 100000)::text, 7, '0'))),
            jsonb_build_object('received', 1000, 'changed', 1000, 'truncated', true),
-           CASE WHEN g = $4 THEN $5 ELSE md5((g - 1)::text) || md5((g - 1)::text || 'x') END,
            md5(g::text) || md5(g::text || 'x')
          FROM generate_series($2::bigint, $3::bigint) AS g`,
-        [space, from, to, first, head.hash, startedAt],
+        [space, from, to, first, startedAt],
       )
       bar.tick(to - from + 1)
     }
   } finally {
     bar.stop()
   }
-  await db.query(`UPDATE audit_heads SET seq = $2::bigint, hash = md5($2::bigint::text) || md5($2::bigint::text || 'x') WHERE space_id = $1`, [space, last])
+  const frontier = '0'.repeat(64 * frontierNodes(last).length)
+  await db.query('UPDATE audit_heads SET seq = $2, tree_size = $2, frontier = $3 WHERE space_id = $1', [space, last, frontier])
   // Hint bits and statistics set now, outside the measurement, instead of by whichever arm reads first.
   await db.query('VACUUM ANALYZE audit_events')
 }

@@ -15,7 +15,8 @@ import { createOutboundClient, parseOutboundAllow } from './lib/outbound/index.j
 import { ErrorEnvelope } from './http/schemas.js'
 import type { App } from './http/types.js'
 import type { CheckpointSigner } from './modules/audit/audit-signer.js'
-import { createAuditModule } from './modules/audit/index.js'
+import { createAuditModule, type AuditLogOptions } from './modules/audit/index.js'
+import { createWitnessDir } from './modules/audit/audit-witness.js'
 import type { SignInRateLimit } from './modules/auth/auth-routes.js'
 import { createAuthModule } from './modules/auth/index.js'
 import { createMembersModule } from './modules/members/index.js'
@@ -48,6 +49,8 @@ export interface AppDeps {
    * addresses are refused whatever is listed.
    */
   outboundAllow?: readonly string[]
+  /** The verifiable audit log: log name, checkpoint cadence, sequencer interval, witness directory. */
+  auditLog?: AuditLogOptions & { witnessDir?: string }
 }
 
 /** Builds the whole HTTP application without listening: tests inject into it, main.ts listens. */
@@ -69,7 +72,24 @@ export async function buildApp(deps: AppDeps) {
   const lifecycle: Lifecycle = { starting: deps.startGated ?? false, draining: false }
 
   const outbound = createOutboundClient({ policy: parseOutboundAllow(deps.outboundAllow ?? []), logger: app.log })
-  const audit = createAuditModule({ db: deps.db, signer: deps.signer, clock })
+  const witness = deps.auditLog?.witnessDir ? createWitnessDir(deps.auditLog.witnessDir) : null
+  const audit = createAuditModule({
+    db: deps.db,
+    signer: deps.signer,
+    clock,
+    logger: app.log,
+    ...(deps.auditLog ? { options: deps.auditLog } : {}),
+    // Late-bound: webhooks is built below, on the audit service. Checkpoints go out through the outbox.
+    announce: (tx, spaceId, checkpoint) => webhooks.service.enqueue(tx, spaceId, { type: 'audit/checkpoint', data: { ...checkpoint } }),
+    published: (spaceId, checkpoint) => {
+      webhooks.service.notify()
+      try {
+        witness?.(spaceId, checkpoint)
+      } catch (error) {
+        app.log.error({ err: error, space: spaceId, treeSize: checkpoint.treeSize }, 'could not write the audit checkpoint to the witness directory')
+      }
+    },
+  })
   const members = createMembersModule({
     db: deps.db,
     audit: audit.service,
@@ -157,6 +177,7 @@ export async function buildApp(deps: AppDeps) {
   vault.register(app)
   // The worker stops first, so no delivery is attempted through a closed client (and recorded as failed).
   app.addHook('onClose', async () => {
+    await audit.sequencer.stop()
     await webhooks.worker.stop()
     await outbound.close()
   })
@@ -179,6 +200,8 @@ export async function buildApp(deps: AppDeps) {
     },
     /** Started by server.ts after migrations; tests run their own workers. */
     webhookWorker: webhooks.worker,
+    /** The audit log's background sequencer: started by server.ts after migrations; tests integrate on demand. */
+    auditSequencer: audit.sequencer,
     /** The one way out (webhooks, external ACL, delegate); closed with the app. */
     outbound,
   }

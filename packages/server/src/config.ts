@@ -22,6 +22,8 @@ export interface Config {
   shutdownTimeoutMs: number
   /** Loopback/private CIDRs and host names outbound calls may reach (GATEHOUSE_OUTBOUND_ALLOW). */
   outboundAllow: string[]
+  /** The verifiable audit log (GATEHOUSE_AUDIT_LOG_NAME, _CHECKPOINT_EVENTS, _CHECKPOINT_SECONDS, _WITNESS_DIR). */
+  auditLog: { logName: string; cadence: { everyEvents: number; everyMs: number }; witnessDir?: string; sequencerIntervalMs: number }
 }
 
 export class ConfigError extends Error {}
@@ -67,6 +69,23 @@ function auditKeyId(env: Env): string | null {
   return raw
 }
 
+function auditLog(env: Env): Config['auditLog'] {
+  const logName = env.GATEHOUSE_AUDIT_LOG_NAME || 'gatehouse'
+  // A C2SP note key name: it names the key in every checkpoint's signature line.
+  if (!/^[A-Za-z0-9._:/-]{1,200}$/.test(logName)) throw new ConfigError(`GATEHOUSE_AUDIT_LOG_NAME must be a name such as gatehouse.example.com (letters, digits, . _ : / -), got '${logName}'`)
+  const witnessDir = env.GATEHOUSE_AUDIT_WITNESS_DIR
+  return {
+    logName,
+    cadence: {
+      everyEvents: integer(env, 'GATEHOUSE_AUDIT_CHECKPOINT_EVENTS', 1000, 1, 100_000_000),
+      everyMs: integer(env, 'GATEHOUSE_AUDIT_CHECKPOINT_SECONDS', 60, 1, 7 * 24 * 3600) * 1000,
+    },
+    ...(witnessDir ? { witnessDir: resolve(witnessDir) } : {}),
+    // 0: this node runs no background sequencer (another node does; reads still integrate on demand).
+    sequencerIntervalMs: integer(env, 'GATEHOUSE_AUDIT_SEQUENCER_INTERVAL_MS', 250, 0, 60_000),
+  }
+}
+
 function outboundAllow(env: Env): string[] {
   const entries = (env[ALLOW_VARIABLE] ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
   try {
@@ -110,5 +129,6 @@ export function readConfig(env: Env, argv: string[] = []): Config {
     trustProxy: oneOf(merged, 'GATEHOUSE_TRUST_PROXY', 'false', ['true', 'false']) === 'true',
     shutdownTimeoutMs: integer(merged, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
     outboundAllow: outboundAllow(merged),
+    auditLog: auditLog(merged),
   }
 }

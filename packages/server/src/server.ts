@@ -90,6 +90,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       bodyLimitBytes: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
       outboundAllow: config.outboundAllow,
+      auditLog: config.auditLog,
       startGated: true,
     })
     built = app
@@ -112,6 +113,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     app.lifecycle.starting = false
     // Webhook deliveries need the migrated tables; queued ones left by a previous run go out now.
     app.webhookWorker.start()
+    // Events committed before a crash and never integrated are picked up by its first sweep.
+    if (config.auditLog.sequencerIntervalMs > 0) app.auditSequencer.start()
     // Expiry is enforced at read time; this only announces it (audit event, access/expire webhook).
     const expiries = createPeriodicTask('announce-expiries', () => app.services.approvals.announceExpiries(), 10_000, app.app.log)
     expiries.start()
@@ -124,6 +127,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         app.lifecycle.draining = true
         await app.app.close()
         await expiries.stop()
+        await app.auditSequencer.stop()
         await app.webhookWorker.stop()
         await db.close()
         unlock()
@@ -133,6 +137,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   } catch (error) {
     await built?.app.close().catch(() => undefined)
     await built?.webhookWorker.stop().catch(() => undefined)
+    await built?.auditSequencer.stop().catch(() => undefined)
     await db.close().catch(() => undefined)
     unlock()
     throw error

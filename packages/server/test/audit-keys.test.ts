@@ -48,8 +48,9 @@ describe(`the audit checkpoint key on ${STORE}`, () => {
     // The same key file starts again, and its checkpoints verify.
     const again = await start({ ...store, GATEHOUSE_AUDIT_KEY_FILE: join(keys, 'a.pem') })
     try {
-      const verified = await call(again, first.admin, 'POST', '/v1/spaces/default/audit:verify', { checkpoints: [first.checkpoint] })
+      const verified = await call(again, first.admin, 'POST', '/v1/spaces/default/audit:verify', { notes: [first.checkpoint.note] })
       expect(verified.body.ok).toBe(true)
+      expect(verified.body.notes[0]).toEqual({ treeSize: first.checkpoint.treeSize, ok: true })
     } finally {
       await again.close()
     }
@@ -69,13 +70,16 @@ describe(`the audit checkpoint key on ${STORE}`, () => {
     // Later starts with the new key need no rotation setting.
     const server = await start({ ...store, GATEHOUSE_AUDIT_KEY_FILE: join(keys, 'new.pem') })
     try {
-      const verified = await call(server, old.admin, 'POST', '/v1/spaces/default/audit:verify', { checkpoints: [old.checkpoint, fresh.checkpoint] })
-      expect(verified.body.checkpoints).toEqual([
-        { seq: old.checkpoint.seq, ok: true },
-        { seq: fresh.checkpoint.seq, ok: true },
+      // C2SP checkpoints (audit log notes, migration 0007) signed by the retired key verify with its kept public key.
+      const verified = await call(server, old.admin, 'POST', '/v1/spaces/default/audit:verify', { notes: [old.checkpoint.note, fresh.checkpoint.note] })
+      expect(verified.body.notes.slice(0, 2)).toEqual([
+        { treeSize: old.checkpoint.treeSize, ok: true },
+        { treeSize: fresh.checkpoint.treeSize, ok: true },
       ])
-      const forged = await call(server, old.admin, 'POST', '/v1/spaces/default/audit:verify', { checkpoints: [{ ...old.checkpoint, hash: 'b'.repeat(64) }] })
-      expect(forged.body.checkpoints[0].reason).toContain('signature is not valid')
+      const lines = old.checkpoint.note.split('\n')
+      lines[2] = Buffer.alloc(32, 2).toString('base64')
+      const forged = await call(server, old.admin, 'POST', '/v1/spaces/default/audit:verify', { notes: [lines.join('\n')] })
+      expect(forged.body.notes[0].reason).toContain('checkpoint refused')
     } finally {
       await server.close()
     }

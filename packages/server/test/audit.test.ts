@@ -1,7 +1,11 @@
+import { appendLeaves, auditLeafHash, foldRange } from '@gatehouse/sdk'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hashEvent } from '../src/modules/audit/audit-chain.js'
-import type { AuditEventBody } from '../src/modules/audit/audit-types.js'
-import { createHarness, type Harness } from './harness.js'
+import { createHarness, STORE, type Harness } from './harness.js'
+
+// The audit log as a verifiable log (issue 12). Was: one hash chain with a per-space head lock,
+// whose tests asserted seq/prevHash at insert time; events now queue and a sequencer integrates
+// them, so these tests integrate (`integrateNow`, what a read does) before they look or tamper.
 
 let h: Harness
 beforeAll(async () => {
@@ -10,40 +14,60 @@ beforeAll(async () => {
 afterAll(() => h.close())
 
 let spaces = 0
-/** A space of its own with `n` user-creation events on top of its creation events. */
+/** A space of its own with `n` user-creation events on top of its creation events, all integrated. */
 async function spaceWithEvents(n: number): Promise<{ space: string; token: string }> {
   const space = `audit-${(spaces += 1)}`
   const token = await h.createSpace(space)
   for (let i = 0; i < n; i += 1) await h.createUser('member', { space, adminToken: token })
+  await h.built.services.audit.integrateNow(space)
   return { space, token }
 }
 
-const verify = async (space: string, token: string, checkpoints?: unknown[]) =>
-  checkpoints
-    ? (await h.request('POST', `/v1/spaces/${space}/audit:verify`, { token, body: { checkpoints } })).body
+const verify = async (space: string, token: string, notes?: string[]) =>
+  notes
+    ? (await h.request('POST', `/v1/spaces/${space}/audit:verify`, { token, body: { notes } })).body
     : (await h.request('GET', `/v1/spaces/${space}/audit:verify`, { token })).body
 
-const rowAt = async (space: string, seq: number) =>
-  (await h.db.query<Record<string, any>>('SELECT * FROM audit_events WHERE space_id = $1 AND seq = $2', [space, seq])).rows[0]!
+const checkpoint = async (space: string, token: string) => {
+  const response = await h.request('POST', `/v1/spaces/${space}/audit/checkpoints`, { token })
+  expect(response.status).toBe(201)
+  return response.body as { treeSize: number; note: string; rootHash: string }
+}
 
-describe('the chain', () => {
-  it('stays one unbroken chain with no gaps under 50 concurrent writers', async () => {
+/**
+ * What a database admin could do to hide a change: rewrite every leaf hash from the events' content,
+ * rebuild the stored tree and its head, and drop the stored checkpoints. Only a checkpoint kept
+ * outside the database can catch it.
+ */
+async function rebuildTree(space: string) {
+  const { rows } = await h.db.query<Record<string, any>>('SELECT * FROM audit_events WHERE space_id = $1 ORDER BY seq', [space])
+  const leaves = rows.map((row) =>
+    auditLeafHash({ id: row.id, space, time: row.time.toISOString(), actor: row.actor, event: row.event, resources: row.resources, meta: row.meta }),
+  )
+  const { frontier, completed } = appendLeaves(0, [], leaves)
+  await h.db.query('DELETE FROM audit_tree WHERE space_id = $1', [space])
+  await h.db.query('DELETE FROM audit_log_checkpoints WHERE space_id = $1', [space])
+  for (const [i, row] of rows.entries()) await h.db.query('UPDATE audit_events SET leaf_hash = $3 WHERE space_id = $1 AND seq = $2', [space, row.seq, Buffer.from(leaves[i]!).toString('hex')])
+  for (const node of completed) await h.db.query('INSERT INTO audit_tree (space_id, level, idx, hash) VALUES ($1, $2, $3, $4)', [space, node.level, node.index, Buffer.from(node.hash).toString('hex')])
+  const hex = frontier.map((hash) => Buffer.from(hash).toString('hex')).join('')
+  await h.db.query('UPDATE audit_heads SET seq = $2, tree_size = $2, frontier = $3, checkpoint_size = 0, checkpoint_time = NULL WHERE space_id = $1', [space, rows.length, hex])
+  return foldRange(frontier)
+}
+
+describe('the log', () => {
+  it('gives 50 concurrent writers one gapless sequence, every event once, with no lock on the request path', async () => {
     const { space, token } = await spaceWithEvents(0)
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        h.request('POST', `/v1/spaces/${space}/groups`, { token, body: { name: `group-${i}` } }),
-      ),
+      Array.from({ length: 50 }, (_, i) => h.request('POST', `/v1/spaces/${space}/groups`, { token, body: { name: `group-${i}` } })),
     )
     expect(results.map((result) => result.status)).toEqual(Array(50).fill(201))
+    await h.built.services.audit.integrateNow(space)
     const report = await verify(space, token)
-    expect(report).toMatchObject({ ok: true, firstBroken: null })
-    const { rows } = await h.db.query<{ seq: number; prev_hash: string; hash: string }>(
-      'SELECT seq, prev_hash, hash FROM audit_events WHERE space_id = $1 ORDER BY seq',
-      [space],
-    )
+    expect(report).toMatchObject({ ok: true, firstBroken: null, pending: 0 })
+    const { rows } = await h.db.query<{ seq: number; id: string }>('SELECT seq, id FROM audit_events WHERE space_id = $1 ORDER BY seq', [space])
     expect(rows.map((row) => row.seq)).toEqual(Array.from({ length: rows.length }, (_, i) => i + 1))
-    expect(new Set(rows.map((row) => row.prev_hash)).size).toBe(rows.length) // no fork: each hash followed once
-    rows.slice(1).forEach((row, i) => expect(row.prev_hash).toBe(rows[i]!.hash))
+    expect(new Set(rows.map((row) => row.id)).size).toBe(rows.length)
+    expect(report.checkedEvents).toBe(rows.length)
     const groupEvents = await h.request('GET', `/v1/spaces/${space}/audit?event=group/create&limit=500`, { token })
     expect(groupEvents.body.events).toHaveLength(50)
   })
@@ -59,10 +83,42 @@ describe('the chain', () => {
     expect(duplicate.status).toBe(409)
     const missing = await h.request('DELETE', `/v1/spaces/${space}/groups/grp_nothere`, { token })
     expect(missing.status).toBe(404)
+    await h.built.services.audit.integrateNow(space)
     expect((await verify(space, token)).head.seq).toBe(before)
     await h.request('POST', `/v1/spaces/${space}/groups`, { token, body: { name: 'after' } })
+    await h.built.services.audit.integrateNow(space)
     const report = await verify(space, token)
     expect(report).toMatchObject({ ok: true, head: { seq: before + 1 } })
+  })
+
+  it('shows an event committed but not yet integrated as pending: verify counts it apart, never as a failure', async () => {
+    const { space, token } = await spaceWithEvents(1)
+    const audit = h.built.services.audit
+    await h.db.transaction((tx) => audit.append(tx, space, { event: 'test/queued', actor: { kind: 'system', id: 'test' } }))
+    const report = await verify(space, token)
+    expect(report).toMatchObject({ ok: true, pending: 1, firstBroken: null })
+    const size = report.head.seq
+    await audit.integrateNow(space)
+    expect(await verify(space, token)).toMatchObject({ ok: true, pending: 0, head: { seq: size + 1 } })
+  })
+
+  it.runIf(STORE === 'postgres')('lists events another node is integrating as pending, then once in the log', async () => {
+    const { space, token } = await spaceWithEvents(1)
+    await h.db.transaction((tx) => h.built.services.audit.append(tx, space, { event: 'test/queued', actor: { kind: 'system', id: 'test' } }))
+    // Another node's sequencer holds the space: this node's read does not wait for it.
+    const node = new pg.Client({ connectionString: h.testDb.url! })
+    await node.connect()
+    await node.query('BEGIN')
+    await node.query('SELECT 1 FROM audit_heads WHERE space_id = $1 FOR NO KEY UPDATE', [space])
+    const other = await h.request('GET', `/v1/spaces/${space}/audit?limit=500`, { token })
+    await node.query('COMMIT')
+    await node.end()
+    expect(other.body.pending).toMatchObject([{ event: 'test/queued', pending: true }])
+    expect(other.body.pending[0].seq).toBeUndefined()
+    expect(other.body.events.some((event: { event: string }) => event.event === 'test/queued')).toBe(false)
+    const after = await h.request('GET', `/v1/spaces/${space}/audit?limit=500`, { token })
+    expect(after.body.pending).toEqual([])
+    expect(after.body.events.filter((event: { event: string }) => event.event === 'test/queued')).toHaveLength(1)
   })
 })
 
@@ -76,23 +132,23 @@ describe('tampering', () => {
     expect(report.firstBroken.reason).toContain('altered')
   })
 
-  it('a checkpoint after a broken link is not reported as good', async () => {
-    const { space, token } = await spaceWithEvents(2)
-    const early = (await h.request('POST', `/v1/spaces/${space}/audit/checkpoints`, { token })).body
-    await h.createUser('member', { space, adminToken: token })
-    const late = (await h.request('POST', `/v1/spaces/${space}/audit/checkpoints`, { token })).body
-    await h.db.query(`UPDATE audit_events SET event = 'user/delete' WHERE space_id = $1 AND seq = $2`, [space, early.seq + 1])
-    const report = await verify(space, token, [early, late])
-    expect(report.checkpoints).toEqual([
-      { seq: early.seq, ok: true },
-      { seq: late.seq, ok: false, reason: `the chain is broken at event ${early.seq + 1}, at or before this checkpoint` },
-    ])
-  })
-
   it('an edited actor or time is reported too', async () => {
     const { space, token } = await spaceWithEvents(3)
     await h.db.query(`UPDATE audit_events SET time = time + interval '1 millisecond' WHERE space_id = $1 AND seq = 4`, [space])
     expect((await verify(space, token)).firstBroken).toMatchObject({ seq: 4 })
+    await h.db.query(`UPDATE audit_events SET actor = '{"kind":"system","id":"x"}' WHERE space_id = $1 AND seq = 2`, [space])
+    expect((await verify(space, token)).firstBroken).toMatchObject({ seq: 2 })
+  })
+
+  it('an edited event whose leaf hash was recomputed too is caught by the stored tree head', async () => {
+    const { space, token } = await spaceWithEvents(4)
+    await h.db.query(`UPDATE audit_events SET meta = '{"email":"someone-else@example.com"}' WHERE space_id = $1 AND seq = 5`, [space])
+    const row = (await h.db.query<Record<string, any>>('SELECT * FROM audit_events WHERE space_id = $1 AND seq = 5', [space])).rows[0]!
+    const leaf = auditLeafHash({ id: row.id, space, time: row.time.toISOString(), actor: row.actor, event: row.event, resources: row.resources, meta: row.meta })
+    await h.db.query('UPDATE audit_events SET leaf_hash = $2 WHERE space_id = $1 AND seq = 5', [space, Buffer.from(leaf).toString('hex')])
+    const report = await verify(space, token)
+    expect(report.ok).toBe(false)
+    expect(report.firstBroken.reason).toContain('tree head does not match')
   })
 
   it('a deleted event is reported at that event', async () => {
@@ -103,42 +159,13 @@ describe('tampering', () => {
     expect(report.firstBroken.reason).toContain('missing')
   })
 
-  it('an inserted event is reported at that event, or at the link it breaks when its hash was forged well', async () => {
-    const { space, token } = await spaceWithEvents(4)
-    await h.db.query('UPDATE audit_events SET seq = seq + 1000000 WHERE space_id = $1 AND seq >= 5', [space])
-    await h.db.query('UPDATE audit_events SET seq = seq - 999999 WHERE space_id = $1 AND seq > 1000000', [space])
-    const previous = await rowAt(space, 4)
-    const body: AuditEventBody = {
-      id: 'evt_forged',
-      space,
-      seq: 5,
-      time: new Date(previous.time.getTime() + 1).toISOString(),
-      actor: { kind: 'user', id: 'usr_nobody' },
-      event: 'user/delete',
-      resources: [],
-      meta: {},
-      prevHash: previous.hash,
-    }
-    await h.db.query(
-      `INSERT INTO audit_events (space_id, seq, id, time, actor, event, resources, meta, prev_hash, hash)
-       VALUES ($1, 5, 'evt_forged', $2, $3::jsonb, 'user/delete', '[]', '{}', $4, $5)`,
-      [space, body.time, JSON.stringify(body.actor), previous.hash, 'f'.repeat(64)],
-    )
-    expect((await verify(space, token)).firstBroken).toMatchObject({ seq: 5 })
-    await h.db.query('UPDATE audit_events SET hash = $3 WHERE space_id = $1 AND seq = $2', [space, 5, hashEvent(body)])
-    const report = await verify(space, token)
-    expect(report.firstBroken).toMatchObject({ seq: 6 })
-    expect(report.firstBroken.reason).toContain('does not follow')
-  })
-
-  it('an event appended around the chain is reported', async () => {
+  it('an event appended around the sequencer is reported', async () => {
     const { space, token } = await spaceWithEvents(1)
     const head = (await verify(space, token)).head
-    const last = await rowAt(space, head.seq)
     await h.db.query(
-      `INSERT INTO audit_events (space_id, seq, id, time, actor, event, resources, meta, prev_hash, hash)
-       VALUES ($1, $2, 'evt_extra', now(), '{"kind":"system","id":"x"}', 'user/delete', '[]', '{}', $3, $4)`,
-      [space, head.seq + 1, last.hash, 'a'.repeat(64)],
+      `INSERT INTO audit_events (space_id, seq, id, time, actor, event, resources, meta, leaf_hash)
+       VALUES ($1, $2, 'evt_extra', now(), '{"kind":"system","id":"x"}', 'user/delete', '[]', '{}', $3)`,
+      [space, head.seq + 1, 'a'.repeat(64)],
     )
     const report = await verify(space, token)
     expect(report.ok).toBe(false)
@@ -150,84 +177,72 @@ describe('tampering', () => {
     await h.db.query('DELETE FROM audit_events WHERE space_id = $1 AND seq >= 5', [space])
     const report = await verify(space, token)
     expect(report.firstBroken).toMatchObject({ seq: 5 })
+    expect(report.firstBroken.reason).toContain('missing from the end')
   })
 })
 
 describe('signed checkpoints', () => {
-  async function rewriteFrom(space: string, fromSeq: number) {
-    // What a database admin could do: change an event, then recompute every later hash and the head.
-    const { rows } = await h.db.query<Record<string, any>>('SELECT * FROM audit_events WHERE space_id = $1 AND seq >= $2 ORDER BY seq', [space, fromSeq])
-    let prevHash = (await rowAt(space, fromSeq - 1)).hash
-    for (const row of rows) {
-      const body: AuditEventBody = {
-        id: row.id,
-        space,
-        seq: row.seq,
-        time: row.time.toISOString(),
-        actor: row.actor,
-        event: row.event,
-        resources: row.resources,
-        meta: row.seq === fromSeq ? { rewritten: true } : row.meta,
-        prevHash,
-      }
-      const hash = hashEvent(body)
-      await h.db.query('UPDATE audit_events SET meta = $3::jsonb, prev_hash = $4, hash = $5 WHERE space_id = $1 AND seq = $2', [
-        space,
-        row.seq,
-        JSON.stringify(body.meta),
-        prevHash,
-        hash,
-      ])
-      prevHash = hash
-    }
-    await h.db.query('UPDATE audit_heads SET hash = $2 WHERE space_id = $1', [space, prevHash])
-  }
-
-  it('catch a rewrite of the tail that the bare chain cannot', async () => {
+  it('catch a rewrite with every hash recomputed, which the bare log cannot', async () => {
     const { space, token } = await spaceWithEvents(3)
-    const checkpoint = await h.request('POST', `/v1/spaces/${space}/audit/checkpoints`, { token })
-    expect(checkpoint.status).toBe(201)
-    expect(checkpoint.body).toMatchObject({ space, seq: expect.any(Number), keyId: h.signer.keyId })
+    const kept = await checkpoint(space, token)
     await h.createUser('member', { space, adminToken: token })
-    expect((await verify(space, token, [checkpoint.body])).ok).toBe(true)
+    await h.built.services.audit.integrateNow(space)
+    const good = await verify(space, token, [kept.note])
+    expect(good).toMatchObject({ ok: true })
+    expect(good.notes[0]).toEqual({ treeSize: kept.treeSize, ok: true })
 
-    await rewriteFrom(space, 4)
+    await h.db.query(`UPDATE audit_events SET meta = '{"rewritten":true}' WHERE space_id = $1 AND seq = 4`, [space])
+    await rebuildTree(space)
     const bare = await verify(space, token)
-    expect(bare.ok).toBe(true) // the chain alone is fooled
-    const checked = await verify(space, token, [checkpoint.body])
+    expect(bare.ok).toBe(true) // the log alone is fooled
+    const checked = await verify(space, token, [kept.note])
     expect(checked.ok).toBe(false)
-    expect(checked.checkpoints[0]).toMatchObject({ seq: checkpoint.body.seq, ok: false })
-    expect(checked.checkpoints[0].reason).toContain('rewritten')
+    expect(checked.notes[0]).toMatchObject({ treeSize: kept.treeSize, ok: false })
+    expect(checked.notes[0].reason).toContain('rewritten')
+  })
+
+  it('stored in the database catch a rewrite that left them in place', async () => {
+    const { space, token } = await spaceWithEvents(2)
+    await checkpoint(space, token)
+    await h.db.query(`UPDATE audit_events SET event = 'user/delete' WHERE space_id = $1 AND seq = 2`, [space])
+    const stored = (await h.db.query('SELECT note FROM audit_log_checkpoints WHERE space_id = $1', [space])).rows
+    await rebuildTree(space)
+    for (const row of stored) await h.db.query('INSERT INTO audit_log_checkpoints (space_id, tree_size, root_hash, note, key_id, time) SELECT $1, $2, $3, $4, $5, now()', [space, 1_000_000, 'x', (row as any).note, 'k'])
+    const report = await verify(space, token)
+    expect(report.ok).toBe(false)
+    expect(report.notes.some((note: { ok: boolean; reason?: string }) => !note.ok && note.reason?.includes('rewritten'))).toBe(true)
   })
 
   it('catch a tail deleted together with the head', async () => {
     const { space, token } = await spaceWithEvents(3)
-    const checkpoint = (await h.request('POST', `/v1/spaces/${space}/audit/checkpoints`, { token })).body
-    const keep = checkpoint.seq - 2
-    await h.db.query('DELETE FROM audit_events WHERE space_id = $1 AND seq > $2', [space, keep])
-    await h.db.query('UPDATE audit_heads SET seq = $2, hash = (SELECT hash FROM audit_events WHERE space_id = $1 AND seq = $2) WHERE space_id = $1', [space, keep])
+    const kept = await checkpoint(space, token)
+    await h.db.query('DELETE FROM audit_events WHERE space_id = $1 AND seq > $2', [space, kept.treeSize - 2])
+    await rebuildTree(space)
     expect((await verify(space, token)).ok).toBe(true)
-    const checked = await verify(space, token, [checkpoint])
+    const checked = await verify(space, token, [kept.note])
     expect(checked.ok).toBe(false)
-    expect(checked.checkpoints[0].reason).toContain('deleted')
+    expect(checked.notes[0].reason).toContain('deleted')
   })
 
   it('refuse a forged or altered checkpoint', async () => {
     const { space, token } = await spaceWithEvents(1)
-    const checkpoint = (await h.request('POST', `/v1/spaces/${space}/audit/checkpoints`, { token })).body
-    const altered = { ...checkpoint, hash: 'b'.repeat(64) }
-    const report = await verify(space, token, [altered])
+    const kept = await checkpoint(space, token)
+    const lines = kept.note.split('\n')
+    lines[2] = Buffer.alloc(32, 7).toString('base64')
+    const report = await verify(space, token, [lines.join('\n')])
     expect(report.ok).toBe(false)
-    expect(report.checkpoints[0].reason).toContain('signature is not valid')
-    const otherKey = await verify(space, token, [{ ...checkpoint, keyId: 'feedfacefeedface' }])
-    expect(otherKey.checkpoints[0].reason).toContain('signed with key')
+    expect(report.notes[0].reason).toContain('checkpoint refused')
+    const otherSpace = await spaceWithEvents(1)
+    const foreign = await verify(otherSpace.space, otherSpace.token, [kept.note])
+    expect(foreign.notes[0].reason).toContain('checkpoint refused')
   })
 
-  it('are signed by a key whose public half the server publishes', async () => {
+  it('are signed by a key whose public half the server publishes, as a C2SP verifier key too', async () => {
     const key = await h.request('GET', '/v1/audit/signing-key')
     expect(key.status).toBe(200)
-    expect(key.body).toMatchObject({ keyId: h.signer.keyId, algorithm: 'Ed25519' })
+    expect(key.body).toMatchObject({ keyId: h.signer.keyId, algorithm: 'Ed25519', logName: 'gatehouse' })
     expect(key.body.publicKeyPem).toContain('BEGIN PUBLIC KEY')
+    expect(key.body.verifierKey).toMatch(/^gatehouse\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/)
   })
 })
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { buildApp, type BuiltApp } from '../src/app.js'
+import { buildApp, type AppDeps, type BuiltApp } from '../src/app.js'
 import type { Db } from '../src/db/db.js'
 import { migrate } from '../src/db/migrate.js'
 import { openPgliteDb } from '../src/db/pglite.js'
@@ -72,7 +72,7 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function createHarness(options: { signInAttemptsPerMinute?: number; vault?: VaultOptions; outboundAllow?: string[] } = {}): Promise<Harness> {
+export async function createHarness(options: { signInAttemptsPerMinute?: number; vault?: VaultOptions; outboundAllow?: string[]; auditLog?: AppDeps['auditLog'] } = {}): Promise<Harness> {
   const testDb = await openTestDb()
   const signer = testSigner()
   let offsetMs = 0
@@ -83,6 +83,7 @@ export async function createHarness(options: { signInAttemptsPerMinute?: number;
     clock,
     signInRateLimit: { max: options.signInAttemptsPerMinute ?? 1000, timeWindowMs: 60_000 },
     ...(options.vault ? { vault: options.vault } : {}),
+    ...(options.auditLog ? { auditLog: options.auditLog } : {}),
     // Tests run their endpoints on 127.0.0.1, which the outbound policy refuses by default.
     outboundAllow: options.outboundAllow ?? ['127.0.0.1/32'],
   })

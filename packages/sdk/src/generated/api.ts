@@ -75,10 +75,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Walk the hash chain and report the first broken link */
+        /** Walk the log, rebuild its tree, report the first bad event and check the latest stored checkpoints */
         get: operations["verifyAuditChain"];
         put?: never;
-        /** Walk the hash chain and check it against signed checkpoints kept outside the database */
+        /** Walk the log and check it against signed checkpoints kept outside the database */
         post: operations["verifyAuditChainAgainstCheckpoints"];
         delete?: never;
         options?: never;
@@ -93,11 +93,62 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The latest signed checkpoints (copies; the ones that count are kept elsewhere) */
+        /** Signed checkpoints, largest tree first (copies; the ones that count are kept elsewhere) */
         get: operations["listAuditCheckpoints"];
         put?: never;
-        /** Sign the current head of the chain; keep the answer somewhere the database admin cannot write */
+        /** Integrate every committed event now and sign a checkpoint of the tree (C2SP tlog-checkpoint) */
         post: operations["createAuditCheckpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/spaces/{space}/audit/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest signed checkpoint of the space’s log */
+        get: operations["getAuditCheckpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/spaces/{space}/audit/proof/inclusion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** RFC 6962 inclusion proof of the event with `seq` in the tree of `treeSize` events (take it from a checkpoint you verified) */
+        get: operations["getAuditInclusionProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/spaces/{space}/audit/proof/consistency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** RFC 6962 consistency proof from the tree of `from` events to the tree of `to` events */
+        get: operations["getAuditConsistencyProof"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1007,8 +1058,35 @@ export interface components {
             meta: {
                 [key: string]: unknown;
             };
-            prevHash: string;
-            hash: string;
+            /** @description Hex SHA-256 leaf hash of the Merkle tree (leaf seq − 1) */
+            leafHash?: string;
+            /** @description Only events of the hash chain from before the Merkle tree */
+            prevHash?: string;
+            /** @description Only events of the hash chain from before the Merkle tree */
+            hash?: string;
+        };
+        /** @description Committed with its change, not yet given its seq by the sequencer */
+        PendingAuditEvent: {
+            id: string;
+            space: string;
+            /** @enum {boolean} */
+            pending: true;
+            /** Format: date-time */
+            time: string;
+            actor: {
+                kind: "user" | "service_account" | "vault_client" | "system" | "anonymous";
+                id: string;
+                display?: string;
+                tokenId?: string;
+            };
+            event: string;
+            resources: {
+                kind: string;
+                id: string;
+            }[];
+            meta: {
+                [key: string]: unknown;
+            };
         };
         SignedCheckpoint: {
             space: string;
@@ -1018,6 +1096,27 @@ export interface components {
             time: string;
             keyId: string;
             signature: string;
+        };
+        AuditCheckpoint: {
+            /** @description The log: `<log name>/spaces/<space id>` */
+            origin: string;
+            treeSize: number;
+            rootHash: string;
+            /** @description The C2SP tlog-checkpoint signed note; keep a copy outside the database */
+            note: string;
+            keyId: string;
+            /** Format: date-time */
+            time: string;
+        };
+        AuditInclusionProof: {
+            leafIndex: number;
+            treeSize: number;
+            hashes: string[];
+        };
+        AuditConsistencyProof: {
+            from: number;
+            to: number;
+            hashes: string[];
         };
         IssuedToken: {
             id: string;
@@ -1358,6 +1457,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         events: components["schemas"]["AuditEvent"][];
+                        /** @description On the first page: matching events not yet integrated, newest first */
+                        pending: components["schemas"]["PendingAuditEvent"][];
                         nextCursor: string | null;
                     };
                 };
@@ -1526,16 +1627,26 @@ export interface operations {
                         ok: boolean;
                         space: string;
                         checkedEvents: number;
+                        /** @description Events committed but not yet integrated: not checked, and not a failure */
+                        pending: number;
                         head: {
                             seq: number;
+                            /** @description Hex root of the tree the walk rebuilt */
                             hash: string;
                         };
                         firstBroken: {
                             seq: number;
                             reason: string;
                         } | null;
+                        /** @description Old JSON checkpoints of the hash chain */
                         checkpoints: {
                             seq: number;
+                            ok: boolean;
+                            reason?: string;
+                        }[];
+                        /** @description C2SP checkpoints: those given, then the latest ones the database keeps */
+                        notes: {
+                            treeSize: number;
                             ok: boolean;
                             reason?: string;
                         }[];
@@ -1611,7 +1722,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    checkpoints: components["schemas"]["SignedCheckpoint"][];
+                    /** @description Old JSON checkpoints of the hash chain */
+                    checkpoints?: components["schemas"]["SignedCheckpoint"][];
+                    /** @description C2SP checkpoint notes */
+                    notes?: string[];
                 };
             };
         };
@@ -1626,16 +1740,26 @@ export interface operations {
                         ok: boolean;
                         space: string;
                         checkedEvents: number;
+                        /** @description Events committed but not yet integrated: not checked, and not a failure */
+                        pending: number;
                         head: {
                             seq: number;
+                            /** @description Hex root of the tree the walk rebuilt */
                             hash: string;
                         };
                         firstBroken: {
                             seq: number;
                             reason: string;
                         } | null;
+                        /** @description Old JSON checkpoints of the hash chain */
                         checkpoints: {
                             seq: number;
+                            ok: boolean;
+                            reason?: string;
+                        }[];
+                        /** @description C2SP checkpoints: those given, then the latest ones the database keeps */
+                        notes: {
+                            treeSize: number;
                             ok: boolean;
                             reason?: string;
                         }[];
@@ -1701,6 +1825,7 @@ export interface operations {
     listAuditCheckpoints: {
         parameters: {
             query: {
+                cursor?: string;
                 limit: number;
             };
             header?: never;
@@ -1719,7 +1844,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        checkpoints: components["schemas"]["SignedCheckpoint"][];
+                        checkpoints: components["schemas"]["AuditCheckpoint"][];
+                        nextCursor: string | null;
                     };
                 };
             };
@@ -1797,7 +1923,246 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SignedCheckpoint"];
+                    "application/json": components["schemas"]["AuditCheckpoint"];
+                };
+            };
+            /** @description Every error has this shape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getAuditCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The space slug, e.g. `default` */
+                space: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpoint"];
+                };
+            };
+            /** @description Every error has this shape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getAuditInclusionProof: {
+        parameters: {
+            query: {
+                seq: number;
+                treeSize: number;
+            };
+            header?: never;
+            path: {
+                /** @description The space slug, e.g. `default` */
+                space: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditInclusionProof"];
+                };
+            };
+            /** @description Every error has this shape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getAuditConsistencyProof: {
+        parameters: {
+            query: {
+                /** @description the older tree size */
+                from: number;
+                /** @description the newer tree size */
+                to: number;
+            };
+            header?: never;
+            path: {
+                /** @description The space slug, e.g. `default` */
+                space: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditConsistencyProof"];
                 };
             };
             /** @description Every error has this shape. */
@@ -1876,6 +2241,10 @@ export interface operations {
                         /** @enum {string} */
                         algorithm: "Ed25519";
                         publicKeyPem: string;
+                        /** @description C2SP verifier key (`<name>+<key id>+<base64>`) for the checkpoint notes */
+                        verifierKey: string;
+                        /** @description The note key name; a space’s log (origin) is `<logName>/spaces/<space id>` */
+                        logName: string;
                     };
                 };
             };
@@ -4432,8 +4801,8 @@ export interface operations {
                     /** @description An http:// or https:// URL that receives POSTs */
                     url: string;
                     description?: string;
-                    /** @description Which events to send: any of access/request, access/approve, access/deny, access/grant, access/revoke, access/expire; empty or ['*'] for all */
-                    events?: ("access/request" | "access/approve" | "access/deny" | "access/grant" | "access/revoke" | "access/expire" | "*")[];
+                    /** @description Which events to send: any of access/request, access/approve, access/deny, access/grant, access/revoke, access/expire, audit/checkpoint; empty or ['*'] for all */
+                    events?: ("access/request" | "access/approve" | "access/deny" | "access/grant" | "access/revoke" | "access/expire" | "audit/checkpoint" | "*")[];
                     enabled?: boolean;
                 };
             };
@@ -4701,8 +5070,8 @@ export interface operations {
                     /** @description An http:// or https:// URL that receives POSTs */
                     url?: string;
                     description?: string;
-                    /** @description Which events to send: any of access/request, access/approve, access/deny, access/grant, access/revoke, access/expire; empty or ['*'] for all */
-                    events?: ("access/request" | "access/approve" | "access/deny" | "access/grant" | "access/revoke" | "access/expire" | "*")[];
+                    /** @description Which events to send: any of access/request, access/approve, access/deny, access/grant, access/revoke, access/expire, audit/checkpoint; empty or ['*'] for all */
+                    events?: ("access/request" | "access/approve" | "access/deny" | "access/grant" | "access/revoke" | "access/expire" | "audit/checkpoint" | "*")[];
                     enabled?: boolean;
                 };
             };

@@ -1,33 +1,32 @@
+import { auditLeafHash, consistencyRanges, foldRange, inclusionRanges, rangeNodes, type LeafRange } from '@gatehouse/sdk'
 import type { Db, Queryable } from '../../db/db.js'
-import { AppError } from '../../http/errors.js'
+import { AppError, badRequest, notFound } from '../../http/errors.js'
 import { decodeSeqCursor, encodeSeqCursor } from '../../lib/cursor.js'
 import { newId } from '../../lib/ids.js'
-import { checkLink, GENESIS_HASH, hashEvent, jsonRoundTrip } from './audit-chain.js'
+import { GENESIS_HASH, jsonRoundTrip } from './audit-chain.js'
+import type { Sequencer } from './audit-sequencer.js'
 import type { CheckpointSigner } from './audit-signer.js'
-import type { AuditStore } from './audit-store.js'
-import type {
-  AuditEvent,
-  AuditEventBody,
-  AuditEventInput,
-  AuditFilter,
-  AuditHead,
-  ChainBreak,
-  CheckpointResult,
-  SignedCheckpoint,
-  VerifyReport,
-} from './audit-types.js'
+import { PENDING_INSERT, type AuditStore } from './audit-store.js'
+import type { AuditEvent, AuditEventInput, AuditFilter, LogCheckpoint, PendingEvent, QueuedEvent, SignedCheckpoint, VerifyReport } from './audit-types.js'
 
 export interface AuditServiceDeps {
   db: Db
   store: AuditStore
   signer: CheckpointSigner
   clock: () => Date
+  sequencer: Sequencer
+  verify: (spaceId: string, checkpoints: SignedCheckpoint[], notes: string[]) => Promise<VerifyReport>
+  logName: string
+  /** Called after each append (inside its transaction): wakes the background sequencer. */
+  appended?: (spaceId: string) => void
 }
 
 const PAGE = 1000
 
+/** The wire form of a proof's hashes. */
+const base64 = (hashes: Uint8Array[]) => hashes.map((hash) => Buffer.from(hash).toString('base64'))
 
-export function createAuditService({ db, store, signer, clock }: AuditServiceDeps) {
+export function createAuditService({ db, store, signer, clock, sequencer, verify, logName, appended }: AuditServiceDeps) {
   /** Oldest first, in keyset pages, so a million events stream in constant memory. */
   async function* walk(spaceId: string, filter: AuditFilter, afterSeq = 0): AsyncGenerator<AuditEvent> {
     let after = afterSeq
@@ -39,148 +38,141 @@ export function createAuditService({ db, store, signer, clock }: AuditServiceDep
     }
   }
 
+  /** The tree's size now; proofs may be asked for any size up to it. */
+  async function treeSize(spaceId: string): Promise<number> {
+    const head = await store.readHead(db, spaceId)
+    if (!head) throw notFound('space', spaceId)
+    return head.treeSize
+  }
+
+  /** The Merkle tree hash of each range, from the stored subtrees (O(log n) reads per range, all in two queries). */
+  async function rangeHashes(spaceId: string, ranges: LeafRange[]): Promise<Uint8Array[]> {
+    const plan = ranges.map(([start, end]) => rangeNodes(start, end))
+    const found = await store.nodes(db, spaceId, plan.flat())
+    return plan.map((nodes) =>
+      foldRange(
+        nodes.map((node) => {
+          const hex = found.get(`${node.level}:${node.index}`)
+          if (!hex) throw new Error(`audit tree of space ${spaceId} lacks the subtree at level ${node.level}, index ${node.index}`)
+          return new Uint8Array(Buffer.from(hex, 'hex'))
+        }),
+      ),
+    )
+  }
+
   return {
     /** Called in the transaction that creates a space. */
     initSpace: (tx: Queryable, spaceId: string) => store.createHead(tx, spaceId, GENESIS_HASH),
 
     /**
-     * Appends one event inside the caller's transaction, so it commits or rolls back with the change
-     * it records. Locking the head row makes concurrent appends to one space wait for each other:
-     * the chain cannot fork and the sequence has no gaps (a rolled-back append frees its number).
+     * Queues one event inside the caller's transaction, so it commits or rolls back with the change
+     * it records. No lock: the sequencer gives it its seq once it has committed (a rolled-back
+     * append leaves nothing, so no gap). The leaf hash is computed here, on the writer's node.
      */
-    async append(tx: Queryable, spaceId: string, input: AuditEventInput): Promise<AuditEvent> {
-      const head = await store.lockHead(tx, spaceId)
-      if (!head) throw new Error(`space ${spaceId} has no audit chain`)
-      const body: AuditEventBody = jsonRoundTrip({
+    async append(tx: Queryable, spaceId: string, input: AuditEventInput): Promise<PendingEvent> {
+      const event: Omit<QueuedEvent, 'leafHash'> = jsonRoundTrip({
         id: newId('evt'),
         space: spaceId,
-        seq: head.seq + 1,
-        // Taken after the lock, so times follow the sequence.
         time: clock().toISOString(),
         actor: input.actor,
         event: input.event,
         resources: input.resources ?? [],
         meta: input.meta ?? {},
-        prevHash: head.hash,
       })
-      const event: AuditEvent = { ...body, hash: hashEvent(body) }
-      await store.insertEvent(tx, event)
-      return event
+      await store.insertPending(tx, { ...event, leafHash: Buffer.from(auditLeafHash(event)).toString('hex') })
+      appended?.(spaceId)
+      return { ...event, pending: true }
     },
 
+    /**
+     * For a statement that records its own audit event (a vault find: its page and its event in one
+     * round trip, as a data-modifying CTE): the INSERT of the queued event, its placeholders from
+     * `firstParam` on, its meta being the input's merged with the jsonb `extraMetaSql` (SQL of the
+     * caller's, over its own CTEs). The leaf hash is left to the sequencer, which computes it from
+     * what was stored. Call `committed()` once the statement has run.
+     */
+    eventInsert(spaceId: string, input: AuditEventInput, extraMetaSql: string, firstParam: number) {
+      const event = jsonRoundTrip({ id: newId('evt'), time: clock().toISOString(), actor: input.actor, event: input.event, resources: input.resources ?? [], meta: input.meta ?? {} })
+      const p = (i: number) => `$${firstParam + i}`
+      return {
+        sql: `${PENDING_INSERT} SELECT ${p(0)}, ${p(1)}, ${p(2)}::timestamptz, ${p(3)}::jsonb, ${p(4)}, ${p(5)}::jsonb, ${p(6)}::jsonb || (${extraMetaSql}), NULL RETURNING 1`,
+        params: [spaceId, event.id, event.time, JSON.stringify(event.actor), event.event, JSON.stringify(event.resources), JSON.stringify(event.meta)],
+        committed: () => appended?.(spaceId),
+      }
+    },
+
+    /**
+     * Integrates what is queued in the space now, waiting for a sequencer on another node if one
+     * holds it; for tests, benches and "read your writes". Returns the tree size.
+     */
+    integrateNow: async (spaceId: string) => (await sequencer.integrate(spaceId, { wait: true })).treeSize,
+
+    /**
+     * Newest first. Integrates what is queued first (unless another node's sequencer is at it), so
+     * a reader sees what was just written in the log; what is still queued is listed as pending.
+     */
     async list(spaceId: string, filter: AuditFilter, cursor: string | undefined, limit: number) {
+      const before = cursor ? decodeSeqCursor(cursor) : null
+      await sequencer.integrate(spaceId)
       // One row more than the page tells whether another page exists: no cursor after the last one.
-      const rows = await store.list(db, spaceId, filter, cursor ? decodeSeqCursor(cursor) : null, limit + 1)
+      const rows = await store.list(db, spaceId, filter, before, limit + 1)
       const events = rows.slice(0, limit)
       const last = events[events.length - 1]
-      return { events, nextCursor: rows.length > limit && last ? encodeSeqCursor(last.seq) : null }
+      const pending = before === null ? await store.listPending(db, spaceId, filter, limit) : []
+      return { events, pending, nextCursor: rows.length > limit && last ? encodeSeqCursor(last.seq) : null }
     },
 
-    export: (spaceId: string, filter: AuditFilter) => walk(spaceId, filter),
+    /** Every integrated event, oldest first (queued ones are integrated first when possible). */
+    async *export(spaceId: string, filter: AuditFilter): AsyncGenerator<AuditEvent> {
+      await sequencer.integrate(spaceId)
+      yield* walk(spaceId, filter)
+    },
+
+    verify: (spaceId: string, checkpoints: SignedCheckpoint[], notes: string[] = []) => verify(spaceId, checkpoints, notes),
 
     /**
-     * Walks the whole chain from the genesis and reports the first broken link; then checks each
-     * signed checkpoint given: a good signature, and the stored chain having that very hash at that
-     * sequence number. A checkpoint is what catches a rewrite of the chain from some row onwards
-     * with every later hash recomputed, which the walk alone cannot.
+     * On demand: integrates everything queued, then signs a checkpoint of the tree (or returns the
+     * latest one when it already covers every event).
      */
-    async verify(spaceId: string, checkpoints: SignedCheckpoint[]): Promise<VerifyReport> {
-      const wanted = new Map<number, string | undefined>(checkpoints.map((checkpoint) => [checkpoint.seq, undefined]))
-      if (wanted.has(0)) wanted.set(0, GENESIS_HASH)
-      let previous: AuditHead = { seq: 0, hash: GENESIS_HASH }
-      let firstBroken: ChainBreak | null = null
-      let checkedEvents = 0
-      let head: AuditHead
-      // The head is read after each walk: an append updates it in the event's own transaction, so
-      // every event the walk saw is at or below it. Events past it were written around the chain;
-      // a head past the walk means appends landed meanwhile (walk on) or the tail was deleted.
-      for (;;) {
-        let progressed = false
-        for await (const event of walk(spaceId, {}, previous.seq)) {
-          progressed = true
-          checkedEvents += 1
-          firstBroken ??= checkLink(previous, event)
-          if (wanted.has(event.seq)) wanted.set(event.seq, event.hash)
-          previous = { seq: event.seq, hash: event.hash }
-        }
-        head = (await store.readHead(db, spaceId)) ?? { seq: 0, hash: GENESIS_HASH }
-        if (previous.seq < head.seq && progressed) continue
-        if (previous.seq < head.seq) {
-          firstBroken ??= { seq: previous.seq + 1, reason: `events ${previous.seq + 1} to ${head.seq} are missing from the end of the log` }
-        } else if (previous.seq > head.seq) {
-          firstBroken ??= { seq: head.seq + 1, reason: `event ${head.seq + 1} lies beyond the recorded head of the chain: it was inserted` }
-        } else if (previous.hash !== head.hash) {
-          firstBroken ??= { seq: head.seq, reason: `the recorded head does not match event ${head.seq}` }
-        }
-        break
-      }
-
-      const keptKeys = checkpoints.some((checkpoint) => checkpoint.keyId !== signer.keyId)
-        ? new Map((await store.listSigningKeys(db)).map((key) => [key.keyId, key.publicKeyPem]))
-        : undefined
-      const results: CheckpointResult[] = checkpoints.map((checkpoint) => {
-        const badSignature = signer.check(checkpoint, keptKeys)
-        if (badSignature) return { seq: checkpoint.seq, ok: false, reason: badSignature }
-        if (checkpoint.space !== spaceId) {
-          return { seq: checkpoint.seq, ok: false, reason: `checkpoint belongs to space '${checkpoint.space}'` }
-        }
-        const stored = wanted.get(checkpoint.seq)
-        if (stored === undefined) {
-          return {
-            seq: checkpoint.seq,
-            ok: false,
-            reason: `the log ends at event ${previous.seq} but this signed checkpoint covers event ${checkpoint.seq}: events were deleted`,
-          }
-        }
-        if (stored !== checkpoint.hash) {
-          return {
-            seq: checkpoint.seq,
-            ok: false,
-            reason: `event ${checkpoint.seq} differs from the signed checkpoint: the log was rewritten at or before event ${checkpoint.seq}`,
-          }
-        }
-        if (firstBroken && firstBroken.seq <= checkpoint.seq) {
-          return { seq: checkpoint.seq, ok: false, reason: `the chain is broken at event ${firstBroken.seq}, at or before this checkpoint` }
-        }
-        return { seq: checkpoint.seq, ok: true }
-      })
-
-      return {
-        ok: !firstBroken && results.every((result) => result.ok),
-        space: spaceId,
-        checkedEvents,
-        head,
-        firstBroken,
-        checkpoints: results,
-      }
+    async checkpoint(spaceId: string): Promise<LogCheckpoint & { origin: string }> {
+      await sequencer.integrate(spaceId, { wait: true })
+      const result = await sequencer.batch(spaceId, { wait: true, forceCheckpoint: true })
+      if (result.checkpoint) return result.checkpoint
+      const [latest] = await store.listLogCheckpoints(db, spaceId, null, 1)
+      if (!latest) throw new AppError('unavailable', 'no checkpoint could be signed')
+      return { ...latest, origin: `${logName}/spaces/${spaceId}` }
     },
 
-    /**
-     * Signs the current head and keeps a copy; the copies that matter are the ones kept elsewhere.
-     * Only with the database's current key: a node still holding a key that another node's start
-     * rotated away from refuses (and registers its key when the database has none yet, as a store
-     * set up without `adoptAuditKey` has). The key row stays locked until the copy is stored.
-     */
-    async checkpoint(spaceId: string): Promise<SignedCheckpoint> {
-      return db.transaction(async (tx) => {
-        let current = await store.lockCurrentSigningKey(tx)
-        if (current === null && (await store.addCurrentSigningKey(tx, signer.keyId, signer.publicKeyPem))) current = signer.keyId
-        if (current !== signer.keyId) {
-          throw new AppError(
-            'unavailable',
-            `this node's audit signing key (key id ${signer.keyId}) is not the database's current one (${current ?? 'none'}): restart it with the current key file`,
-          )
-        }
-        const head = (await store.readHead(tx, spaceId)) ?? { seq: 0, hash: GENESIS_HASH }
-        const signed = signer.sign({ space: spaceId, seq: head.seq, hash: head.hash, time: clock().toISOString() })
-        await store.insertCheckpoint(tx, signed)
-        return signed
-      })
+    async latestCheckpoint(spaceId: string): Promise<LogCheckpoint & { origin: string }> {
+      const [latest] = await store.listLogCheckpoints(db, spaceId, null, 1)
+      if (!latest) throw notFound('checkpoint', spaceId)
+      return { ...latest, origin: `${logName}/spaces/${spaceId}` }
     },
 
-    listCheckpoints: (spaceId: string, limit: number) => store.listCheckpoints(db, spaceId, limit),
+    async listCheckpoints(spaceId: string, cursor: string | undefined, limit: number) {
+      const rows = await store.listLogCheckpoints(db, spaceId, cursor ? decodeSeqCursor(cursor) : null, limit + 1)
+      const checkpoints = rows.slice(0, limit).map((checkpoint) => ({ ...checkpoint, origin: `${logName}/spaces/${spaceId}` }))
+      const last = checkpoints[checkpoints.length - 1]
+      return { checkpoints, nextCursor: rows.length > limit && last && last.treeSize > 0 ? encodeSeqCursor(last.treeSize) : null }
+    },
 
-    signingKey: () => ({ keyId: signer.keyId, algorithm: 'Ed25519' as const, publicKeyPem: signer.publicKeyPem }),
+    /** RFC 6962 audit path of the event with `seq` in the tree of `size` leaves. */
+    async inclusionProof(spaceId: string, seq: number, size: number) {
+      const available = await treeSize(spaceId)
+      if (size > available) throw badRequest(`treeSize ${size} is beyond the log's ${available} integrated events`)
+      if (seq > size) throw badRequest(`event ${seq} is not in a tree of ${size} events`)
+      return { leafIndex: seq - 1, treeSize: size, hashes: base64(await rangeHashes(spaceId, inclusionRanges(seq - 1, size))) }
+    },
+
+    /** RFC 6962 consistency proof from the tree of `from` leaves to the tree of `to` leaves. */
+    async consistencyProof(spaceId: string, from: number, to: number) {
+      const available = await treeSize(spaceId)
+      if (to > available) throw badRequest(`to ${to} is beyond the log's ${available} integrated events`)
+      if (from > to) throw badRequest(`from ${from} is larger than to ${to}`)
+      return { from, to, hashes: base64(await rangeHashes(spaceId, consistencyRanges(from, to))) }
+    },
+
+    signingKey: () => ({ keyId: signer.keyId, algorithm: 'Ed25519' as const, publicKeyPem: signer.publicKeyPem, verifierKey: signer.verifierKey(logName), logName }),
   }
 }
 

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { signNote, verifierKey } from '@gatehouse/sdk'
 import { sha256Hex } from '../../lib/secrets.js'
 import { canonicalJson } from './audit-chain.js'
 import type { CheckpointBody, SignedCheckpoint } from './audit-types.js'
@@ -18,6 +19,10 @@ export interface CheckpointSigner {
    * `otherKeys` (key id → SPKI PEM: the earlier keys whose public keys the database keeps).
    */
   check(checkpoint: SignedCheckpoint, otherKeys?: ReadonlyMap<string, string>): string | null
+  /** Signs a C2SP note text (a tlog-checkpoint) as key `name`. */
+  signNote(text: string, name: string): string
+  /** The C2SP verifier key (`<name>+<key id>+<base64 key>`) that checks notes signed as `name`. */
+  verifierKey(name: string): string
 }
 
 export function createCheckpointSigner(privateKey: KeyObject): CheckpointSigner {
@@ -43,6 +48,8 @@ export function createCheckpointSigner(privateKey: KeyObject): CheckpointSigner 
       const good = verify(null, payload(body), otherPem === undefined ? publicKey : createPublicKey(otherPem), Buffer.from(signature, 'base64url'))
       return good ? null : 'checkpoint signature is not valid: the checkpoint was altered or forged'
     },
+    signNote: (text, name) => signNote(text, name, privateKey),
+    verifierKey: (name) => verifierKey(name, publicKey),
   }
 }
 
@@ -66,6 +73,8 @@ export function createDeferredSigner(): { signer: CheckpointSigner; resolve(actu
       },
       sign: (body) => get().sign(body),
       check: (checkpoint, otherKeys) => get().check(checkpoint, otherKeys),
+      signNote: (text, name) => get().signNote(text, name),
+      verifierKey: (name) => get().verifierKey(name),
     },
     resolve: (chosen) => {
       actual = chosen

@@ -39,6 +39,10 @@ export const MAX_URL_LENGTH = 2048
 /** Standard Webhooks secret format: `whsec_` and base64 of 24 random bytes. */
 export const newSigningSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`
 
+// Frequent infrastructure events an endpoint gets only when it names them: `*` does not include them
+// (an audit log signs a checkpoint every N events or seconds; existing `*` subscribers did not ask).
+const OPT_IN_EVENT_TYPES: readonly string[] = ['audit/checkpoint']
+
 // Any module may announce an event; the type only has to look like one (`noun/verb`). Endpoint
 // filters are limited to the documented types, and `*` takes everything.
 const EVENT_TYPE = /^[a-z][a-z0-9_]{0,62}\/[a-z][a-z0-9_]{0,62}$/
@@ -188,7 +192,7 @@ export function createWebhooksService({ db, store, audit, clock, notify, secretO
      */
     async enqueue(tx: Queryable, spaceId: string, event: WebhookEvent): Promise<void> {
       if (!EVENT_TYPE.test(event.type)) throw new Error(`webhook event type '${event.type}' must look like 'noun/verb'`)
-      const endpointIds = await store.matchingEndpointIds(tx, spaceId, event.type)
+      const endpointIds = await store.matchingEndpointIds(tx, spaceId, event.type, !OPT_IN_EVENT_TYPES.includes(event.type))
       // No subscriber, no message: spaces without webhooks pay one indexed read per event.
       if (endpointIds.length === 0) return
       const now = clock()

@@ -211,12 +211,13 @@ export function createWebhooksStore() {
     },
 
     /** Enabled endpoints whose filter takes this event type. */
-    async matchingEndpointIds(tx: Queryable, spaceId: string, type: string): Promise<string[]> {
+    /** `wildcard`: whether endpoints subscribed to everything (`*`, or no list) get this type too. */
+    async matchingEndpointIds(tx: Queryable, spaceId: string, type: string, wildcard = true): Promise<string[]> {
       const { rows } = await tx.query<{ id: string }>(
         `SELECT id FROM webhook_endpoints WHERE space_id = $1 AND enabled
-           AND (events = '[]'::jsonb OR events @> '["*"]'::jsonb OR events @> jsonb_build_array($2::text))
+           AND (($3::boolean AND (events = '[]'::jsonb OR events @> '["*"]'::jsonb)) OR events @> jsonb_build_array($2::text))
          ORDER BY id`,
-        [spaceId, type],
+        [spaceId, type, wildcard],
       )
       return rows.map((row) => row.id)
     },

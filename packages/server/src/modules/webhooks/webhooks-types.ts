@@ -1,5 +1,5 @@
 /** The events an endpoint can subscribe to; `*` (or an empty list) subscribes to all of them. */
-export const WEBHOOK_EVENT_TYPES = ['access/request', 'access/approve', 'access/deny', 'access/grant', 'access/revoke', 'access/expire'] as const
+export const WEBHOOK_EVENT_TYPES = ['access/request', 'access/approve', 'access/deny', 'access/grant', 'access/revoke', 'access/expire', 'audit/checkpoint'] as const
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 export type WebhookEventFilter = WebhookEventType | '*'
 

@@ -23,7 +23,7 @@ export interface RecordsServiceDeps {
   contexts: VaultContexts
   acl: ExternalAcl
   grantsAcl: GrantsAcl
-  audit: Pick<AuditService, 'append'>
+  audit: Pick<AuditService, 'append' | 'eventInsert'>
   /** Above this many candidate ids, a find with an external ACL is refused: narrow the filter. */
   maxAclCandidates: number
 }
@@ -282,6 +282,30 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         }
         return { model, rule, where, orderBy, only, outcome, plan }
       })
+      if (!prepared.plan) {
+        // No grants to note: the page and its audit event go in one statement, one round trip and
+        // no transaction; the event commits with it, before the rows are returned.
+        const { model, rule, where, orderBy, only, outcome } = prepared
+        try {
+          let committed = () => {}
+          const { rows, total } = await store.pageAudited(db, model, where, orderBy, limit, offset, AUDITED_IDS, (metaSql, firstParam) => {
+            const insert = audit.eventInsert(
+              context.spaceId,
+              { event: 'vault/read', actor: context.actor, resources: [{ kind: 'vault_model', id: name }], meta: { model: name, op: 'find', acl: outcome } },
+              metaSql,
+              firstParam,
+            )
+            committed = insert.committed
+            return insert
+          })
+          committed()
+          const data = rows.map((row) => writeRecord(model, rule, row, only))
+          return { data, meta: { total, count: data.length, limit, offset } }
+        } catch (error) {
+          await refused(context, name, 'read', error)
+          throw error
+        }
+      }
       return audited(context, name, 'read', async (tx, note) => {
         const { model, rule, where, orderBy, only, outcome, plan } = prepared
         const { rows, total } = await store.page(tx, model, where, orderBy, limit, offset)

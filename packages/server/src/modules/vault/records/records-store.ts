@@ -116,6 +116,53 @@ export function createRecordsStore() {
       return { rows, total: counted.rows[0]!.n }
     },
 
+    /**
+     * `page` and its audit event in one statement, so a find is one round trip and no transaction:
+     * the page's rows, and `event(metaSql, firstParam)`'s INSERT as a data-modifying CTE whose meta
+     * adds the page's count, total and first `auditedIds` keys (in page order). The event commits
+     * with the statement, before the rows are returned.
+     */
+    async pageAudited(
+      db: Queryable,
+      model: Model,
+      where: Condition[],
+      orderBy: string,
+      limit: number,
+      offset: number,
+      auditedIds: number,
+      event: (metaSql: string, firstParam: number) => { sql: string; params: unknown[] },
+    ): Promise<{ rows: Record<string, unknown>[]; total: number }> {
+      const params: unknown[] = []
+      const clauses = where.map((condition) => `(${merge(params, condition)})`)
+      const whereSql = clauses.join(' AND ') || 'TRUE'
+      const table = tableRef(model.tableName)
+      params.push(limit, offset)
+      const key = ident(model.primaryKey)
+      const meta = `jsonb_build_object(
+          'count', (SELECT count(*) FROM page),
+          'total', COALESCE((SELECT max(__total) FROM page), (SELECT count(*) FROM ${table} WHERE ${whereSql})),
+          'ids', COALESCE((SELECT jsonb_agg(k ORDER BY __n) FROM (SELECT ${key}::text AS k, __n FROM page WHERE __n <= ${Number(auditedIds)}) AS first), '[]'::jsonb))`
+      const audit = event(meta, params.length + 1)
+      const { rows } = await db.query<Record<string, unknown> & { __total: number; __n: number }>(
+        `WITH page AS (
+           SELECT p.*, row_number() OVER () AS __n FROM (
+             SELECT ${selectList(model)}, (SELECT count(*) FROM ${table} WHERE ${whereSql}) AS __total FROM ${table} WHERE ${whereSql}
+             ${orderBy} LIMIT $${params.length - 1} OFFSET $${params.length}
+           ) AS p
+         ),
+         audited AS (${audit.sql})
+         SELECT * FROM page ORDER BY __n`,
+        [...params, ...audit.params],
+      )
+      const total = rows[0]?.__total
+      for (const row of rows) {
+        delete (row as Record<string, unknown>).__n
+      }
+      if (rows.length > 0 || offset === 0) return { rows, total: total ?? 0 }
+      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${table} WHERE ${whereSql}`, params.slice(0, -2))
+      return { rows, total: counted.rows[0]!.n }
+    },
+
     /** Only these ids (as text), for the find after an external ACL answered. */
     idsCondition(model: Model, ids: string[]): Condition {
       return { sql: `${ident(model.primaryKey)} IN (SELECT (x)::${keyCast(model)} FROM jsonb_array_elements_text($1::jsonb) AS x)`, params: [JSON.stringify(ids)] }
