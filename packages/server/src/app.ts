@@ -20,6 +20,7 @@ import type { SignInRateLimit } from './modules/auth/auth-routes.js'
 import { createAuthModule } from './modules/auth/index.js'
 import { createMembersModule } from './modules/members/index.js'
 import { createSpacesModule } from './modules/spaces/index.js'
+import { createSsoModule } from './modules/sso/index.js'
 import { createWebhooksModule } from './modules/webhooks/index.js'
 import { createResourcesModule } from './modules/resources/index.js'
 import { createApprovalsModule } from './modules/approvals/index.js'
@@ -48,6 +49,8 @@ export interface AppDeps {
    * addresses are refused whatever is listed.
    */
   outboundAllow?: readonly string[]
+  /** GATEHOUSE_PUBLIC_URL: the base of SSO callback URLs; absent, the request's own scheme and host. */
+  publicUrl?: string | null
 }
 
 /** Builds the whole HTTP application without listening: tests inject into it, main.ts listens. */
@@ -80,6 +83,12 @@ export async function buildApp(deps: AppDeps) {
       committed: () => approvals.service.committed(),
     },
   })
+  const userAccess = {
+    bindNewUser: (...args: Parameters<typeof approvals.service.bindNewUser>) => approvals.service.bindNewUser(...args),
+    endUserAccess: (...args: Parameters<typeof approvals.service.endUserAccess>) => approvals.service.endUserAccess(...args),
+    committed: () => approvals.service.committed(),
+  }
+  const sso = createSsoModule({ db: deps.db, audit: audit.service, auth: () => auth.service, members: members.store, userAccess, outbound, clock, publicUrl: deps.publicUrl ?? null })
   const auth = createAuthModule({
     db: deps.db,
     audit: audit.service,
@@ -87,6 +96,7 @@ export async function buildApp(deps: AppDeps) {
     clock,
     userTokenTtlSeconds: deps.userTokenTtlSeconds ?? 3600,
     signInRateLimit: deps.signInRateLimit ?? { max: 10, timeWindowMs: 60_000 },
+    passwordSignInAllowed: sso.passwordSignInAllowed,
   })
   const spaces = createSpacesModule({ db: deps.db, audit: audit.service, auth: auth.service, members: members.store })
   const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: 1000, outbound })
@@ -118,7 +128,7 @@ export async function buildApp(deps: AppDeps) {
   })
   const routes = registerAccessControl(app, auth.service.authenticate, { vault: vault.authenticateRequest })
 
-  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...resources.schemas, ...approvals.schemas, ...vault.schemas]) app.addSchema(schema)
+  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...sso.schemas, ...resources.schemas, ...approvals.schemas, ...vault.schemas]) app.addSchema(schema)
 
   await app.register(rateLimit, {
     global: false,
@@ -150,6 +160,7 @@ export async function buildApp(deps: AppDeps) {
   audit.register(app)
   members.register(app)
   auth.register(app)
+  sso.register(app)
   spaces.register(app)
   webhooks.register(app)
   resources.register(app)
@@ -169,6 +180,7 @@ export async function buildApp(deps: AppDeps) {
     services: {
       audit: audit.service,
       auth: auth.service,
+      sso: sso.service,
       members: members.service,
       spaces: spaces.service,
       webhooks: webhooks.service,
