@@ -2,6 +2,7 @@ export { GatehouseAPI, type GatehouseAPIOptions, type BulkUpdateOptions, type Pa
 export { approval, getErrorKind, ApprovalError, type ApprovalOptions, type ApprovalResult, type ErrorKind } from './approvals.js'
 export { verifyWebhook, WebhookVerificationError, type WebhookEvent } from './webhooks.js'
 export { parseDuration } from './duration.js'
+export { signInWithSso, SsoSignInError, type SsoSignInOptions, type SsoSignInResult } from './sso.js'
 export * from './tlog/index.js'
 export * from './errors.js'
 export type * from './types.js'

@@ -64,7 +64,10 @@ export function createRelyingParty(outbound: OutboundClient): RelyingParty {
         {
           [oidc.customFetch]: fetchThroughPolicy,
           timeout: TIMEOUT_MS / 1000,
-          ...(issuer.protocol === 'http:' && isLoopback(issuer) ? { execute: [oidc.allowInsecureRequests] } : {}),
+          // openid-client trusts an ID token from the token endpoint on TLS alone unless told to
+          // check its signature against the issuer's JWKS (OIDC Core 3.1.3.7 makes that optional):
+          // we always check it, and a plain-http loopback IdP has no TLS to lean on anyway.
+          execute: [oidc.enableNonRepudiationChecks, ...(issuer.protocol === 'http:' && isLoopback(issuer) ? [oidc.allowInsecureRequests] : [])],
         },
       )
       // A failed discovery is not cached: the next sign-in tries again.
