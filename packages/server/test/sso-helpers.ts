@@ -47,6 +47,7 @@ export async function startTestIdp(options: { redirectUris: string[]; users: Rec
     scopes: ['openid', 'email', 'profile', 'groups', 'roles'],
     conformIdTokenClaims: false,
     cookies: { keys: ['test-only-cookie-key'] },
+    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
     async loadExistingGrant(ctx) {
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId)
       if (grantId) return ctx.oidc.provider.Grant.find(grantId)
