@@ -93,7 +93,7 @@ describe('planGroupSync', () => {
     fc.assert(
       fc.property(fc.array(names), fc.uniqueArray(ids), (claimed, current) => {
         const plan = planGroupSync(claimed, byName, current)
-        const after = new Set(current)
+        const after = new Set<string>(current)
         plan.add.forEach((id) => after.add(id))
         plan.remove.forEach((id) => after.delete(id))
         const expected = new Set(claimed.map((n) => byName.get(n)).filter((id): id is string => id !== undefined))
