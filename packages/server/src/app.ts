@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
+import type { OidcFromConfig } from './config.js'
 import type { Db } from './db/db.js'
 import { registerAccessControl } from './http/access.js'
 import { refuseNulCharacters, registerErrorHandling } from './http/error-handler.js'
@@ -51,6 +52,8 @@ export interface AppDeps {
   outboundAllow?: readonly string[]
   /** GATEHOUSE_PUBLIC_URL: the base of SSO callback URLs; absent, the request's own scheme and host. */
   publicUrl?: string | null
+  /** GATEHOUSE_OIDC_*: a provider of the default space whose client secret stays in configuration. */
+  ssoFromConfig?: OidcFromConfig | null
 }
 
 /** Builds the whole HTTP application without listening: tests inject into it, main.ts listens. */
@@ -88,7 +91,7 @@ export async function buildApp(deps: AppDeps) {
     endUserAccess: (...args: Parameters<typeof approvals.service.endUserAccess>) => approvals.service.endUserAccess(...args),
     committed: () => approvals.service.committed(),
   }
-  const sso = createSsoModule({ db: deps.db, audit: audit.service, auth: () => auth.service, members: members.store, userAccess, outbound, clock, publicUrl: deps.publicUrl ?? null })
+  const sso = createSsoModule({ db: deps.db, audit: audit.service, auth: () => auth.service, members: members.store, userAccess, outbound, clock, publicUrl: deps.publicUrl ?? null, fromConfig: deps.ssoFromConfig ?? null })
   const auth = createAuthModule({
     db: deps.db,
     audit: audit.service,

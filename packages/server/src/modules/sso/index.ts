@@ -1,3 +1,4 @@
+import type { OidcFromConfig } from '../../config.js'
 import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
 import type { OutboundClient } from '../../lib/outbound/index.js'
@@ -20,6 +21,7 @@ export function createSsoModule(deps: {
   outbound: OutboundClient
   clock: () => Date
   publicUrl?: string | null
+  fromConfig?: OidcFromConfig | null
 }) {
   const store = createSsoStore()
   const service = createSsoService({
@@ -32,6 +34,7 @@ export function createSsoModule(deps: {
     relyingParty: createRelyingParty(deps.outbound),
     outboundPolicy: deps.outbound.policy,
     clock: deps.clock,
+    fromConfig: deps.fromConfig ?? null,
   })
   return {
     service,

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import type { OidcFromConfig } from '../../config.js'
 import type { Db, Queryable } from '../../db/db.js'
 import { constraintMessage } from '../../db/db-errors.js'
 import { AppError, badRequest, conflict, notFound } from '../../http/errors.js'
@@ -27,6 +28,8 @@ export interface SsoServiceDeps {
   relyingParty: RelyingParty
   outboundPolicy: OutboundPolicy
   clock: () => Date
+  /** The GATEHOUSE_OIDC_* provider of the default space: its client secret is read from here, never stored. */
+  fromConfig?: OidcFromConfig | null
 }
 
 /** How long a started sign-in may take at the IdP, and how long a CLI has to exchange its code. */
@@ -49,7 +52,13 @@ export type CallbackResult =
   | { kind: 'browser'; token: IssuedToken; returnTo: string }
   | { kind: 'cli'; location: string }
 
-export function createSsoService({ db, store, members, userAccess, auth, audit, relyingParty, outboundPolicy, clock }: SsoServiceDeps) {
+export const CONFIG_SPACE = 'default'
+
+export function createSsoService({ db, store, members, userAccess, auth, audit, relyingParty, outboundPolicy, clock, fromConfig }: SsoServiceDeps) {
+  /** A provider with the secret the relying party uses: stored, or for the configured one, from configuration. */
+  const withSecret = (spaceId: string, provider: SsoProviderSecretView): SsoProviderSecretView =>
+    provider.clientSecret === null && fromConfig && spaceId === CONFIG_SPACE && provider.id === fromConfig.providerId ? { ...provider, clientSecret: fromConfig.clientSecret } : provider
+
   const mustGetProvider = async (spaceId: string, id: string) => (await store.getProvider(db, spaceId, id)) ?? Promise.reject(notFound('SSO provider', id))
 
   /** Issuer must be https (plain http only to a loopback IdP) and allowed by the outbound policy. */
@@ -187,6 +196,33 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
 
     getSettings: (spaceId: string) => store.getSettings(db, spaceId),
 
+    /**
+     * At start: the GATEHOUSE_OIDC_* provider exists in the default space with the configured issuer,
+     * client id and name (created or brought in line, audited). Its secret is not stored: it is read
+     * from configuration at each use. An invalid issuer stops the start with the reason.
+     */
+    async ensureConfiguredProvider(cfg: OidcFromConfig): Promise<'created' | 'updated' | 'current' | 'no_space'> {
+      checkIssuer(cfg.issuer)
+      if (!(await store.spaceExists(db, CONFIG_SPACE))) return 'no_space'
+      const actor: AuditActor = { kind: 'system', id: 'configuration', display: 'GATEHOUSE_OIDC_*' }
+      const existing = await store.getProvider(db, CONFIG_SPACE, cfg.providerId)
+      if (!existing) {
+        await db.transaction(async (tx) => {
+          const row = { id: cfg.providerId, displayName: cfg.displayName, issuer: cfg.issuer, clientId: cfg.clientId, clientSecret: null, scopes: DEFAULT_SCOPES, enabled: true, requireVerifiedEmail: true, linkExistingUsers: false, groupsClaim: 'groups', roleClaim: null, roleMap: {} }
+          await store.insertProvider(tx, CONFIG_SPACE, row)
+          await audit.append(tx, CONFIG_SPACE, { event: 'sso/provider_create', actor, resources: [{ kind: 'sso_provider', id: cfg.providerId }], meta: { ...row, clientSecret: undefined, fromConfiguration: true } })
+        })
+        return 'created'
+      }
+      const changes = { displayName: cfg.displayName, issuer: cfg.issuer, clientId: cfg.clientId }
+      if (existing.displayName === changes.displayName && existing.issuer === changes.issuer && existing.clientId === changes.clientId && existing.clientSecret === null) return 'current'
+      await db.transaction(async (tx) => {
+        await store.updateProvider(tx, CONFIG_SPACE, cfg.providerId, { ...changes, clientSecret: null })
+        await audit.append(tx, CONFIG_SPACE, { event: 'sso/provider_update', actor, resources: [{ kind: 'sso_provider', id: cfg.providerId }], meta: { ...changes, fromConfiguration: true } })
+      })
+      return 'updated'
+    },
+
     /** Turning password sign-in off needs an enabled provider, so nobody is locked out by accident. */
     async putSettings(by: Principal, settings: { passwordSignIn: boolean }) {
       if (!settings.passwordSignIn && !(await store.listProviders(db, by.spaceId)).some((p) => p.enabled)) {
@@ -218,7 +254,7 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
       const state = pkce.state()
       const nonce = pkce.nonce()
       const codeVerifier = pkce.verifier()
-      const location = await relyingParty.authorizationUrl(provider, { redirectUri, state, nonce, codeChallenge: await pkce.challenge(codeVerifier) }).catch((error) => {
+      const location = await relyingParty.authorizationUrl(withSecret(spaceId, provider), { redirectUri, state, nonce, codeChallenge: await pkce.challenge(codeVerifier) }).catch((error) => {
         throw new AppError('unavailable', `could not reach the identity provider of '${providerId}' (${classifyOidcError(error)}); try again later`)
       })
       await store.insertFlow(db, {
@@ -260,7 +296,7 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
       for (const [name, value] of Object.entries(query)) callbackUrl.searchParams.set(name, value)
       let claims: Record<string, unknown>
       try {
-        claims = await relyingParty.exchange(provider, callbackUrl, { state, nonce: flow.nonce, codeVerifier: flow.codeVerifier })
+        claims = await relyingParty.exchange(withSecret(spaceId, provider), callbackUrl, { state, nonce: flow.nonce, codeVerifier: flow.codeVerifier })
       } catch (error) {
         const reason = classifyOidcError(error)
         return refuse(spaceId, providerId, reason, (error as Error).message ?? 'the ID token was refused')
