@@ -60,3 +60,31 @@ describe('the configured provider', () => {
     await expect(h.built.services.sso.ensureConfiguredProvider({ providerId: 'x', displayName: 'X', issuer: 'http://10.1.2.3', clientId: 'c', clientSecret: null })).rejects.toThrow(/issuer/)
   })
 })
+
+describe('calls to the provider go through the outbound policy', () => {
+  let h: Harness
+  let idp: Awaited<ReturnType<typeof startTestIdp>>
+
+  beforeAll(async () => {
+    h = await createHarness({ outboundAllow: [] })
+    idp = await startTestIdp({ redirectUris: ['http://127.0.0.1:1/cb'], users: {} })
+  })
+
+  afterAll(async () => {
+    await h?.close()
+    await idp?.close()
+  })
+
+  it('a loopback issuer is refused when saved, and a stored one is not reached at sign-in', async () => {
+    const body = { id: 'corp', displayName: 'Corp', issuer: idp.issuer, clientId: 'gatehouse' }
+    const saved = await h.request('POST', '/v1/spaces/default/sso/providers', { token: h.adminToken, body })
+    expect(saved.status).toBe(400)
+    expect(saved.body.error.message).toMatch(/^issuer /)
+    // Stored behind the API's back (as if the policy had been narrowed since): discovery is refused at connect time.
+    await h.db.query(`INSERT INTO sso_providers (space_id, id, display_name, issuer, client_id, scopes) VALUES ('default', 'corp', 'Corp', $1, 'gatehouse', '["openid"]'::jsonb)`, [idp.issuer])
+    const started = await h.request('GET', '/v1/spaces/default/sso/corp/start')
+    expect(started.status).toBe(503)
+    expect(started.body.error.message).toContain('idp_unreachable')
+    expect(started.headers.location).toBeUndefined()
+  })
+})

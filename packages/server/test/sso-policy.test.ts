@@ -147,6 +147,8 @@ describe('classifyOidcError', () => {
     expect(classifyOidcError(clientError('OAUTH_INVALID_RESPONSE', 'unexpected JWT "alg" header parameter', { header: { alg: 'none' } }))).toBe('unsigned_token')
     expect(classifyOidcError(clientError('OAUTH_INVALID_RESPONSE', 'unexpected JWT "alg" header parameter', { header: { alg: 'HS256' } }))).toBe('bad_signature')
     expect(classifyOidcError(Object.assign(new Error('unreachable'), { name: 'OutboundFailure' }))).toBe('idp_unreachable')
+    expect(classifyOidcError(Object.assign(new Error('something went wrong'), { name: 'ClientError', cause: Object.assign(new Error('unreachable'), { name: 'OutboundFailure' }) }))).toBe('idp_unreachable')
+    expect(classifyOidcError(Object.assign(new Error('operation timed out'), { name: 'ClientError', code: 'OAUTH_TIMEOUT' }))).toBe('idp_unreachable')
     expect(classifyOidcError(Object.assign(new Error('invalid_grant'), { name: 'ResponseBodyError' }))).toBe('token_exchange_failed')
     expect(classifyOidcError(Object.assign(new Error('access_denied'), { name: 'AuthorizationResponseError' }))).toBe('idp_error')
     expect(classifyOidcError(new Error('something new'))).toBe('invalid_token')

@@ -141,7 +141,8 @@ interface CodedError {
  */
 export function classifyOidcError(error: unknown): RefusalReason {
   const err = (error ?? {}) as CodedError
-  if (err.name === 'OutboundFailure') return 'idp_unreachable'
+  // openid-client wraps what its fetch throws ("something went wrong", cause: our OutboundFailure).
+  if (causeChain(err).some((e) => e.name === 'OutboundFailure') || err.code === 'OAUTH_TIMEOUT' || err.code === 'OAUTH_ABORT') return 'idp_unreachable'
   if (err.name === 'AuthorizationResponseError') return 'idp_error'
   if (err.name === 'ResponseBodyError') return 'token_exchange_failed'
   const detail = innermost(err)
@@ -168,6 +169,16 @@ export function classifyOidcError(error: unknown): RefusalReason {
     default:
       return err.name === 'TypeError' || err.name === 'AbortError' || err.name === 'TimeoutError' ? 'idp_unreachable' : 'invalid_token'
   }
+}
+
+function causeChain(err: CodedError): CodedError[] {
+  const chain: CodedError[] = []
+  let current: unknown = err
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    chain.push(current as CodedError)
+    current = (current as CodedError).cause
+  }
+  return chain
 }
 
 /** The deepest error-like object of a cause chain, with its own fields (`claim`, `header`). */
