@@ -8,6 +8,7 @@ import type { MembersStore } from '../members/members-store.js'
 import type { UserAccessHooks } from '../members/members-types.js'
 import { createRelyingParty } from './sso-oidc.js'
 import { registerSsoRoutes, ssoSchemas } from './sso-routes.js'
+import { createSsoProvidersService } from './sso-providers-service.js'
 import { createSsoService } from './sso-service.js'
 import { createSsoStore } from './sso-store.js'
 
@@ -24,7 +25,8 @@ export function createSsoModule(deps: {
   fromConfig?: OidcFromConfig | null
 }) {
   const store = createSsoStore()
-  const service = createSsoService({
+  const providers = createSsoProvidersService({ db: deps.db, store, audit: deps.audit, outboundPolicy: deps.outbound.policy })
+  const signIn = createSsoService({
     db: deps.db,
     store,
     members: deps.members,
@@ -32,10 +34,10 @@ export function createSsoModule(deps: {
     auth: { signInVerified: (...args) => deps.auth().signInVerified(...args) },
     audit: deps.audit,
     relyingParty: createRelyingParty(deps.outbound),
-    outboundPolicy: deps.outbound.policy,
     clock: deps.clock,
     fromConfig: deps.fromConfig ?? null,
   })
+  const service = { ...providers, ...signIn }
   return {
     service,
     schemas: ssoSchemas,

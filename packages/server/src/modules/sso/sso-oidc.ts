@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client'
 import type { OutboundClient } from '../../lib/outbound/index.js'
+import { isLoopbackHost } from './sso-policy.js'
 import type { SsoProviderSecretView } from './sso-types.js'
 
 /**
@@ -21,8 +22,6 @@ export interface RelyingParty {
 const MAX_ANSWER_BYTES = 512 * 1024
 const TIMEOUT_MS = 10_000
 
-/** Plain http only to a loopback issuer (a local IdP for development and tests); https everywhere else. */
-const isLoopback = (url: URL) => ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname)
 
 export function createRelyingParty(outbound: OutboundClient): RelyingParty {
   const fetchThroughPolicy: oidc.CustomFetch = async (url, options) => {
@@ -66,8 +65,9 @@ export function createRelyingParty(outbound: OutboundClient): RelyingParty {
           timeout: TIMEOUT_MS / 1000,
           // openid-client trusts an ID token from the token endpoint on TLS alone unless told to
           // check its signature against the issuer's JWKS (OIDC Core 3.1.3.7 makes that optional):
-          // we always check it, and a plain-http loopback IdP has no TLS to lean on anyway.
-          execute: [oidc.enableNonRepudiationChecks, ...(issuer.protocol === 'http:' && isLoopback(issuer) ? [oidc.allowInsecureRequests] : [])],
+          // we always check it, and a plain-http loopback IdP has no TLS to lean on anyway. Plain
+          // http only to a loopback issuer (a local IdP for development and tests).
+          execute: [oidc.enableNonRepudiationChecks, ...(issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname) ? [oidc.allowInsecureRequests] : [])],
         },
       )
       // A failed discovery is not cached: the next sign-in tries again.

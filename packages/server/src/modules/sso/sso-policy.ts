@@ -27,6 +27,9 @@ export function checkReturnTo(raw: string | undefined): string | null {
   return `${url.pathname}${url.search}${url.hash}`
 }
 
+/** Loopback host names as URL.hostname spells them: plain http is acceptable only to these. */
+export const isLoopbackHost = (hostname: string): boolean => ['127.0.0.1', '[::1]', 'localhost'].includes(hostname)
+
 /**
  * A CLI's loopback redirect (RFC 8252 §7.3): plain http to a loopback address with any port.
  * Anything else would let a sign-in hand its one-time code to another host.
@@ -39,7 +42,7 @@ export function checkCliRedirect(raw: string): URL | null {
     return null
   }
   if (url.protocol !== 'http:') return null
-  if (!['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname)) return null
+  if (!isLoopbackHost(url.hostname)) return null
   if (url.username !== '' || url.password !== '' || url.hash !== '') return null
   return url
 }

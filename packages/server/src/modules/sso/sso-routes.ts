@@ -5,7 +5,10 @@ import { appendCookie, requestCookies } from '../../http/cookies.js'
 import { authedErrors, Name, Role, SpaceId, SpaceParams, Timestamp, withConflict } from '../../http/schemas.js'
 import type { App } from '../../http/types.js'
 import { isSecureRequest, setSessionCookies } from '../auth/session-cookies.js'
-import { FLOW_TTL_MS, type SsoService } from './sso-service.js'
+import type { SsoProvidersService } from './sso-providers-service.js'
+import { FLOW_TTL_MS, type SsoService as SsoSignInService } from './sso-service.js'
+
+type SsoService = SsoProvidersService & SsoSignInService
 
 /** Words the routes use after `/sso/`; a provider cannot be named after them. */
 const RESERVED = ['providers', 'settings', 'sign-in-options', 'token']
