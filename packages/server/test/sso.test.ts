@@ -109,6 +109,17 @@ describe('provider configuration', () => {
     expect(options.text).not.toContain('clientId')
   })
 
+  it('creating or changing a provider needs an admin token with every scope: a provider can sign in as anyone', async () => {
+    const account = await h.request('POST', '/v1/spaces/default/service-accounts', { token: h.adminToken, body: { name: 'space-admin-only', role: 'admin' } })
+    const narrow = (await h.request('POST', `/v1/spaces/default/service-accounts/${account.body.id}/tokens`, { token: h.adminToken, body: { name: 'narrow', scopes: ['space:admin'] } })).body.token
+    const created = await h.request('POST', '/v1/spaces/default/sso/providers', { token: narrow, body: providerBody('sneaky', idp.issuer, { roleMap: { x: 'admin' } }) })
+    expect(created.status).toBe(403)
+    expect(created.body.error.message).toContain('can sign in as any user')
+    const changed = await h.request('PATCH', '/v1/spaces/default/sso/providers/corp', { token: narrow, body: { issuer: forging.issuer } })
+    expect(changed.status).toBe(403)
+    expect((await h.request('GET', '/v1/spaces/default/sso/providers/corp', { token: narrow })).body.issuer).toBe(idp.issuer)
+  })
+
   it('refuses an issuer that is not https (except loopback) and one without openid in the scopes', async () => {
     const http = await h.request('POST', '/v1/spaces/default/sso/providers', { token: h.adminToken, body: providerBody('plain', 'http://idp.example.com') })
     expect(http.status).toBe(400)

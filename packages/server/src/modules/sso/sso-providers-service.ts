@@ -6,6 +6,7 @@ import { assertOutboundUrl, type OutboundPolicy } from '../../lib/outbound/index
 import type { AuditService } from '../audit/audit-service.js'
 import type { AuditActor } from '../audit/audit-types.js'
 import type { Principal } from '../auth/auth-types.js'
+import { assertMayProduce } from '../auth/credential-policy.js'
 import { isLoopbackHost } from './sso-policy.js'
 import { withoutSecret, type SsoStore } from './sso-store.js'
 import type { ProviderChanges, ProviderInput, SsoProvider } from './sso-types.js'
@@ -38,8 +39,16 @@ export function createSsoProvidersService({ db, store, audit, outboundPolicy }: 
     return scopes
   }
 
+  /**
+   * A provider is a way to sign in: whoever controls its issuer can sign in as a new user with any
+   * mapped role, as a linked user (any role), or as an existing user when linking is allowed. So
+   * configuring one produces credentials up to an admin's with every scope, and needs that.
+   */
+  const assertMayConfigure = (by: Principal, id: string) => assertMayProduce(by, { role: 'admin', scopes: ['*'] }, `or change SSO provider '${id}', which can sign in as any user of the space`)
+
   return {
     async createProvider(by: Principal, input: ProviderInput): Promise<SsoProvider> {
+      assertMayConfigure(by, input.id)
       const row = {
         id: input.id,
         displayName: input.displayName,
@@ -75,6 +84,7 @@ export function createSsoProvidersService({ db, store, audit, outboundPolicy }: 
     },
 
     async updateProvider(by: Principal, id: string, changes: ProviderChanges): Promise<SsoProvider> {
+      assertMayConfigure(by, id)
       if (changes.issuer !== undefined) checkIssuer(changes.issuer)
       if (changes.scopes !== undefined) checkScopes(changes.scopes)
       await db.transaction(async (tx) => {
