@@ -364,6 +364,30 @@ describe('CLI loopback sign-in', () => {
     expect(replay.body.error.details.reason).toBe('invalid_code')
   })
 
+  it('a code presented with the wrong verifier is refused and spent', async () => {
+    let code = ''
+    let redirectUri = ''
+    await expect(
+      signInWithSso({
+        baseUrl: base,
+        provider: 'corp',
+        timeoutMs: 30_000,
+        // A thief of the loopback URL: tries the code with a guessed verifier before the CLI can.
+        openBrowser: async (url) => {
+          const jar = new CookieJar()
+          const callback = await hop(jar, await loginAtIdp(jar, url, idp.issuer, 'carol'))
+          const loopback = new URL(callback.location!)
+          code = loopback.searchParams.get('code')!
+          redirectUri = `${loopback.origin}${loopback.pathname}`
+          const stolen = await h.request('POST', '/v1/spaces/default/sso/token', { body: { code, code_verifier: 'b'.repeat(43), redirect_uri: redirectUri } })
+          expect(stolen.status).toBe(401)
+          expect(stolen.body.error.message).toContain('code_verifier')
+          await hop(jar, loopback.toString())
+        },
+      }),
+    ).rejects.toThrow(/already used/)
+  })
+
   it('refuses a cli_redirect that is not loopback', async () => {
     const started = await hop(new CookieJar(), `${base}/v1/spaces/default/sso/corp/start?cli_redirect=${encodeURIComponent('http://evil.example/cb')}&code_challenge=${'a'.repeat(43)}`)
     expect(started.status).toBe(400)

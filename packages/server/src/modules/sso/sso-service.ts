@@ -224,12 +224,13 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
     /** A CLI's one-time code and its PKCE verifier → a user access token (RFC 8252 loopback flow). */
     async exchangeCliCode(spaceId: string, input: { code: string; codeVerifier: string; redirectUri: string }): Promise<IssuedToken> {
       const invalid = (why: string) => new AppError('sso_failed', `the code cannot be exchanged: ${why}`, { reason: 'invalid_code' })
+      // Spent before it is checked, outside the transaction: a failed attempt burns the code too.
+      const code = await store.consumeCliCode(db, spaceId, sha256Hex(input.code), clock())
+      if (!code) throw invalid('it is unknown or was already used')
+      if (code.expiresAt <= clock()) throw invalid('it expired; sign in again')
+      if (code.redirectUri !== input.redirectUri) throw invalid('redirect_uri differs from the one the sign-in started with')
+      if (b64urlSha256(input.codeVerifier) !== code.challenge) throw invalid('code_verifier does not match the code_challenge')
       return db.transaction(async (tx) => {
-        const code = await store.consumeCliCode(tx, spaceId, sha256Hex(input.code), clock())
-        if (!code) throw invalid('it is unknown or was already used')
-        if (code.expiresAt <= clock()) throw invalid('it expired; sign in again')
-        if (code.redirectUri !== input.redirectUri) throw invalid('redirect_uri differs from the one the sign-in started with')
-        if (b64urlSha256(input.codeVerifier) !== code.challenge) throw invalid('code_verifier does not match the code_challenge')
         const user = await members.getUser(tx, spaceId, code.userId)
         if (!user || user.disabledAt) throw invalid('the user no longer exists or was deactivated')
         return auth.signInVerified(tx, spaceId, { id: user.id, email: user.email }, { method: 'sso_cli', provider: code.providerId })
