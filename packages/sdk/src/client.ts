@@ -6,6 +6,7 @@ import type { Call } from './namespaces/call-type.js'
 import { auditNamespace } from './namespaces/audit.js'
 import { authNamespace, groupNamespace, serviceAccountNamespace, tokenNamespace, userNamespace } from './namespaces/members.js'
 import { spaceNamespace, systemNamespace } from './namespaces/platform.js'
+import { ssoNamespace } from './namespaces/sso.js'
 import { vaultNamespaces } from './namespaces/vault.js'
 import { webhookNamespace } from './namespaces/webhooks.js'
 import { VaultDataClient, type VaultConnectOptions } from './vault-data.js'
@@ -199,6 +200,7 @@ export class GatehouseAPI {
   readonly token = tokenNamespace(this.call)
   readonly audit = auditNamespace(this.call, () => ({ request: this.request, space: this.spaceId }))
   readonly webhook = webhookNamespace(this.call)
+  readonly sso = ssoNamespace(this.call, () => ({ baseUrl: this.baseUrl, space: this.spaceId }))
 
   readonly vault = {
     ...vaultNamespaces(this.call),

@@ -13,6 +13,8 @@ import {
   PermissionDeniedError,
   approval,
   getErrorKind,
+  verifyConsistencyProof,
+  verifyInclusionProof,
 } from '@gatehouse/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listeningHarness } from './listen.js'
@@ -134,7 +136,7 @@ describe('serviceAccount and token', () => {
 describe('audit', () => {
   it('lists, verifies, checkpoints and verifies against checkpoints; a member may not read the log', async () => {
     const page = await admin.audit.list({ limit: 5 })
-    expect(Object.keys(page).sort()).toEqual(['events', 'nextCursor'])
+    expect(Object.keys(page).sort()).toEqual(['events', 'nextCursor', 'pending'])
     expect(page.events.length).toBe(5)
     expect((await admin.audit.verify()).ok).toBe(true)
     const checkpoint = await admin.audit.createCheckpoint()
@@ -143,6 +145,25 @@ describe('audit', () => {
     expect(report.ok).toBe(true)
     expect((await admin.audit.signingKey()).algorithm).toBe('Ed25519')
     expect(await caught(member.audit.list())).toBeInstanceOf(PermissionDeniedError)
+  })
+
+  it('answers checkpoints and RFC 6962 proofs that verify offline with the public key alone', async () => {
+    const { verifierKey } = await admin.audit.signingKey()
+    const older = await admin.audit.createCheckpoint()
+    expect(await admin.audit.getCheckpoint()).toMatchObject({ treeSize: older.treeSize, rootHash: older.rootHash })
+    await admin.group.create({ name: `proof-${Date.now()}` })
+    const newer = await admin.audit.createCheckpoint()
+    expect(newer.treeSize).toBeGreaterThan(older.treeSize)
+
+    const consistency = await admin.audit.consistencyProof({ from: older.treeSize, to: newer.treeSize })
+    expect(verifyConsistencyProof(older.note, newer.note, consistency, verifierKey)).toEqual({ ok: true })
+    expect(verifyConsistencyProof(newer.note, older.note, consistency, verifierKey).ok).toBe(false)
+
+    const [event] = (await admin.audit.list({ limit: 1 })).events
+    const inclusion = await admin.audit.inclusionProof({ seq: event!.seq, treeSize: newer.treeSize })
+    expect(verifyInclusionProof(event!, inclusion, newer.note, verifierKey)).toEqual({ ok: true })
+    expect(verifyInclusionProof({ ...event!, event: 'access/grant' }, inclusion, newer.note, verifierKey).ok).toBe(false)
+    expect(await caught(admin.audit.inclusionProof({ seq: newer.treeSize + 5, treeSize: newer.treeSize }))).toBeInstanceOf(Error)
   })
 
   it('export() iterates every event oldest first, past the server page size, and filters', async () => {
@@ -252,5 +273,20 @@ describe('vault control plane', () => {
     await admin.vault.model.delete('tickets')
     expect(await caught(admin.vault.model.get('tickets'))).toBeInstanceOf(NotFoundError)
     expect(await caught(member.vault.model.list())).toBeInstanceOf(PermissionDeniedError)
+  })
+})
+
+describe('sso', () => {
+  it('keeps providers with a write-only secret, lists public sign-in options and builds the browser URLs; a member may not configure', async () => {
+    const created = await admin.sso.createProvider({ id: 'corp', displayName: 'Corp IdP', issuer: 'https://idp.example.test', clientId: 'gatehouse', clientSecret: 's3cret' })
+    expect(JSON.stringify(created)).not.toContain('s3cret')
+    expect((await admin.sso.listProviders()).providers.map((p: { id: string }) => p.id)).toContain('corp')
+    const options = await new GatehouseAPI({ baseUrl: h.url, space: 'default' }).sso.signInOptions()
+    expect(JSON.stringify(options)).toContain('Corp IdP')
+    expect(admin.sso.startUrl('corp', { returnTo: '/console/inbox' })).toBe(`${h.url}/v1/spaces/default/sso/corp/start?returnTo=%2Fconsole%2Finbox`)
+    expect(new GatehouseAPI({ baseUrl: '', space: 'default', credentials: 'same-origin' }).sso.callbackUrl('corp')).toBe('/v1/spaces/default/sso/corp/callback')
+    expect(await caught(member.sso.listProviders())).toBeInstanceOf(PermissionDeniedError)
+    await admin.sso.deleteProvider('corp')
+    expect(await caught(admin.sso.getProvider('corp'))).toBeInstanceOf(NotFoundError)
   })
 })

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
+import type { OidcFromConfig } from './config.js'
 import type { Db } from './db/db.js'
 import { registerAccessControl } from './http/access.js'
 import { refuseNulCharacters, registerErrorHandling } from './http/error-handler.js'
@@ -21,6 +22,7 @@ import type { SignInRateLimit } from './modules/auth/auth-routes.js'
 import { createAuthModule } from './modules/auth/index.js'
 import { createMembersModule } from './modules/members/index.js'
 import { createSpacesModule } from './modules/spaces/index.js'
+import { createSsoModule } from './modules/sso/index.js'
 import { createWebhooksModule } from './modules/webhooks/index.js'
 import { createResourcesModule } from './modules/resources/index.js'
 import { createApprovalsModule } from './modules/approvals/index.js'
@@ -51,6 +53,10 @@ export interface AppDeps {
   outboundAllow?: readonly string[]
   /** The verifiable audit log: log name, checkpoint cadence, sequencer interval, witness directory. */
   auditLog?: AuditLogOptions & { witnessDir?: string }
+  /** GATEHOUSE_PUBLIC_URL: the base of SSO callback URLs; absent, the request's own scheme and host. */
+  publicUrl?: string | null
+  /** GATEHOUSE_OIDC_*: a provider of the default space whose client secret stays in configuration. */
+  ssoFromConfig?: OidcFromConfig | null
 }
 
 /** Builds the whole HTTP application without listening: tests inject into it, main.ts listens. */
@@ -100,6 +106,12 @@ export async function buildApp(deps: AppDeps) {
       committed: () => approvals.service.committed(),
     },
   })
+  const userAccess = {
+    bindNewUser: (...args: Parameters<typeof approvals.service.bindNewUser>) => approvals.service.bindNewUser(...args),
+    endUserAccess: (...args: Parameters<typeof approvals.service.endUserAccess>) => approvals.service.endUserAccess(...args),
+    committed: () => approvals.service.committed(),
+  }
+  const sso = createSsoModule({ db: deps.db, audit: audit.service, auth: () => auth.service, members: members.store, userAccess, outbound, clock, publicUrl: deps.publicUrl ?? null, fromConfig: deps.ssoFromConfig ?? null })
   const auth = createAuthModule({
     db: deps.db,
     audit: audit.service,
@@ -107,6 +119,7 @@ export async function buildApp(deps: AppDeps) {
     clock,
     userTokenTtlSeconds: deps.userTokenTtlSeconds ?? 3600,
     signInRateLimit: deps.signInRateLimit ?? { max: 10, timeWindowMs: 60_000 },
+    passwordSignInAllowed: sso.passwordSignInAllowed,
   })
   const spaces = createSpacesModule({ db: deps.db, audit: audit.service, auth: auth.service, members: members.store })
   const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: 1000, outbound })
@@ -138,7 +151,7 @@ export async function buildApp(deps: AppDeps) {
   })
   const routes = registerAccessControl(app, auth.service.authenticate, { vault: vault.authenticateRequest })
 
-  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...resources.schemas, ...approvals.schemas, ...vault.schemas]) app.addSchema(schema)
+  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...sso.schemas, ...resources.schemas, ...approvals.schemas, ...vault.schemas]) app.addSchema(schema)
 
   await app.register(rateLimit, {
     global: false,
@@ -170,6 +183,7 @@ export async function buildApp(deps: AppDeps) {
   audit.register(app)
   members.register(app)
   auth.register(app)
+  sso.register(app)
   spaces.register(app)
   webhooks.register(app)
   resources.register(app)
@@ -190,6 +204,7 @@ export async function buildApp(deps: AppDeps) {
     services: {
       audit: audit.service,
       auth: auth.service,
+      sso: sso.service,
       members: members.service,
       spaces: spaces.service,
       webhooks: webhooks.service,

@@ -24,6 +24,18 @@ export interface Config {
   outboundAllow: string[]
   /** The verifiable audit log (GATEHOUSE_AUDIT_LOG_NAME, _CHECKPOINT_EVENTS, _CHECKPOINT_SECONDS, _WITNESS_DIR). */
   auditLog: { logName: string; cadence: { everyEvents: number; everyMs: number }; witnessDir?: string; sequencerIntervalMs: number }
+  /** The URL people reach this server at (GATEHOUSE_PUBLIC_URL): the base of SSO callback URLs. */
+  publicUrl: string | null
+  /** An OIDC provider for the default space from GATEHOUSE_OIDC_* (quickstart); its secret stays in configuration. */
+  oidc: OidcFromConfig | null
+}
+
+export interface OidcFromConfig {
+  providerId: string
+  displayName: string
+  issuer: string
+  clientId: string
+  clientSecret: string | null
 }
 
 export class ConfigError extends Error {}
@@ -96,6 +108,35 @@ function outboundAllow(env: Env): string[] {
   return entries
 }
 
+function publicUrl(env: Env): string | null {
+  const raw = env.GATEHOUSE_PUBLIC_URL
+  if (raw === undefined || raw === '') return null
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`GATEHOUSE_PUBLIC_URL is not a URL: expected e.g. https://gatehouse.example.com`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`GATEHOUSE_PUBLIC_URL must be http(s), got '${url.protocol}//'`)
+  if (url.search || url.hash || url.username) throw new ConfigError('GATEHOUSE_PUBLIC_URL must be a plain base URL (no query, fragment or credentials)')
+  return raw.replace(/\/+$/, '')
+}
+
+function oidc(env: Env): OidcFromConfig | null {
+  const issuer = env.GATEHOUSE_OIDC_ISSUER
+  if (issuer === undefined || issuer === '') return null
+  try {
+    new URL(issuer)
+  } catch {
+    throw new ConfigError(`GATEHOUSE_OIDC_ISSUER is not a URL: expected the issuer, e.g. https://login.example.com`)
+  }
+  const clientId = env.GATEHOUSE_OIDC_CLIENT_ID
+  if (!clientId) throw new ConfigError('GATEHOUSE_OIDC_ISSUER is set but GATEHOUSE_OIDC_CLIENT_ID is not: both are needed')
+  const providerId = env.GATEHOUSE_OIDC_PROVIDER_ID || 'oidc'
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(providerId)) throw new ConfigError(`GATEHOUSE_OIDC_PROVIDER_ID must be a slug (a-z, 0-9, -), got '${providerId}'`)
+  return { providerId, displayName: env.GATEHOUSE_OIDC_DISPLAY_NAME || 'Single sign-on', issuer, clientId, clientSecret: env.GATEHOUSE_OIDC_CLIENT_SECRET || null }
+}
+
 /** Flags win over environment variables: `--port 9000` beats `PORT=8080`. */
 export function readConfig(env: Env, argv: string[] = []): Config {
   let flags: { port?: string; host?: string; 'data-dir'?: string }
@@ -130,5 +171,7 @@ export function readConfig(env: Env, argv: string[] = []): Config {
     shutdownTimeoutMs: integer(merged, 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
     outboundAllow: outboundAllow(merged),
     auditLog: auditLog(merged),
+    publicUrl: publicUrl(merged),
+    oidc: oidc(merged),
   }
 }

@@ -91,6 +91,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       trustProxy: config.trustProxy,
       outboundAllow: config.outboundAllow,
       auditLog: config.auditLog,
+      publicUrl: config.publicUrl,
+      ssoFromConfig: config.oidc,
       startGated: true,
     })
     built = app
@@ -110,6 +112,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       return app.services.spaces.bootstrapIfEmpty(conn)
     })
     if (applied.length > 0) logger.info({ applied }, 'applied migrations')
+    if (config.oidc) await app.services.sso.ensureConfiguredProvider(config.oidc)
     app.lifecycle.starting = false
     // Webhook deliveries need the migrated tables; queued ones left by a previous run go out now.
     app.webhookWorker.start()

@@ -179,6 +179,9 @@ export const NOT_CREDENTIALS: Record<string, string> = {
   createServiceAccount: 'gives an account a role but no secret; its tokens come only from issueServiceAccountToken, which checks that role',
   createWebhookEndpoint: 'the secret signs deliveries Gatehouse sends; it authenticates to nothing here',
   rotateWebhookSecret: 'the secret signs deliveries Gatehouse sends; it authenticates to nothing here',
+  exchangeSsoCode: 'public: exchanges the one-time code of an SSO sign-in, with its PKCE verifier, for that user’s own token',
+  createSsoProvider: 'an identity provider can sign in as any user of the space, so it needs an admin token with every scope (sso.test.ts checks the refusal)',
+  updateSsoProvider: 'an identity provider can sign in as any user of the space, so it needs an admin token with every scope (sso.test.ts checks the refusal)',
 }
 
 /** In a request: what a credential is made of. In an answer: a secret handed out. */

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { buildApp, type AppDeps, type BuiltApp } from '../src/app.js'
+import type { OidcFromConfig } from '../src/config.js'
 import type { Db } from '../src/db/db.js'
 import { migrate } from '../src/db/migrate.js'
 import { openPgliteDb } from '../src/db/pglite.js'
@@ -72,7 +73,7 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function createHarness(options: { signInAttemptsPerMinute?: number; vault?: VaultOptions; outboundAllow?: string[]; auditLog?: AppDeps['auditLog'] } = {}): Promise<Harness> {
+export async function createHarness(options: { signInAttemptsPerMinute?: number; vault?: VaultOptions; outboundAllow?: string[]; auditLog?: AppDeps['auditLog']; ssoFromConfig?: OidcFromConfig } = {}): Promise<Harness> {
   const testDb = await openTestDb()
   const signer = testSigner()
   let offsetMs = 0
@@ -86,6 +87,7 @@ export async function createHarness(options: { signInAttemptsPerMinute?: number;
     ...(options.auditLog ? { auditLog: options.auditLog } : {}),
     // Tests run their endpoints on 127.0.0.1, which the outbound policy refuses by default.
     outboundAllow: options.outboundAllow ?? ['127.0.0.1/32'],
+    ...(options.ssoFromConfig ? { ssoFromConfig: options.ssoFromConfig } : {}),
   })
   const { result } = await migrate(testDb.db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
   if (!result) throw new Error('bootstrap did not run on an empty store')

@@ -23,7 +23,15 @@ describe('route table', () => {
     const v1 = h.built.routes.filter((route) => route.url.startsWith('/v1/'))
     expect(v1.length).toBeGreaterThan(20)
     const publicRoutes = v1.filter((route) => route.access && 'public' in route.access).map((route) => `${route.method} ${route.url}`)
-    expect(publicRoutes.sort()).toEqual(['GET /v1/audit/signing-key', 'POST /v1/spaces/:space/auth::signIn'])
+    expect(publicRoutes.sort()).toEqual([
+      'GET /v1/audit/signing-key',
+      // Single sign-on: the sign-in page's listing, the browser redirects, and the CLI's code exchange.
+      'GET /v1/spaces/:space/sso/:provider/callback',
+      'GET /v1/spaces/:space/sso/:provider/start',
+      'GET /v1/spaces/:space/sso/sign-in-options',
+      'POST /v1/spaces/:space/auth::signIn',
+      'POST /v1/spaces/:space/sso/token',
+    ])
   })
 
   it('every protected route refuses a request without a token, with a malformed header, and with an unknown token', async () => {

@@ -45,16 +45,39 @@ export async function* exportAuditEvents(request: Request, space: string, query:
   }
 }
 
+type LegacyCheckpoint = NonNullable<BodyOf<'verifyAuditChainAgainstCheckpoints'>['checkpoints']>[number]
+/** A checkpoint kept outside the database: a C2SP note (its text, or an object carrying it) or an old JSON checkpoint. */
+export type KeptCheckpoint = string | { note: string } | LegacyCheckpoint
+
+function checkpointsBody(kept: ReadonlyArray<KeptCheckpoint>): BodyOf<'verifyAuditChainAgainstCheckpoints'> {
+  const notes: string[] = []
+  const checkpoints: LegacyCheckpoint[] = []
+  for (const item of kept) {
+    if (typeof item === 'string') notes.push(item)
+    else if ('note' in item && typeof item.note === 'string') notes.push(item.note)
+    else checkpoints.push(item as LegacyCheckpoint)
+  }
+  return { ...(notes.length ? { notes } : {}), ...(checkpoints.length ? { checkpoints } : {}) }
+}
+
 export const auditNamespace = (call: Call, context: () => { request: Request; space: string }) => ({
   /** One page, newest first: `{ events, nextCursor }`. */
   list: (query: QueryOf<'listAuditEvents'> = {}) => call('listAuditEvents', { query }),
   /** An async iterator: `for await (const event of client.audit.export({ from }))`. */
   export: (query: AuditExportQuery = {}, options: { timeout?: number } = {}) => exportAuditEvents(context().request, context().space, query, options),
   verify: () => call('verifyAuditChain'),
-  /** Checks the chain against signed checkpoints you kept outside the database. */
-  verifyAgainstCheckpoints: (checkpoints: BodyOf<'verifyAuditChainAgainstCheckpoints'>['checkpoints']) =>
-    call('verifyAuditChainAgainstCheckpoints', { body: { checkpoints } }),
+  /**
+   * Checks the log against checkpoints you kept outside the database: C2SP checkpoints (as
+   * `getCheckpoint()` answers them, or their note text) and/or the old hash chain's JSON checkpoints.
+   */
+  verifyAgainstCheckpoints: (checkpoints: ReadonlyArray<KeptCheckpoint>) => call('verifyAuditChainAgainstCheckpoints', { body: checkpointsBody(checkpoints) }),
   signingKey: () => call('getAuditSigningKey'),
   createCheckpoint: () => call('createAuditCheckpoint'),
   listCheckpoints: (query: QueryOf<'listAuditCheckpoints'> = {}) => call('listAuditCheckpoints', { query }),
+  /** The latest signed checkpoint (C2SP signed note); keep it to prove later that the log only grew. */
+  getCheckpoint: () => call('getAuditCheckpoint'),
+  /** RFC 6962 proof that event `seq` is in the tree of `treeSize` events: check it with `verifyInclusionProof`. */
+  inclusionProof: (query: QueryOf<'getAuditInclusionProof'> & { seq: number; treeSize: number }) => call('getAuditInclusionProof', { query }),
+  /** RFC 6962 proof that the tree of `to` events extends the one of `from`: check it with `verifyConsistencyProof`. */
+  consistencyProof: (query: QueryOf<'getAuditConsistencyProof'> & { from: number; to: number }) => call('getAuditConsistencyProof', { query }),
 })

@@ -9,6 +9,8 @@ export const ERROR_STATUS = {
   token_expired: 401,
   token_revoked: 401,
   invalid_credentials: 401,
+  sso_failed: 401,
+  password_sign_in_disabled: 403,
   forbidden: 403,
   not_found: 404,
   conflict: 409,

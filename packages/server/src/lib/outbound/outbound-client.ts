@@ -31,7 +31,9 @@ export interface OutboundRequest {
   purpose: string
   url: string
   headers: Record<string, string>
-  body: string
+  /** POST unless told (SSO discovery and JWKS are GETs, which carry no body). */
+  method?: 'GET' | 'POST'
+  body?: string
   timeoutMs: number
   /** The most bytes of answer read; a larger answer is cut off (`too_large`). 0 drops the answer unread. */
   maxBytes: number
@@ -119,9 +121,9 @@ export function createOutboundClient(options: { policy: OutboundPolicy; logger?:
       response = await agent.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
-        method: 'POST',
+        method: request.method ?? 'POST',
         headers: request.headers,
-        body: request.body,
+        body: request.method === 'GET' ? null : (request.body ?? ''),
         headersTimeout: request.timeoutMs,
         bodyTimeout: request.timeoutMs,
         signal,

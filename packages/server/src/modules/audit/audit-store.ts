@@ -289,7 +289,11 @@ export function createAuditStore() {
 
     async insertLogCheckpoint(tx: Queryable, spaceId: string, checkpoint: LogCheckpoint): Promise<void> {
       await tx.query(
-        `INSERT INTO audit_log_checkpoints (space_id, tree_size, root_hash, note, key_id, time) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+        // A size signed again (on demand, or by a rotated key) keeps the newest note: the one just
+        // answered is the one listed. Same size, same root: an older note of it still verifies.
+        `INSERT INTO audit_log_checkpoints (space_id, tree_size, root_hash, note, key_id, time) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (space_id, tree_size) DO UPDATE SET note = EXCLUDED.note, key_id = EXCLUDED.key_id, time = EXCLUDED.time
+         WHERE audit_log_checkpoints.root_hash = EXCLUDED.root_hash`,
         [spaceId, checkpoint.treeSize, checkpoint.rootHash, checkpoint.note, checkpoint.keyId, checkpoint.time],
       )
       await tx.query('UPDATE audit_heads SET checkpoint_size = $2, checkpoint_time = $3 WHERE space_id = $1', [spaceId, checkpoint.treeSize, checkpoint.time])

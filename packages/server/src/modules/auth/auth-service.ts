@@ -19,13 +19,15 @@ export interface AuthServiceDeps {
   clock: () => Date
   /** Lifetime of a user access token from sign-in, and the default for one an admin issues. */
   userTokenTtlSeconds: number
+  /** Whether the space lets people sign in with a password (the SSO module can turn it off); absent: always. */
+  passwordSignInAllowed?: (spaceId: string) => Promise<boolean>
 }
 
 export const USER_TOKEN_PREFIX = 'ghu'
 export const SERVICE_TOKEN_PREFIX = 'ghs'
 export const MAX_USER_TOKEN_TTL_SECONDS = 24 * 3600
 
-export function createAuthService({ db, store, members, audit, clock, userTokenTtlSeconds }: AuthServiceDeps) {
+export function createAuthService({ db, store, members, audit, clock, userTokenTtlSeconds, passwordSignInAllowed }: AuthServiceDeps) {
   async function issue(
     tx: Queryable,
     spaceId: string,
@@ -86,6 +88,9 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
 
     /** Email and password → a short-lived user access token. Wrong email and wrong password look the same. */
     async signIn(spaceId: string, email: string, password: string): Promise<IssuedToken> {
+      if (passwordSignInAllowed && !(await passwordSignInAllowed(spaceId))) {
+        throw new AppError('password_sign_in_disabled', `password sign-in is turned off in space '${spaceId}': sign in with single sign-on (GET /v1/spaces/${spaceId}/sso/sign-in-options lists the providers)`)
+      }
       const normalised = normaliseEmail(email)
       const user = await members.findUserForSignIn(db, spaceId, normalised)
       const passwordOk = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH)
@@ -116,6 +121,17 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
         await audit.append(tx, spaceId, { event: 'auth/sign_in', actor: { ...actor, tokenId: issued.id }, resources: [{ kind: 'user', id: user.id }] })
         return issued
       })
+    },
+
+    /**
+     * A user whose identity another module has verified (single sign-on) gets a sign-in token, inside
+     * the caller's transaction so the token and the sign-in event commit with that module's changes.
+     */
+    async signInVerified(tx: Queryable, spaceId: string, user: { id: string; email: string }, meta: Record<string, unknown>): Promise<IssuedToken> {
+      const actor: AuditActor = { kind: 'user', id: user.id, display: user.email }
+      const issued = await issue(tx, spaceId, { kind: 'user', subjectId: user.id, name: 'sign-in', scopes: ['*'], expiresAt: expiryAfter(userTokenTtlSeconds), createdBy: actor })
+      await audit.append(tx, spaceId, { event: 'auth/sign_in', actor: { ...actor, tokenId: issued.id }, resources: [{ kind: 'user', id: user.id }], meta })
+      return issued
     },
 
     /** An admin issues a user access token acting as that user (support tooling, scripts, tests). */

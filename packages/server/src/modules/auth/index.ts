@@ -13,6 +13,7 @@ export function createAuthModule(deps: {
   clock: () => Date
   userTokenTtlSeconds: number
   signInRateLimit: SignInRateLimit
+  passwordSignInAllowed?: (spaceId: string) => Promise<boolean>
 }) {
   const service = createAuthService({ ...deps, store: createAuthStore() })
   return {
