@@ -1,6 +1,7 @@
 import { configFromEnvironment, type ClientConfig } from './config.js'
 import { BadRequestError, GatehouseError } from './errors.js'
 import { createTransport, type Request } from './transport.js'
+import { sessionNamespace } from './session.js'
 import type {
   ApprovalOutcome,
   ApprovalRequest,
@@ -143,6 +144,9 @@ export class GatehouseAPI {
     extend: (id: string, body: { durationSeconds?: number; reason?: string } = {}): Promise<PetitionView> =>
       this.request('POST', `${this.prefix}/grants/${enc(id)}:extend`, { body }),
   }
+
+  /** The browser session (`createSession`, `deleteSession`): see session.ts. */
+  readonly session = sessionNamespace((...args) => this.request(...args), () => this.prefix)
 
   readonly policy = {
     list: (): Promise<{ policies: Policy[] }> => this.request('GET', `${this.prefix}/policies`),

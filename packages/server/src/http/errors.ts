@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   token_revoked: 401,
   invalid_credentials: 401,
   forbidden: 403,
+  csrf_failed: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
