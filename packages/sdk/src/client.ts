@@ -1,6 +1,14 @@
 import { configFromEnvironment, type ClientConfig } from './config.js'
 import { BadRequestError, GatehouseError } from './errors.js'
 import { createTransport, type Request } from './transport.js'
+import { callOperation } from './call.js'
+import type { Call } from './namespaces/call-type.js'
+import { auditNamespace } from './namespaces/audit.js'
+import { authNamespace, groupNamespace, serviceAccountNamespace, tokenNamespace, userNamespace } from './namespaces/members.js'
+import { spaceNamespace, systemNamespace } from './namespaces/platform.js'
+import { vaultNamespaces } from './namespaces/vault.js'
+import { webhookNamespace } from './namespaces/webhooks.js'
+import { VaultDataClient, type VaultConnectOptions } from './vault-data.js'
 import { sessionNamespace } from './session.js'
 import type {
   ApprovalOutcome,
@@ -23,6 +31,13 @@ export interface GatehouseAPIOptions extends Partial<ClientConfig> {
   /** Retries of connection errors, 408, 429 and 5xx (default 2). */
   maxRetries?: number
   fetch?: typeof fetch
+  /**
+   * Session mode, for a browser console: no bearer token, the session cookie goes with every fetch
+   * (`include`, or `same-origin` for a console served by the server itself).
+   */
+  credentials?: 'include' | 'same-origin'
+  /** Sent as `x-csrf-token` on every request that is not a GET, asked again each time when a function. */
+  csrfToken?: string | (() => string | undefined)
 }
 
 export interface BulkUpdateOptions {
@@ -62,24 +77,47 @@ const enc = encodeURIComponent
  * GATEHOUSE_SPACE and GATEHOUSE_API_TOKEN unless given them.
  */
 export class GatehouseAPI {
-  readonly space: string
+  /** The space every call goes to (`space` is the namespace of space operations). */
+  readonly spaceId: string
   readonly baseUrl: string
   private readonly request: Request
+  private readonly transport: { baseUrl: string; timeout: number; maxRetries: number; fetch: typeof fetch }
 
+  /**
+   * Without a token (and not in session mode) the client can still `auth.signIn` and read the public
+   * routes; anything else is answered 401 by the server, as it would be for any caller.
+   */
   constructor(options: GatehouseAPIOptions = {}) {
     const env = configFromEnvironment()
     const baseUrl = options.baseUrl ?? env.baseUrl ?? 'http://127.0.0.1:8080'
     const space = options.space ?? env.space
-    const token = options.token ?? env.token
+    // A session (cookie) client must not send a bearer token the environment happens to hold.
+    const token = options.credentials ? options.token : (options.token ?? env.token)
     if (!space) throw new GatehouseError('no space: pass { space } or set GATEHOUSE_SPACE')
-    if (!token) throw new GatehouseError('no API token: pass { token } or set GATEHOUSE_API_TOKEN')
-    this.space = space
+    this.spaceId = space
     this.baseUrl = baseUrl
-    this.request = createTransport({ baseUrl, token, timeout: options.timeout ?? 60_000, maxRetries: options.maxRetries ?? 2, fetch: options.fetch ?? fetch })
+    // Bound so that a fetch taken from `window` is not called with the client as `this` (an "Illegal invocation").
+    const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis)
+    this.transport = { baseUrl, timeout: options.timeout ?? 60_000, maxRetries: options.maxRetries ?? 2, fetch: fetchFn }
+    const csrf = options.csrfToken
+    this.request = createTransport({
+      ...this.transport,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      headers: (method) => {
+        const csrfToken = typeof csrf === 'function' ? csrf() : csrf
+        return {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(csrfToken && method !== 'GET' && method !== 'HEAD' ? { 'x-csrf-token': csrfToken } : {}),
+        }
+      },
+    })
   }
 
+  /** Any operation by its operationId; every namespace below is made of these. */
+  private readonly call: Call = (id, input, space) => callOperation(this.request, space ?? this.spaceId, id, input)
+
   private get prefix(): string {
-    return `v1/spaces/${enc(this.space)}`
+    return `v1/spaces/${enc(this.spaceId)}`
   }
 
   readonly resource = {
@@ -145,14 +183,29 @@ export class GatehouseAPI {
       this.request('POST', `${this.prefix}/grants/${enc(id)}:extend`, { body }),
   }
 
-  /** The browser session (`createSession`, `deleteSession`): see session.ts. */
-  readonly session = sessionNamespace((...args) => this.request(...args), () => this.prefix)
-
   readonly policy = {
     list: (): Promise<{ policies: Policy[] }> => this.request('GET', `${this.prefix}/policies`),
     get: (id: string): Promise<Policy> => this.request('GET', `${this.prefix}/policies/${enc(id)}`),
     create: (body: PolicyInput): Promise<Policy> => this.request('POST', `${this.prefix}/policies`, { body }),
     replace: (id: string, body: PolicyInput): Promise<Policy> => this.request('PUT', `${this.prefix}/policies/${enc(id)}`, { body }),
     delete: (id: string): Promise<void> => this.request('DELETE', `${this.prefix}/policies/${enc(id)}`),
+  }
+
+  readonly system = systemNamespace(this.call)
+  readonly space = spaceNamespace(this.call)
+  readonly auth = authNamespace(this.call)
+  /** The browser session (`createSession`, `deleteSession`) and the console's vault find: see session.ts. */
+  readonly session = sessionNamespace(this.call)
+  readonly user = userNamespace(this.call)
+  readonly group = groupNamespace(this.call)
+  readonly serviceAccount = serviceAccountNamespace(this.call)
+  readonly token = tokenNamespace(this.call)
+  readonly audit = auditNamespace(this.call, () => ({ request: this.request, space: this.spaceId }))
+  readonly webhook = webhookNamespace(this.call)
+
+  readonly vault = {
+    ...vaultNamespaces(this.call),
+    /** A data-plane client for one vault client's credentials; it fetches and refreshes its own token. */
+    connect: (options: VaultConnectOptions): VaultDataClient => new VaultDataClient(this.transport, options),
   }
 }

@@ -36,9 +36,14 @@ export class APIConnectionError extends GatehouseError {
 export class APIConnectionTimeoutError extends APIConnectionError {}
 
 export function errorForStatus(status: number, body: unknown, requestId: string | undefined): APIError {
-  const envelope = (body as { error?: { code?: string; message?: string; requestId?: string; details?: Record<string, unknown> } } | null)?.error
-  const code = envelope?.code ?? `http_${status}`
-  const message = envelope?.message ?? `HTTP ${status}`
+  const raw = (body as { error?: unknown } | null)?.error
+  const envelope = typeof raw === 'object' && raw !== null ? (raw as { code?: string; message?: string; requestId?: string; details?: Record<string, unknown> }) : undefined
+  // The OAuth token route answers in RFC 6749's form (`{ error: 'invalid_client', error_description }`).
+  const oauth = body as { error?: unknown; error_description?: unknown } | null
+  const oauthCode = typeof oauth?.error === 'string' ? oauth.error : undefined
+  const oauthMessage = typeof oauth?.error_description === 'string' ? oauth.error_description : undefined
+  const code = envelope?.code ?? oauthCode ?? `http_${status}`
+  const message = envelope?.message ?? oauthMessage ?? `HTTP ${status}`
   const args = [status, code, message, envelope?.requestId ?? requestId, envelope?.details] as const
   if (status === 400 || status === 413 || status === 415 || status === 422) return new BadRequestError(...args)
   if (status === 401) return new AuthenticationError(...args)

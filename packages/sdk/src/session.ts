@@ -1,27 +1,17 @@
-import type { components, operations } from './generated/api.js'
-import type { Request } from './transport.js'
-
-type Body<Op extends keyof operations> = operations[Op] extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never
-type Ok<Op extends keyof operations> = operations[Op] extends { responses: { 200: { content: { 'application/json': infer R } } } } ? R : never
+import type { BodyOf } from './call.js'
+import type { components } from './generated/api.js'
+import type { Call } from './namespaces/call-type.js'
 
 /** A browser session: what `createSession` answers (the token itself stays in an HttpOnly cookie). */
 export type Session = components['schemas']['Session']
 
 /**
- * The console's routes: the browser session (cookie + CSRF token) and the vault explorer's find,
- * which runs through the vault client an admin designated for the console. Mixed into
- * GatehouseAPI as `session` and `consoleVault`.
+ * The console's own routes: the browser session (cookie + CSRF token). Use the client in session
+ * mode (`credentials: 'same-origin'`, `csrfToken: () => cookie`) so the cookie goes along.
  */
-export function sessionNamespace(request: Request, prefix: () => string) {
-  return {
-    /** Email and password → an HttpOnly session cookie; answers who signed in and the CSRF token to echo. */
-    create: (body: Body<'createSession'>): Promise<Session> => request('POST', `${prefix()}/auth/session`, { body }),
-    /** Who the session acts as (the same route as auth.whoAmI). */
-    current: (): Promise<Ok<'whoAmI'>> => request('GET', `${prefix()}/auth/me`),
-    /** Revokes the session's token and clears the cookies. */
-    delete: (): Promise<void> => request('DELETE', `${prefix()}/auth/session`),
-  }
-}
-
-export type SessionNamespace = ReturnType<typeof sessionNamespace>
-export type { Ok as OperationResult }
+export const sessionNamespace = (call: Call) => ({
+  /** Email and password → an HttpOnly session cookie; answers who signed in and the CSRF token to echo. */
+  create: (body: BodyOf<'createSession'>) => call('createSession', { body }),
+  /** Revokes the session's token and clears the cookies. */
+  delete: () => call('deleteSession'),
+})

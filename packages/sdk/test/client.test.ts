@@ -16,7 +16,7 @@ import {
   WebhookVerificationError,
 } from '@gatehouse/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { renderApiTypes } from '../scripts/render-api-types.js'
+import { renderApiTypes, renderRoutes } from '../scripts/render-api-types.js'
 import { listeningHarness, serviceAccountToken } from './listen.js'
 
 let h: Awaited<ReturnType<typeof listeningHarness>>
@@ -148,6 +148,8 @@ describe('types', () => {
   it('the committed generated types match the server route schemas (run `npm run generate -w packages/sdk` if not)', async () => {
     const committed = readFileSync(new URL('../src/generated/api.ts', import.meta.url), 'utf8')
     expect(committed === (await renderApiTypes())).toBe(true)
+    const routes = readFileSync(new URL('../src/generated/routes.ts', import.meta.url), 'utf8')
+    expect(routes === (await renderRoutes())).toBe(true)
   })
 
   it('parses durations', () => {
