@@ -40,7 +40,7 @@ export function AuditScreen() {
       id: 'open',
       header: 'Details',
       cell: ({ row }) => (
-        <button type="button" className="secondary" onClick={() => setOpen(row.original)} aria-label={`Details of event ${row.original.seq}`}>
+        <button type="button" className="secondary" onClick={() => setOpen(row.original)} aria-label={`Open event ${row.original.seq}`}>
           Open
         </button>
       ),

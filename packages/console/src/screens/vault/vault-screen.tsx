@@ -74,7 +74,7 @@ function Explorer({ model }: { model: Model }) {
   const { api } = useSession()
   const now = useNow()
   const [conditions, setConditions] = useState<Condition[]>([])
-  const [asked, setAsked] = useState<{ filter: Record<string, unknown>; n: number } | null>({ filter: {}, n: 0 })
+  const [asked, setAsked] = useState<{ filter: Record<string, unknown>; n: number } | null>(null)
   const [errors, setErrors] = useState<string[]>([])
   const found = useQuery({
     queryKey: ['console-find', model.name, asked],
@@ -139,6 +139,7 @@ function Explorer({ model }: { model: Model }) {
       </form>
       <ErrorMessage error={found.error} />
       <div className="section">
+        {asked === null ? <p className="muted">Add conditions (or none, for every record you can read) and press Find. Each find is recorded in the audit log.</p> : null}
         {found.isFetching ? <Loading what="records" /> : null}
         {found.data ? (
           <>
