@@ -13,7 +13,7 @@ describe.skipIf(!E2E_ENABLED)('console shell in Chromium', () => {
     const { page } = member
     await eventually(() => new URL(page.url()).pathname).toBe('/console/request')
     const nav = page.getByRole('navigation', { name: 'Console' })
-    await eventually(() => nav.getByRole('link').allTextContents()).toEqual(['Request access', 'Inbox', 'Grants', 'Vault explorer'])
+    await eventually(() => nav.getByRole('link').allTextContents()).toEqual(['Request access', 'Grants', 'Vault explorer'])
     // The session cookie is HttpOnly: scripts on the page cannot read it.
     expect(await page.evaluate(() => document.cookie)).not.toContain('gatehouse_session')
     const cookies = await member.context.cookies()
