@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyServerOptions } from 'fastify'
+import cookie from '@fastify/cookie'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -20,6 +21,8 @@ import { createAuditModule, type AuditLogOptions } from './modules/audit/index.j
 import { createWitnessDir } from './modules/audit/audit-witness.js'
 import type { SignInRateLimit } from './modules/auth/auth-routes.js'
 import { createAuthModule } from './modules/auth/index.js'
+import { sessionTokenOf } from './modules/auth/session-cookies.js'
+import { registerConsole } from './http/console-routes.js'
 import { createMembersModule } from './modules/members/index.js'
 import { createSpacesModule } from './modules/spaces/index.js'
 import { createSsoModule } from './modules/sso/index.js'
@@ -57,6 +60,8 @@ export interface AppDeps {
   publicUrl?: string | null
   /** GATEHOUSE_OIDC_*: a provider of the default space whose client secret stays in configuration. */
   ssoFromConfig?: OidcFromConfig | null
+  /** The built web console (packages/console/dist by default); absent, /console answers 503 saying how to build it. */
+  consoleDistDir?: string
 }
 
 /** Builds the whole HTTP application without listening: tests inject into it, main.ts listens. */
@@ -149,7 +154,9 @@ export async function buildApp(deps: AppDeps) {
       throw new AppError('unavailable', 'starting: migrations are running; retry in a moment')
     }
   })
-  const routes = registerAccessControl(app, auth.service.authenticate, { vault: vault.authenticateRequest })
+  // Cookies are parsed before the access hook runs: the console's session lives in one.
+  await app.register(cookie)
+  const routes = registerAccessControl(app, auth.service.authenticate, { vault: vault.authenticateRequest, session: sessionTokenOf })
 
   for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...sso.schemas, ...resources.schemas, ...approvals.schemas, ...vault.schemas]) app.addSchema(schema)
 
@@ -189,6 +196,7 @@ export async function buildApp(deps: AppDeps) {
   resources.register(app)
   approvals.register(app)
   vault.register(app)
+  await registerConsole(app, { distDir: deps.consoleDistDir })
   // The worker stops first, so no delivery is attempted through a closed client (and recorded as failed).
   app.addHook('onClose', async () => {
     await audit.sequencer.stop()

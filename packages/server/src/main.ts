@@ -7,9 +7,10 @@ function banner(server: RunningServer): string {
   const lines = [
     '',
     'Gatehouse is running',
-    `  API:    ${server.url}/v1`,
-    `  Docs:   ${server.url}/docs   (OpenAPI: ${server.url}/openapi.json)`,
-    `  Store:  ${server.store}`,
+    `  Console: ${server.url}/console`,
+    `  API:     ${server.url}/v1`,
+    `  Docs:    ${server.url}/docs   (OpenAPI: ${server.url}/openapi.json)`,
+    `  Store:   ${server.store}`,
   ]
   if (server.bootstrap) {
     const { space, adminToken } = server.bootstrap
@@ -17,6 +18,8 @@ function banner(server: RunningServer): string {
       '',
       `  Admin token for space '${space.id}' (shown once; store it now):`,
       `    ${adminToken.token}`,
+      '',
+      `  First admin: open ${server.url}/console/setup and paste this token to create your admin user.`,
       '',
       '  Try it:',
       `    curl -H "Authorization: Bearer ${adminToken.token}" ${server.url}/v1/spaces/${space.id}`,

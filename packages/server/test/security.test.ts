@@ -29,6 +29,7 @@ describe('route table', () => {
       'GET /v1/spaces/:space/sso/:provider/callback',
       'GET /v1/spaces/:space/sso/:provider/start',
       'GET /v1/spaces/:space/sso/sign-in-options',
+      'POST /v1/spaces/:space/auth/session',
       'POST /v1/spaces/:space/auth::signIn',
       'POST /v1/spaces/:space/sso/token',
     ])

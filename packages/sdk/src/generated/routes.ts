@@ -38,6 +38,8 @@ export const routes = {
   listTokens: { method: 'GET', path: '/v1/spaces/{space}/tokens' },
   getToken: { method: 'GET', path: '/v1/spaces/{space}/tokens/{tokenId}' },
   revokeToken: { method: 'POST', path: '/v1/spaces/{space}/tokens/{tokenId}:revoke' },
+  createSession: { method: 'POST', path: '/v1/spaces/{space}/auth/session' },
+  deleteSession: { method: 'DELETE', path: '/v1/spaces/{space}/auth/session' },
   listSsoProviders: { method: 'GET', path: '/v1/spaces/{space}/sso/providers' },
   createSsoProvider: { method: 'POST', path: '/v1/spaces/{space}/sso/providers' },
   getSsoProvider: { method: 'GET', path: '/v1/spaces/{space}/sso/providers/{provider}' },
@@ -102,4 +104,7 @@ export const routes = {
   getRecord: { method: 'GET', path: '/api/models/{model}/{id}' },
   deleteRecord: { method: 'DELETE', path: '/api/models/{model}/{id}' },
   updateRecord: { method: 'PATCH', path: '/api/models/{model}/{id}' },
+  getConsoleVault: { method: 'GET', path: '/v1/spaces/{space}/vault/console' },
+  setConsoleVaultClient: { method: 'PUT', path: '/v1/spaces/{space}/vault/console' },
+  consoleFindRecords: { method: 'POST', path: '/v1/spaces/{space}/vault/console/models/{model}/find' },
 } as const satisfies Record<keyof operations, { method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH'; path: string }>

@@ -15,6 +15,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null
+    /** The secret the principal was authenticated with (bearer or session cookie), for routes that act on the caller's behalf. */
+    callerToken: string | null
   }
 }
 
@@ -39,9 +41,18 @@ export interface RouteEntry {
 }
 
 /** Installs authentication and authorisation; returns the route table it sees, filled as routes register. */
-export function registerAccessControl(app: FastifyInstance, authenticate: Authenticate, options: { vault?: AuthenticateVault } = {}): RouteEntry[] {
+export function registerAccessControl(
+  app: FastifyInstance,
+  authenticate: Authenticate,
+  options: {
+    vault?: AuthenticateVault
+    /** The browser session's token (after its CSRF check), or null; asked only when there is no Authorization header. */
+    session?: (request: FastifyRequest) => string | null
+  } = {},
+): RouteEntry[] {
   const routes: RouteEntry[] = []
   app.decorateRequest('principal', null)
+  app.decorateRequest('callerToken', null)
 
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/v1/') && !route.config?.access) {
@@ -66,7 +77,10 @@ export function registerAccessControl(app: FastifyInstance, authenticate: Authen
       if (!options.vault) throw new AppError('unauthenticated', 'this server cannot check vault tokens')
       return options.vault(request)
     }
-    const principal = await authenticate(readBearer(request.headers.authorization, 'Authorization'))
+    // A bearer token wins over the session cookie: API clients never meet the CSRF check.
+    const fromSession = request.headers.authorization === undefined ? (options.session?.(request) ?? null) : null
+    const secret = fromSession ?? readBearer(request.headers.authorization, 'Authorization')
+    const principal = await authenticate(secret)
     const space = (request.params as { space?: string }).space
     // Another space's token gets the answer a missing space gets, so spaces cannot be probed.
     if (space !== undefined && space !== principal.spaceId) throw notFound('space', space)
@@ -75,6 +89,7 @@ export function registerAccessControl(app: FastifyInstance, authenticate: Authen
     }
     if (!hasScope(principal.scopes, access.scope)) throw forbidden(`your token lacks the scope '${access.scope}'`)
     request.principal = principal
+    request.callerToken = secret
   })
   return routes
 }

@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   sso_failed: 401,
   password_sign_in_disabled: 403,
   forbidden: 403,
+  csrf_failed: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

@@ -5,6 +5,7 @@ import type { MembersStore } from '../members/members-store.js'
 import { authSchemas, registerAuthRoutes, type SignInRateLimit } from './auth-routes.js'
 import { createAuthService } from './auth-service.js'
 import { createAuthStore } from './auth-store.js'
+import { registerSessionRoutes, sessionSchemas } from './session-routes.js'
 
 export function createAuthModule(deps: {
   db: Db
@@ -18,7 +19,10 @@ export function createAuthModule(deps: {
   const service = createAuthService({ ...deps, store: createAuthStore() })
   return {
     service,
-    schemas: authSchemas,
-    register: (app: App) => registerAuthRoutes(app, { auth: service, signInRateLimit: deps.signInRateLimit }),
+    schemas: [...authSchemas, ...sessionSchemas],
+    register: (app: App) => {
+      registerAuthRoutes(app, { auth: service, signInRateLimit: deps.signInRateLimit })
+      registerSessionRoutes(app, { auth: service, signInRateLimit: deps.signInRateLimit })
+    },
   }
 }

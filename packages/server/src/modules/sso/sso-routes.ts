@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { principalOf } from '../../http/access.js'
-import { appendCookie, requestCookies } from '../../http/cookies.js'
 import { authedErrors, Name, Role, SpaceId, SpaceParams, Timestamp, withConflict } from '../../http/schemas.js'
 import type { App } from '../../http/types.js'
 import { isSecureRequest, setSessionCookies } from '../auth/session-cookies.js'
@@ -180,7 +179,7 @@ export function registerSsoRoutes(app: App, { sso, publicUrl }: { sso: SsoServic
         callbackUri(request, space, provider),
       )
       // Binds the flow to this browser: a callback URL carried to another browser is refused.
-      appendCookie(reply, STATE_COOKIE, started.state, { httpOnly: true, sameSite: 'lax', path: stateCookiePath(space, provider), secure: isSecureRequest(request), maxAgeSeconds: FLOW_TTL_MS / 1000 })
+      reply.setCookie(STATE_COOKIE, started.state, { httpOnly: true, sameSite: 'lax', path: stateCookiePath(space, provider), secure: isSecureRequest(request), maxAge: FLOW_TTL_MS / 1000 })
       return reply.redirect(started.location, 302)
     },
   })
@@ -197,9 +196,9 @@ export function registerSsoRoutes(app: App, { sso, publicUrl }: { sso: SsoServic
     config: { access: open },
     handler: async (request, reply) => {
       const { space, provider } = request.params
-      const browserState = requestCookies(request)[STATE_COOKIE]
+      const browserState = request.cookies[STATE_COOKIE]
       const result = await sso.callback(space, provider, request.query as Record<string, string>, browserState)
-      appendCookie(reply, STATE_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: stateCookiePath(space, provider), secure: isSecureRequest(request), maxAgeSeconds: 0 })
+      reply.clearCookie(STATE_COOKIE, { httpOnly: true, sameSite: 'lax', path: stateCookiePath(space, provider), secure: isSecureRequest(request) })
       if (result.kind === 'cli') return reply.redirect(result.location, 302)
       setSessionCookies(reply, { token: result.token.token, expiresAt: result.token.expiresAt ?? new Date(Date.now() + 3600_000), secure: isSecureRequest(request) })
       return reply.redirect(result.returnTo, 302)
