@@ -11,6 +11,8 @@ export interface GlobalOptions extends ConnectionFlags {
 export interface Context {
   readonly options: GlobalOptions
   settings(): Settings
+  /** For login: the named profile may not exist yet. */
+  settingsForNewProfile(): Settings
   /** A client for the resolved profile; fails with a hint when there is no token. */
   client(): GatehouseAPI
   /** Data for a person (a table), or the API's JSON with --json. */
@@ -27,6 +29,7 @@ export function createContext(program: Command): Context {
       return options()
     },
     settings: () => (settings ??= resolveSettings(options())),
+    settingsForNewProfile: () => resolveSettings(options(), process.env, undefined, { allowNew: true }),
     client() {
       const resolved = context.settings()
       if (!resolved.token) {

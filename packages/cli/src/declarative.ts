@@ -11,6 +11,10 @@ export interface Step {
   details: string[]
   /** Run by apply (with --yes); absent for keep. */
   run?: () => Promise<unknown>
+  /** Steps run by phase, then in plan order (a policy change before the model drop it allows). */
+  phase?: number
+  /** A preparatory step the plan does not list (its change is part of a listed step). */
+  hidden?: boolean
 }
 
 /** A YAML or JSON file (YAML is a superset of JSON) as an object. */
@@ -57,7 +61,7 @@ export function differences(current: Record<string, unknown>, wanted: Record<str
 const SIGN = { create: '+', update: '~', delete: '-', keep: ' ' } as const
 
 export function renderPlan(steps: Step[]): string {
-  const changes = steps.filter((step) => step.action !== 'keep')
+  const changes = steps.filter((step) => step.action !== 'keep' && !step.hidden)
   if (changes.length === 0) return 'Nothing to do: the server already matches the file.\n'
   const lines = changes.flatMap((step) => [`${SIGN[step.action]} ${step.action} ${step.type} ${step.name}`, ...step.details.map((detail) => `    ${detail}`)])
   const count = (action: Step['action']) => changes.filter((step) => step.action === action).length
@@ -66,7 +70,7 @@ export function renderPlan(steps: Step[]): string {
 
 /** Prints the plan; runs it in order only with --yes. Answers what was done, for --json. */
 export async function applyPlan(steps: Step[], yes: boolean, print: (json: unknown, human: () => string) => void, note: (text: string) => void): Promise<void> {
-  const changes = steps.filter((step) => step.action !== 'keep')
+  const changes = steps.filter((step) => step.action !== 'keep' && !step.hidden)
   const summary = (applied: boolean) => ({ applied, changes: changes.map(({ action, type, name, details }) => ({ action, type, name, details })) })
   if (changes.length === 0) {
     print(summary(false), () => renderPlan(steps))
@@ -77,8 +81,10 @@ export async function applyPlan(steps: Step[], yes: boolean, print: (json: unkno
     return
   }
   note(renderPlan(steps).trimEnd())
-  for (const step of changes) {
+  const order = steps.filter((step) => step.action !== 'keep').sort((a, b) => (a.phase ?? 0) - (b.phase ?? 0))
+  for (const step of order) {
     await step.run!()
+    if (step.hidden) continue
     note(`${SIGN[step.action]} ${step.action}d ${step.type} ${step.name}`)
   }
   print(summary(true), () => `Applied: ${changes.length} change${changes.length === 1 ? '' : 's'}.\n`)

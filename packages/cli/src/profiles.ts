@@ -69,20 +69,23 @@ export interface Settings {
 }
 
 /** Flags beat GATEHOUSE_* variables, which beat the profile, which beats the defaults. */
-export function resolveSettings(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env, file: ConfigFile = readConfigFile(configPath(env))): Settings {
+export function resolveSettings(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env, file: ConfigFile = readConfigFile(configPath(env)), options: { allowNew?: boolean } = {}): Settings {
   const profileName = flags.profile ?? env.GATEHOUSE_PROFILE ?? file.current ?? DEFAULT_PROFILE
   const explicit = flags.profile !== undefined || env.GATEHOUSE_PROFILE !== undefined
   const profile = Object.hasOwn(file.profiles, profileName) ? file.profiles[profileName] : undefined
-  if (explicit && !profile && flags.profile !== undefined && flags.url === undefined && flags.token === undefined && env.GATEHOUSE_API_TOKEN === undefined) {
+  if (explicit && !profile && !options.allowNew) {
     // A misspelt --profile must not quietly fall back to defaults (and another server).
     const known = Object.keys(file.profiles)
     throw new CliError(`no profile '${profileName}' in ${configPath(env)}${known.length ? ` (known: ${known.join(', ')})` : ''}; create it with: gatehouse login --profile ${profileName}`, EXIT.usage)
   }
+  // A new profile starts from the current one's server and space (never its token).
+  const current = file.current ?? DEFAULT_PROFILE
+  const base = profile ?? (options.allowNew && Object.hasOwn(file.profiles, current) ? file.profiles[current] : undefined)
   return {
     profileName,
     profileExists: profile !== undefined,
-    url: flags.url ?? nonEmpty(env.GATEHOUSE_URL) ?? profile?.url ?? DEFAULT_URL,
-    space: flags.space ?? nonEmpty(env.GATEHOUSE_SPACE) ?? profile?.space ?? 'default',
+    url: flags.url ?? nonEmpty(env.GATEHOUSE_URL) ?? base?.url ?? DEFAULT_URL,
+    space: flags.space ?? nonEmpty(env.GATEHOUSE_SPACE) ?? base?.space ?? 'default',
     token: flags.token ?? nonEmpty(env.GATEHOUSE_API_TOKEN) ?? profile?.token,
   }
 }

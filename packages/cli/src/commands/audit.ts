@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { fields, positiveInt, table, type Context } from '../context.js'
 import { CliError, EXIT } from '../errors.js'
 import { createProgress } from '../progress.js'
+import { writeOut } from '../output.js'
 
 interface Filter {
   from?: string
@@ -99,7 +100,7 @@ export function registerAudit(program: Command, context: Context): void {
       const progress = createProgress({ label: 'export', total: null, noun: 'events', every: 1000, enabled: options.progress })
       let count = 0
       for await (const event of context.client().audit.export(query(options), { timeout: 10 * 60_000 })) {
-        process.stdout.write(`${JSON.stringify(event)}\n`)
+        await writeOut(`${JSON.stringify(event)}\n`)
         count += 1
         progress.update(count, count)
       }

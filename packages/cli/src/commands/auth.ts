@@ -21,7 +21,7 @@ Examples:
   npx gatehouse login --profile prod --url https://gatehouse.example.com --email ada@example.com`,
     )
     .action(async (options: { email?: string; passwordStdin?: boolean }) => {
-      const settings = context.settings()
+      const settings = context.settingsForNewProfile()
       let token: string
       if (options.email) {
         const password = await readSecret(`Password for ${options.email}: `, Boolean(options.passwordStdin))

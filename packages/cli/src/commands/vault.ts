@@ -5,6 +5,7 @@ import { positiveInt, table, type Context } from '../context.js'
 import { applyPlan, canonical, differences, loadDocument, namedList, type Step } from '../declarative.js'
 import { CliError, EXIT } from '../errors.js'
 import { createProgress } from '../progress.js'
+import { writeOut } from '../output.js'
 import { detectFormat, readRows, RowError } from '../upload/rows.js'
 
 type FieldDefinition = { type: string; searchable?: boolean; required?: boolean }
@@ -63,8 +64,10 @@ Examples:
       const document = loadDocument(file)
       const client = context.client()
       const steps: Step[] = []
+      // Deleted last, users before what they use: clients, then policies, then models.
+      const prunePhase: Record<string, number> = { client: 4, policy: 5, model: 6 }
       const pruned = (type: string, name: string, run: () => Promise<unknown>) => {
-        if (options.prune) steps.push({ action: 'delete', type, name, details: type === 'model' ? ['deletes the table and ALL its records'] : [], run })
+        if (options.prune) steps.push({ action: 'delete', type, name, phase: prunePhase[type]!, details: type === 'model' ? ['deletes the table and ALL its records'] : [], run })
         else context.note(`(${type} '${name}' is not in ${file}: kept; --prune deletes it)`)
       }
 
@@ -76,7 +79,7 @@ Examples:
         const body = { primaryKey: String(want.primaryKey ?? ''), fields: (want.fields ?? {}) as Fields }
         const existing = modelsByName.get(want.name)
         if (!existing) {
-          steps.push({ action: 'create', type: 'model', name: want.name, details: Object.entries(body.fields).map(([f, d]) => `field ${f} (${d.type})`), run: () => client.vault.model.create({ name: want.name, ...body } as never) })
+          steps.push({ action: 'create', type: 'model', name: want.name, phase: 0, details: Object.entries(body.fields).map(([f, d]) => `field ${f} (${d.type})`), run: () => client.vault.model.create({ name: want.name, ...body } as never) })
           continue
         }
         if (existing.primaryKey === body.primaryKey && canonical(normalFields(existing.fields as Fields)) === canonical(normalFields(body.fields))) {
@@ -86,8 +89,19 @@ Examples:
         // The server's own dry run: the plan shows exactly what the migration would do.
         const plan = (await client.vault.model.update(want.name, body as never, { dryRun: true })) as unknown as { changes: ModelChange[]; wouldDrop: string[]; policies: Array<{ policyName: string; field: string; places: string[] }> }
         const details = plan.changes.map(describeChange)
-        for (const use of plan.policies) details.push(`refused until changed: access policy '${use.policyName}' names dropped field ${use.field} (${use.places.join(', ')})`)
-        steps.push({ action: 'update', type: 'model', name: want.name, details, run: () => client.vault.model.update(want.name, { ...body, ...(plan.wouldDrop.length ? { drop: plan.wouldDrop } : {}) } as never) })
+        for (const use of plan.policies) details.push(`access policy '${use.policyName}' names dropped field ${use.field} (${use.places.join(', ')}): the drop is refused while a policy does`)
+        const final = () => client.vault.model.update(want.name, { ...body, ...(plan.wouldDrop.length ? { drop: plan.wouldDrop } : {}) } as never)
+        if (plan.wouldDrop.length === 0) {
+          steps.push({ action: 'update', type: 'model', name: want.name, details, phase: 0, run: final })
+          continue
+        }
+        // Fields are added before the policies change (which may name them) and dropped after
+        // (when no policy names them any more): two requests, one line of the plan.
+        const kept = Object.fromEntries(Object.entries(existing.fields as Fields).filter(([name]) => plan.wouldDrop.includes(name)))
+        if (plan.changes.some((change) => change.op !== 'drop')) {
+          steps.push({ action: 'update', type: 'model', name: want.name, details: [], hidden: true, phase: 0, run: () => client.vault.model.update(want.name, { ...body, fields: { ...body.fields, ...kept } } as never) })
+        }
+        steps.push({ action: 'update', type: 'model', name: want.name, details, phase: 2, run: final })
       }
       const modelNames = new Set(models.map((model) => model.name))
       for (const model of currentModels.filter((m) => !modelNames.has(m.name))) pruned('model', model.name, () => client.vault.model.delete(model.name))
@@ -98,9 +112,9 @@ Examples:
       for (const want of policies) {
         const body = { name: want.name, rules: (want.rules ?? {}) as Record<string, never> }
         const existing = policiesByName.get(want.name)
-        if (!existing) steps.push({ action: 'create', type: 'policy', name: want.name, details: [], run: () => client.vault.policy.create(body) })
+        if (!existing) steps.push({ action: 'create', type: 'policy', name: want.name, details: [], phase: 1, run: () => client.vault.policy.create(body) })
         else if (canonical(existing.rules) === canonical(body.rules)) steps.push({ action: 'keep', type: 'policy', name: want.name, details: [] })
-        else steps.push({ action: 'update', type: 'policy', name: want.name, details: differences(existing.rules, body.rules), run: () => client.vault.policy.replace(existing.id, body) })
+        else steps.push({ action: 'update', type: 'policy', name: want.name, details: differences(existing.rules, body.rules), phase: 1, run: () => client.vault.policy.replace(existing.id, body) })
       }
       const policyNames = new Set(policies.map((policy) => policy.name))
       for (const policy of currentPolicies.filter((p) => !policyNames.has(p.name))) pruned('policy', policy.name, () => client.vault.policy.delete(policy.id))
@@ -124,13 +138,14 @@ Examples:
         if (!policy) throw new CliError(`${file}: client '${want.name}' needs a policy (by name)`, EXIT.usage)
         const existing = clientsByName.get(want.name)
         const existingPolicy = existing ? currentPolicies.find((p) => p.id === existing.policyId)?.name : undefined
-        if (!existing) steps.push({ action: 'create', type: 'client', name: want.name, details: [`policy ${policy}`], run: createClient(want.name, policy) })
+        if (!existing) steps.push({ action: 'create', type: 'client', name: want.name, details: [`policy ${policy}`], phase: 3, run: createClient(want.name, policy) })
         else if (existingPolicy === policy) steps.push({ action: 'keep', type: 'client', name: want.name, details: [] })
         else
           steps.push({
             action: 'update',
             type: 'client',
             name: want.name,
+            phase: 3,
             details: [`policy ${existingPolicy ?? existing.policyId} → ${policy}: the client is replaced, with NEW credentials (the old ones stop working)`],
             run: async () => {
               await client.vault.client.delete(existing.id)
@@ -249,7 +264,7 @@ function registerData(vault: Command, context: Context): void {
       let offset = 0
       for (;;) {
         const page = await data.find(model, { ...(filter ? { filter } : {}), options: { limit: 100, offset } })
-        for (const record of page.data) process.stdout.write(`${JSON.stringify(record)}\n`)
+        for (const record of page.data) await writeOut(`${JSON.stringify(record)}\n`)
         offset += page.data.length
         progress.update(offset, offset)
         if (page.data.length < 100 || offset >= page.meta.total) break
