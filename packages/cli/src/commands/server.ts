@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import type { Context } from '../context.js'
-import { CliError } from '../errors.js'
+import { CliError, EXIT } from '../errors.js'
 
 interface ServerFlags {
   port?: string
@@ -25,12 +25,24 @@ function serverDir(): string | null {
   }
 }
 
-function serverFile(name: string): string {
+/**
+ * How to run one of the server's programs: its built JS (what `npm start` runs), or, in a checkout
+ * not built yet, its TypeScript source through tsx (a dev dependency of the repository).
+ */
+function serverProgram(name: 'main' | 'init'): string[] {
   const dir = serverDir()
   if (!dir) throw new CliError(OUTSIDE_REPO)
-  const file = join(dir, 'dist', name)
-  if (!existsSync(file)) throw new CliError(`${file} is missing: build the server first (npm run build, or npm install in the repository)`)
-  return file
+  const built = join(dir, 'dist', `${name}.js`)
+  if (existsSync(built)) return [built]
+  const source = join(dir, 'src', `${name}.ts`)
+  let tsx: string | null = null
+  try {
+    tsx = import.meta.resolve('tsx')
+  } catch {
+    tsx = null
+  }
+  if (existsSync(source) && tsx) return ['--import', tsx, source]
+  throw new CliError(`${built} is missing: build the server first (npm run build in the repository)`)
 }
 
 const flagsToArgv = (flags: ServerFlags) => [
@@ -50,8 +62,7 @@ export function registerServer(program: Command, context: Context): void {
     .description('Run the server, as npm start does (PGlite in --data-dir, or DATABASE_URL)')
     .addHelpText('after', '\nExample:\n  npx gatehouse serve --port 8080 --data-dir .gatehouse')
     .action(async (flags: ServerFlags) => {
-      const main = serverFile('main.js')
-      const child = spawn(process.execPath, [main, ...flagsToArgv(flags)], { stdio: 'inherit' })
+      const child = spawn(process.execPath, [...serverProgram('main'), ...flagsToArgv(flags)], { stdio: 'inherit' })
       // The server drains on SIGINT/SIGTERM; this process waits for it and answers its exit code.
       const forward = (signal: NodeJS.Signals) => child.kill(signal)
       process.on('SIGINT', forward)
@@ -64,9 +75,14 @@ export function registerServer(program: Command, context: Context): void {
     .description('Create the store and the first space, print its one-time admin token, and exit (no server left running)')
     .addHelpText('after', '\nExample:\n  npx gatehouse init --data-dir .gatehouse\n  npx gatehouse login --token ghs_…')
     .action(async (flags: ServerFlags) => {
-      const file = serverFile('init.js')
-      const { initStore } = (await import(pathToFileURL(file).href)) as typeof import('./server-init-types.js')
-      const { store, bootstrap } = await initStore(flagsToArgv(flags))
+      const child = spawn(process.execPath, [...serverProgram('init'), ...flagsToArgv(flags)], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let stdout = ''
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+      const code = await new Promise<number>((resolve) => child.on('exit', (exitCode) => resolve(exitCode ?? 1)))
+      if (code !== 0) throw new CliError(`init failed (see above)`, code === 2 ? EXIT.usage : EXIT.error)
+      const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { store: string; space: string | null; adminToken: string | null }
+      const { store } = result
+      const bootstrap = result.space && result.adminToken ? { space: { id: result.space }, adminToken: { token: result.adminToken } } : null
       if (!bootstrap) {
         context.note(`${store} already holds a space: nothing to do (its admin token was shown once, when it was made).`)
         context.print({ store, space: null, adminToken: null }, () => '')
