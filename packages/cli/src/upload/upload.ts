@@ -3,7 +3,7 @@ import { BadRequestError, type GatehouseAPI, type ResourceInput } from '@gatehou
 import { CliError } from '../errors.js'
 import { createProgress } from '../progress.js'
 import { toResource, type Mapping } from './mapping.js'
-import { readRows, RowError, type Format } from './rows.js'
+import { readRows, RowError, type Format, type Row } from './rows.js'
 import { readState, stateWriter } from './state.js'
 
 export interface UploadOptions {
@@ -44,7 +44,11 @@ function withLine(error: unknown, file: string, batch: Batch): unknown {
   const line = match ? batch.lines[Number(match[1])] : undefined
   if (line === undefined) return error
   const message = error.message.replace(/ \(resources before index \d+ were stored\)$/, '').replace(/(?:body\.resources\.|resources\[)\d+\]?\.?/g, '')
-  return new RowError(file, line, `refused by the server (${error.code}): ${message}${error.requestId ? ` [request ${error.requestId}]` : ''}`)
+  return new RowError(
+    file,
+    line,
+    `refused by the server (${error.code}): ${message}${error.requestId ? ` [request ${error.requestId}]` : ''}\n  its batch (lines ${batch.lines[0]}–${batch.lines[batch.lines.length - 1]}) was not stored; the rows before it were. Upload again once the file is fixed (rows already stored are unchanged by a repeat)`,
+  )
 }
 
 /**
@@ -92,22 +96,43 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     if (queue.length >= options.concurrency) await settleHead()
   }
 
+  // A bad row stops the reading; the good rows before it are still stored (and recorded) first.
+  let inputError: unknown = null
   try {
-    for await (const row of readRows(file, options.format)) {
+    const rows = readRows(file, options.format)[Symbol.asyncIterator]()
+    for (;;) {
+      let next: IteratorResult<Row>
+      try {
+        next = await rows.next()
+      } catch (error) {
+        inputError = error
+        break
+      }
+      if (next.done) break
+      const row = next.value
       records += 1
       bytes = row.bytes
       if (records <= skip) continue
-      pending.resources.push(toResource(file, row, options.mapping))
+      try {
+        pending.resources.push(toResource(file, row, options.mapping))
+      } catch (error) {
+        inputError = error
+        records -= 1
+        break
+      }
       pending.lines.push(row.line)
       if (pending.resources.length >= options.batchSize) await send()
     }
     if (pending.resources.length > 0) await send()
     while (queue.length > 0) await settleHead()
+    if (inputError) throw inputError
   } catch (error) {
     // What is in flight finishes (or fails) before the state file is left for --resume.
     await Promise.allSettled(queue.map((batch) => batch.settled))
     progress.stop()
-    if (error instanceof CliError) throw new CliError(`${error.message}\n  records before it are stored; fix the file and upload it again (already stored rows are unchanged by a repeat)`, error.exitCode)
+    if (error === inputError && error instanceof CliError) {
+      throw new CliError(`${error.message}\n  the rows before it are stored; fix the file and upload it again (rows already stored are unchanged by a repeat)`, error.exitCode)
+    }
     throw error
   }
   progress.stop()
