@@ -19,11 +19,11 @@ export interface Step {
 
 /** A YAML or JSON file (YAML is a superset of JSON) as an object. */
 export function loadDocument(file: string): Record<string, unknown> {
+  const text = readFileSync(file, 'utf8')
   let document: unknown
   try {
-    document = parse(readFileSync(file, 'utf8'), { prettyErrors: true })
+    document = parse(text, { prettyErrors: true })
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code) throw error
     throw new CliError(`${file}: not valid YAML or JSON: ${(error as Error).message}`, EXIT.usage)
   }
   if (!document || typeof document !== 'object' || Array.isArray(document)) throw new CliError(`${file}: expected a mapping at the top (policies:, models:, …)`, EXIT.usage)
