@@ -32,14 +32,17 @@ export class RowError extends CliError {
  * The rows of a file, streamed: memory holds one chunk of the file and one record, however long the
  * file. Parsing stops on the first malformed record with its line number.
  */
-export function readRows(file: string, format: Format): AsyncGenerator<Row> {
-  if (format === 'csv') return csvRows(file)
-  if (format === 'ndjson') return ndjsonRows(file)
-  return jsonArrayRows(file)
+export function readRows(file: string, format: Format, options: { chunkBytes?: number } = {}): AsyncGenerator<Row> {
+  const stream = { highWaterMark: options.chunkBytes ?? 64 * 1024 }
+  if (format === 'csv') return csvRows(file, stream)
+  if (format === 'ndjson') return ndjsonRows(file, stream)
+  return jsonArrayRows(file, stream)
 }
 
-async function* csvRows(file: string): AsyncGenerator<Row> {
-  const parser = createReadStream(file).pipe(parse({ columns: true, info: true, bom: true, skip_empty_lines: true, trim: false }))
+type StreamOptions = { highWaterMark: number }
+
+async function* csvRows(file: string, stream: StreamOptions): AsyncGenerator<Row> {
+  const parser = createReadStream(file, stream).pipe(parse({ columns: true, info: true, bom: true, skip_empty_lines: true, trim: false }))
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; bytes: number } }>) {
       yield { line: info.lines, bytes: info.bytes, record }
@@ -51,8 +54,8 @@ async function* csvRows(file: string): AsyncGenerator<Row> {
   }
 }
 
-async function* ndjsonRows(file: string): AsyncGenerator<Row> {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
+async function* ndjsonRows(file: string, stream: StreamOptions): AsyncGenerator<Row> {
+  const lines = createInterface({ input: createReadStream(file, stream), crlfDelay: Infinity })
   let line = 0
   let bytes = 0
   for await (const text of lines) {
@@ -78,7 +81,7 @@ function parseObject(file: string, line: number, text: string): Record<string, u
  * A JSON array of objects, split into its elements without parsing the whole document: a small
  * scanner tracks strings, escapes and nesting depth, so memory holds one element at a time.
  */
-async function* jsonArrayRows(file: string): AsyncGenerator<Row> {
+async function* jsonArrayRows(file: string, stream: StreamOptions): AsyncGenerator<Row> {
   let line = 1
   let bytes = 0
   let depth = 0
@@ -89,7 +92,7 @@ async function* jsonArrayRows(file: string): AsyncGenerator<Row> {
   let element: string[] = []
   let elementLine = 1
   let pieceStart = -1
-  for await (const chunk of createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
+  for await (const chunk of createReadStream(file, { ...stream, encoding: 'utf8' }) as AsyncIterable<string>) {
     const ready: Row[] = []
     pieceStart = depth >= 2 ? 0 : -1
     for (let i = 0; i < chunk.length; i += 1) {
