@@ -1,7 +1,7 @@
-// `npm install` runs each workspace's prepare; the CLI compiles against the SDK's declarations, so
-// the SDK is built first when its dist is missing (a fresh clone), then the CLI.
+// `npm run build`, and `prepare` (which `npm install` runs for each workspace). The CLI compiles
+// against the SDK's declarations, so the SDK is built first when its dist is missing (a fresh clone).
 import { execFileSync } from 'node:child_process'
-import { existsSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const here = fileURLToPath(new URL('..', import.meta.url))
@@ -11,3 +11,5 @@ if (existsSync(`${sdk}/tsconfig.build.json`) && !existsSync(`${sdk}/dist/index.d
 // A clean build: a source file removed must not live on in dist (and in the packed tarball).
 rmSync(`${here}/dist`, { recursive: true, force: true })
 tsc('tsconfig.build.json', here)
+// The bin: npm makes it executable when it links it, but a rebuild makes a new file.
+chmodSync(`${here}/dist/main.js`, 0o755)
