@@ -61,6 +61,8 @@ export function createTransport(options: TransportOptions) {
     const timeout = requestOptions.timeout ?? options.timeout
     for (let attempt = 0; ; attempt += 1) {
       let response: Response
+      // Outside the try: a failure to make the headers (a refused vault token) is its own error, not a connection error.
+      const headers = await options.headers(method)
       // A streamed body may take as long as it takes: its timeout covers only the wait for the headers.
       const abort = new AbortController()
       const timer = requestOptions.stream ? setTimeout(() => abort.abort(new DOMException(`no answer within ${timeout} ms`, 'TimeoutError')), timeout) : undefined
@@ -68,7 +70,7 @@ export function createTransport(options: TransportOptions) {
         response = await options.fetch(url, {
           method,
           headers: {
-            ...(await options.headers(method)),
+            ...headers,
             accept: 'application/json',
             ...(requestOptions.body !== undefined ? { 'content-type': 'application/json' } : {}),
             ...requestOptions.headers,

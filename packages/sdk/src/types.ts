@@ -1,3 +1,4 @@
+import type { ResultOf } from './call.js'
 import type { components, operations } from './generated/api.js'
 
 /** Types straight from the server's route schemas (src/generated/api.ts). */
@@ -22,3 +23,20 @@ export type ReviewInput = Body<'reviewPetition'>
 export type PolicyInput = Body<'createPolicy'>
 export type Petitioner = PetitionInput['petitioners'][number]
 export type ResourceRef = PetitionInput['resources'][number]
+
+/** Shapes of other answers, named for convenience: each is the result type of its operation. */
+type Result<Op extends keyof operations> = ResultOf<Op>
+export type SignedCheckpoint = Schemas['SignedCheckpoint']
+export type VaultModel = Schemas['VaultModel']
+export type Space = Result<'getSpace'>
+export type User = Result<'getUser'>
+export type Group = Result<'getGroup'>
+export type ServiceAccount = Result<'getServiceAccount'>
+export type TokenInfo = Result<'getToken'>
+export type IssuedToken = Schemas['IssuedToken']
+export type WhoAmI = Result<'whoAmI'>
+export type WebhookEndpoint = Result<'getWebhookEndpoint'>
+export type WebhookDelivery = Result<'getWebhookDelivery'>
+export type VaultPolicy = Result<'getVaultPolicy'>
+export type VaultClient = Result<'listVaultClients'>['clients'][number]
+export type AuditVerifyReport = Result<'verifyAuditChain'>

@@ -37,6 +37,8 @@ export class VaultDataClient {
   private token: { value: string; refreshAt: number } | undefined
   private pending: Promise<string> | undefined
   private readonly now: () => number
+  /** Refusals of the credentials themselves: asking again with the same secret cannot help. */
+  private readonly tokenErrors = new WeakSet<Error>()
 
   constructor(
     transport: VaultTransportOptions,
@@ -69,6 +71,9 @@ export class VaultDataClient {
     const issuedAt = this.now()
     const answer = await callOperation(this.oauth, undefined, 'oauthToken', {
       body: { grant_type: 'client_credentials', client_id: this.options.clientId, client_secret: this.options.clientSecret },
+    }).catch((error: unknown) => {
+      if (error instanceof Error) this.tokenErrors.add(error)
+      throw error
     })
     const margin = Math.min(this.options.refreshBeforeSeconds ?? 30, answer.expires_in / 2)
     this.token = { value: answer.access_token, refreshAt: issuedAt + (answer.expires_in - margin) * 1000 }
@@ -80,7 +85,7 @@ export class VaultDataClient {
       return await callOperation(this.api, undefined, id, input)
     } catch (error) {
       // Once only: a fresh token that is refused too means the client itself is refused.
-      if (!(error instanceof AuthenticationError)) throw error
+      if (!(error instanceof AuthenticationError) || this.tokenErrors.has(error)) throw error
       this.token = undefined
       return callOperation(this.api, undefined, id, input)
     }

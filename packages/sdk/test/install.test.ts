@@ -85,6 +85,7 @@ console.log(JSON.stringify(await requestCustomerAccess(ctx, process.argv[2])))
 // A TypeScript consumer: compiles only if the package ships its declarations (an untyped import
 // is an error under strict, and each @ts-expect-error must meet a real type error).
 const consumerTs = `import { GatehouseAPI, approval, getErrorKind, type ErrorKind, type ResourcePage } from '@gatehouse/sdk'
+import { GatehouseAPI as BrowserAPI } from '@gatehouse/sdk/client'
 
 const client = new GatehouseAPI({ baseUrl: 'http://127.0.0.1:8080', space: 'default', token: 't' })
 export async function firstIds(): Promise<string[]> {
@@ -98,6 +99,15 @@ export async function kind(): Promise<ErrorKind> {
   await approval({ petitioners: [], resources: [{ id: 'c_1' }] }).catch(() => undefined)
   const { received }: { received: number } = await client.resource.bulkUpdate({ resources: [] })
   return received > 0 ? 'unknown' : getErrorKind(new Error('x'))
+}
+// The browser entry, in session mode: its own subpath export, with the same types.
+const browser = new BrowserAPI({ baseUrl: '/', space: 'default', credentials: 'same-origin', csrfToken: () => 'x' })
+export async function userIds(): Promise<string[]> {
+  const { users } = await browser.user.list({ limit: 10 })
+  // @ts-expect-error a user has no login field
+  void users[0]?.login
+  for await (const event of browser.audit.export({ event: 'grant/revoke' })) void event.seq
+  return users.map((user) => user.id)
 }
 `
 
@@ -176,6 +186,11 @@ describe('the packed SDK in an app outside the workspace', () => {
     const reviewed = await h.request('POST', `/v1/spaces/default/petitions/${petition.id}:review`, { token: reviewer.token, body: { decision: 'approve' } })
     expect(reviewed.status).toBe(200)
     expect(JSON.parse(await node('request.mjs', 'c_42'))).toEqual({ ok: true })
+  })
+
+  it('serves @gatehouse/sdk/client, the browser entry, with every namespace', async () => {
+    await writeFile(join(app, 'client.mjs'), "import * as sdk from '@gatehouse/sdk/client'\nconst c = new sdk.GatehouseAPI({ space: 'default' })\nconsole.log(typeof c.vault.connect, typeof c.audit.export, 'verifyWebhook' in sdk)\n")
+    expect(await node('client.mjs')).toBe('function function false')
   })
 
   it('type-checks a TypeScript consumer against the installed declarations', async () => {
