@@ -88,5 +88,5 @@ describe(`resources upload of ${ROWS} rows on ${STORE}`, () => {
     expect(existsSync(statePath)).toBe(false)
     const last = await h.request('GET', `/v1/spaces/default/resources/customer/c_${ROWS - 1}`, { token: h.adminToken })
     expect(last.body).toMatchObject({ displayName: `Customer ${ROWS - 1}, Ltd`, labels: { plan: (ROWS - 1) % 3 === 0 ? 'free' : 'pro' } })
-  })
+  }, 300_000) // 200,000 rows stored on a shared machine: ~10 s alone, minutes under a full parallel suite
 })

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { BadRequestError, type GatehouseAPI, type ResourceInput } from '@gatehouse/sdk'
 import { CliError } from '../errors.js'
 import { createProgress } from '../progress.js'
@@ -62,6 +62,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   const previous = options.resume ? readState(statePath, file, options.space) : null
   const skip = previous?.records ?? 0
   if (options.resume && !previous) options.note(`no interrupted upload recorded in ${statePath}: starting at the top`)
+  if (!options.resume && existsSync(statePath)) options.note(`${statePath} records an interrupted upload: starting at the top anyway (--resume continues it instead)`)
   if (previous) options.note(`resuming after line ${previous.line} (${previous.records} records already stored)`)
   const state = stateWriter(statePath, file, options.space)
   const progress = createProgress({ label: 'upload', total: size, noun: 'rows', enabled: options.progress })
