@@ -3,7 +3,7 @@
  * DATABASE_URL): every verb's main path and its errors (bad token, wrong space, bad file row with its
  * line number, network down, usage), with exit codes 0/1/2/3/4.
  */
-import { statSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STORE } from '../../server/test/harness.js'
@@ -297,7 +297,7 @@ clients:
     }
   })
 
-  it('audit tail, export (NDJSON on stdout), checkpoint, verify with and without checkpoints; --offline is not yet', async () => {
+  it('audit tail, export (NDJSON on stdout), checkpoint, verify with and without checkpoints, and offline with the public key alone', async () => {
     const dir = tempDir()
     try {
       const tail = await admin('audit', 'tail', '-n', '3', '--json')
@@ -311,20 +311,38 @@ clients:
       expect(all.at(-1).seq).toBeGreaterThanOrEqual(events[2].seq)
       expect(exported.stderr).toContain(`exported ${all.length} events`)
 
-      const checkpoint = join(dir.dir, 'cp.json')
+      const checkpoint = join(dir.dir, 'cp.note')
       expect((await admin('audit', 'checkpoint', '--out', checkpoint)).code).toBe(0)
       const verified = await admin('audit', 'verify', '--checkpoint', checkpoint)
       expect(verified.code).toBe(0)
       expect(verified.stdout).toMatch(/^OK: space 'default', \d+ events checked/)
-      expect(verified.stdout).toMatch(/checkpoint #\d+: ok/)
-      const forged = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(checkpoint, 'utf8')))
-      writeFileSync(checkpoint, JSON.stringify({ ...forged, hash: 'f'.repeat(64) }))
+      expect(verified.stdout).toMatch(/checkpoint at size \d+: ok/)
+      const note = readFileSync(checkpoint, 'utf8')
+      const [origin, size, root, ...rest] = note.split('\n')
+      const forgedRoot = Buffer.alloc(32, 7).toString('base64')
+      writeFileSync(checkpoint, [origin, size, forgedRoot, ...rest].join('\n'))
+      expect(root).not.toBe(forgedRoot)
       const bad = await admin('audit', 'verify', '--checkpoint', checkpoint, '--json')
       expect(bad.code).toBe(1)
-      expect(JSON.parse(bad.stdout).checkpoints[0]).toMatchObject({ ok: false })
-      const offline = await admin('audit', 'verify', '--offline', checkpoint)
-      expect(offline.code).toBe(1)
-      expect(offline.stderr).toContain('not available yet')
+      expect(JSON.parse(bad.stdout).notes[0]).toMatchObject({ ok: false })
+
+      // Offline: an export, the kept note and the public key; no server.
+      writeFileSync(checkpoint, note)
+      const vkey = join(dir.dir, 'log.vkey')
+      expect((await admin('audit', 'key', '--out', vkey)).code).toBe(0)
+      const exportFile = join(dir.dir, 'audit.ndjson')
+      writeFileSync(exportFile, (await admin('audit', 'export')).stdout)
+      const offline = await admin('audit', 'verify', '--offline', exportFile, '--checkpoint', checkpoint, '--public-key', `@${vkey}`, '--json')
+      expect(offline.code).toBe(0)
+      expect(JSON.parse(offline.stdout)).toMatchObject({ ok: true, checkpoints: [{ ok: true }] })
+      const lines = readFileSync(exportFile, 'utf8').trim().split('\n')
+      const second = JSON.parse(lines[1]!)
+      lines[1] = JSON.stringify({ ...second, meta: { ...second.meta, forged: true } })
+      writeFileSync(exportFile, `${lines.join('\n')}\n`)
+      const tampered = await admin('audit', 'verify', '--offline', exportFile, '--checkpoint', checkpoint, '--public-key', `@${vkey}`, '--json')
+      expect(tampered.code).toBe(1)
+      expect(JSON.parse(tampered.stdout).firstBad).toMatchObject({ seq: 2 })
+      expect((await admin('audit', 'verify', '--offline', exportFile)).code).toBe(2)
     } finally {
       dir.remove()
     }

@@ -6,7 +6,7 @@
 export { GatehouseAPI, type GatehouseAPIOptions, type BulkUpdateOptions, type Page, type ResourcePage, type PetitionPage, type GrantPage } from './client.js'
 export { approval, getErrorKind, ApprovalError, type ApprovalOptions, type ApprovalResult, type ErrorKind } from './approvals.js'
 export { VaultDataClient, type VaultConnectOptions } from './vault-data.js'
-export { exportAuditEvents, type ExportedAuditEvent, type AuditExportQuery } from './namespaces/audit.js'
+export { exportAuditEvents, type ExportedAuditEvent, type AuditExportQuery, type KeptCheckpoint } from './namespaces/audit.js'
 export type { OperationId, PathOf, QueryOf, BodyOf, ResultOf } from './call.js'
 export { sdkMethods, type SdkMethodPath } from './operations.js'
 export type { Session, ConsoleVault, ConsoleFindResult } from './session.js'
