@@ -1,9 +1,23 @@
-import { GatehouseAPI } from '@gatehouse/sdk'
+import { spawn } from 'node:child_process'
+import { GatehouseAPI, signInWithSso, SsoSignInError } from '@gatehouse/sdk'
 import type { Command } from 'commander'
 import { fields, table, type Context } from '../context.js'
 import { CliError, EXIT } from '../errors.js'
 import { configPath, readConfigFile, writeConfigFile, type Profile } from '../profiles.js'
 import { readSecret } from '../prompt.js'
+
+/** Best effort: the URL is printed anyway, so a machine without a browser opener still works. */
+function openInBrowser(url: string): void {
+  const [command, args] =
+    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]]
+  try {
+    const child = spawn(command as string, args as string[], { stdio: 'ignore', detached: true })
+    child.on('error', () => undefined)
+    child.unref()
+  } catch {
+    // No opener: the printed URL is the way.
+  }
+}
 
 export function registerAuth(program: Command, context: Context): void {
   program
@@ -11,6 +25,8 @@ export function registerAuth(program: Command, context: Context): void {
     .description('Sign in (email and password, or an API token) and save the profile')
     .option('--email <email>', 'sign in as this user (asks for the password)')
     .option('--password-stdin', 'read the password from stdin (for scripts)')
+    .option('--sso <provider>', "sign in through the space's identity provider (browser, loopback redirect)")
+    .option('--no-browser', 'with --sso: print the sign-in URL instead of opening a browser')
     .addHelpText(
       'after',
       `
@@ -18,12 +34,32 @@ Examples:
   npx gatehouse login --url http://127.0.0.1:8080 --space default --email ada@example.com
   echo "$PASSWORD" | npx gatehouse login --email ada@example.com --password-stdin
   npx gatehouse login --token ghs_…            # an API token, e.g. the one npm start printed
+  npx gatehouse login --sso okta               # single sign-on: a browser opens, you sign in there
   npx gatehouse login --profile prod --url https://gatehouse.example.com --email ada@example.com`,
     )
-    .action(async (options: { email?: string; passwordStdin?: boolean }) => {
+    .action(async (options: { email?: string; passwordStdin?: boolean; sso?: string; browser: boolean }) => {
       const settings = context.settingsForNewProfile()
       let token: string
-      if (options.email) {
+      if (options.sso) {
+        // Checked first: a browser sent to an unknown provider would leave this command waiting.
+        const { providers } = await new GatehouseAPI({ baseUrl: settings.url, space: settings.space }).sso.signInOptions()
+        if (!providers.some((provider) => provider.id === options.sso)) {
+          const known = providers.map((provider) => `${provider.id} (${provider.displayName})`).join(', ')
+          throw new CliError(`space '${settings.space}' has no enabled single sign-on provider '${options.sso}'; ${known ? `it has: ${known}` : 'it has none'}`, EXIT.usage)
+        }
+        const issued = await signInWithSso({
+          baseUrl: settings.url,
+          space: settings.space,
+          provider: options.sso,
+          openBrowser: (url) => {
+            process.stderr.write(`Sign in at this address (waiting for the browser to come back):\n  ${url}\n`)
+            if (options.browser) openInBrowser(url)
+          },
+        }).catch((error: unknown) => {
+          throw error instanceof SsoSignInError ? new CliError(`single sign-on failed (${error.code}): ${error.message}`) : error
+        })
+        token = issued.token
+      } else if (options.email) {
         const password = await readSecret(`Password for ${options.email}: `, Boolean(options.passwordStdin))
         if (!password) throw new CliError('no password given', EXIT.usage)
         const anonymous = new GatehouseAPI({ baseUrl: settings.url, space: settings.space, token: '' })
@@ -32,7 +68,7 @@ Examples:
       } else if (settings.token) {
         token = settings.token
       } else {
-        throw new CliError('login needs --email (password sign-in) or --token (an API token)', EXIT.usage)
+        throw new CliError('login needs --email (password sign-in), --sso PROVIDER (single sign-on) or --token (an API token)', EXIT.usage)
       }
       // The token is checked before it is saved: a typo must not become the profile.
       const me = await new GatehouseAPI({ baseUrl: settings.url, space: settings.space, token }).auth.whoAmI()
