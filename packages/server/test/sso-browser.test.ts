@@ -39,7 +39,7 @@ afterAll(async () => {
   await idp?.close()
 })
 
-it('Chromium signs in through the IdP login form and lands on the console with the session cookie', async () => {
+it("Chromium clicks the console's 'Sign in with …' button, signs in at the IdP and lands in the console with the session cookie", async () => {
   const context = await browser.newContext()
   const page = await context.newPage()
   const shots = process.env.SSO_SCREENSHOT_DIR
@@ -47,14 +47,22 @@ it('Chromium signs in through the IdP login form and lands on the console with t
     const options = await (await page.request.get(`${base}/v1/spaces/default/sso/sign-in-options`)).json()
     expect(options.providers).toEqual([{ id: 'corp', displayName: 'Corp SSO' }])
 
-    await page.goto(`${base}/v1/spaces/default/sso/corp/start?returnTo=${encodeURIComponent('/console/petitions')}`)
+    // The console's sign-in page shows the space's provider; the button starts the flow.
+    await page.goto(`${base}/console/`)
+    const button = page.getByRole('link', { name: 'Sign in with Corp SSO' })
+    await button.waitFor()
+    if (shots) await page.screenshot({ path: `${shots}/sso-console-sign-in.png` })
+    await button.click()
     await page.waitForURL(`${idp.issuer}/interaction/**`)
     await page.fill('input[name="login"]', 'grace')
     await page.fill('input[name="password"]', 'anything')
     if (shots) await page.screenshot({ path: `${shots}/sso-idp-login.png` })
     await page.click('button[type="submit"]')
-    // The console itself is another module (not on this branch): landing on its URL is what counts here.
-    await page.waitForURL(`${base}/console/petitions`)
+    await page.waitForURL(`${base}/console/**`)
+    // Signed in: the console's shell, not its sign-in form.
+    await page.getByRole('button', { name: 'Sign out' }).waitFor()
+    await page.getByText('grace@example.com').first().waitFor()
+    if (shots) await page.screenshot({ path: `${shots}/sso-console-signed-in.png` })
 
     const cookies = await context.cookies(base)
     const session = cookies.find((c) => c.name === 'gatehouse_session')

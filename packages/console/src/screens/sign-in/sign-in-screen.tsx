@@ -4,6 +4,7 @@ import { sessionClient } from '../../api'
 import { ErrorMessage } from '../../components/feedback'
 import { Link, useTitle } from '../../lib/router'
 import { useSession } from '../../session'
+import { SsoButtons, usePasswordSignIn } from './sso-buttons'
 
 export function SignInScreen() {
   useTitle('Sign in')
@@ -22,6 +23,8 @@ export function SignInScreen() {
       signedIn({ userId: session.userId, email: session.email, role: session.role }, target)
     },
   })
+  const target = spaceInput.trim() || 'default'
+  const passwordSignIn = usePasswordSignIn(target)
   const submit = (event: FormEvent) => {
     event.preventDefault()
     signIn.mutate()
@@ -34,20 +37,25 @@ export function SignInScreen() {
           Space
           <input name="space" value={spaceInput} onChange={(e) => setSpaceInput(e.target.value)} autoComplete="organization" required />
         </label>
-        <label>
-          Email
-          <input name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" required autoFocus />
-        </label>
-        <label>
-          Password
-          <input name="password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
-        </label>
-        <ErrorMessage error={signIn.error} />
-        <button type="submit" disabled={signIn.isPending}>
-          {signIn.isPending ? 'Signing in…' : 'Sign in'}
-        </button>
-        {/* Single sign-on buttons ("Sign in with …") go here once the SSO module lands. */}
-        <div className="sso-slot" data-slot="sso" />
+        {passwordSignIn ? (
+          <>
+            <label>
+              Email
+              <input name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" required autoFocus />
+            </label>
+            <label>
+              Password
+              <input name="password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
+            </label>
+            <ErrorMessage error={signIn.error} />
+            <button type="submit" disabled={signIn.isPending}>
+              {signIn.isPending ? 'Signing in…' : 'Sign in'}
+            </button>
+          </>
+        ) : (
+          <p className="muted">Password sign-in is turned off in this space: use single sign-on.</p>
+        )}
+        <SsoButtons space={target} onChoose={() => target !== space && setSpace(target)} />
         <p className="muted">
           First start? <Link to="/setup">Create the first admin</Link> with the admin token the server printed.
         </p>
