@@ -107,11 +107,16 @@ describe.skipIf(!E2E_ENABLED)('console screens: main actions and errors', () => 
     await eventually(() => m.getByRole('alert').allTextContents()).toContainEqual('customer_id: use true or false')
   })
 
-  it('Audit: filters by event; verify reports a tampered event', async () => {
+  it('Audit: filters by event; an event shows its inclusion proof; verify reports a tampered event', async () => {
     const r = reviewer.page
     await go(r, 'Audit')
     await r.getByLabel('Event', { exact: true }).fill('access/deny')
     await eventually(async () => (await tableRows(r)).map((row) => row.split(' | ')[2])).toEqual(['access/deny'])
+    // An event opens with its inclusion proof in the latest signed checkpoint.
+    await server.h.request('POST', '/v1/spaces/default/audit/checkpoints', { token: server.h.adminToken })
+    await r.getByRole('button', { name: /^Open event / }).first().click()
+    await eventually(() => r.getByRole('status').filter({ hasText: 'Leaf ' }).textContent()).toMatch(/^Leaf \d+ of the tree of \d+ events signed at .*: \d+ hashes\.$/)
+    await r.getByRole('button', { name: 'Close' }).click()
     await r.getByLabel('Event', { exact: true }).fill('')
     // Someone with database access rewrites history: verification must say where.
     const { rows } = await server.h.db.query<{ seq: string }>("SELECT seq FROM audit_events WHERE space_id = 'default' AND event = 'access/deny'")

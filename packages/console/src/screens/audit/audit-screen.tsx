@@ -6,6 +6,7 @@ import { EmptyState, ErrorMessage, Loading } from '../../components/feedback'
 import { useTitle } from '../../lib/router'
 import { useSession } from '../../session'
 import { actorText, COMMON_EVENTS, localToIso } from './audit-logic'
+import { InclusionProof } from './inclusion-proof'
 
 /** The audit log, newest first: filters, live follow, one event's details, and verifying the chain. */
 export function AuditScreen() {
@@ -91,7 +92,7 @@ export function AuditScreen() {
       {verify.data ? (
         <p className={verify.data.ok ? 'notice' : 'error'} role="status">
           {verify.data.ok
-            ? `Chain intact: ${verify.data.checkedEvents} events checked, head #${verify.data.head.seq} ${verify.data.head.hash.slice(0, 16)}…`
+            ? `Chain intact: ${verify.data.checkedEvents} events checked, tree of ${verify.data.head.seq} with root ${verify.data.head.hash.slice(0, 16)}…, ${verify.data.notes.filter((n) => n.ok).length} signed checkpoints match${verify.data.pending ? `; ${verify.data.pending} events pending integration` : ''}`
             : `Chain broken at #${verify.data.firstBroken?.seq}: ${verify.data.firstBroken?.reason}`}
         </p>
       ) : null}
@@ -130,7 +131,7 @@ export function AuditScreen() {
             </dd>
           </dl>
           <pre className="meta">{JSON.stringify(open.meta, null, 2)}</pre>
-          <p className="muted">Its place in the chain is checked by “Verify the chain”; inclusion proofs appear here once the verifiable log is served.</p>
+          {open.seq ? <InclusionProof seq={open.seq} /> : <p className="muted">Pending: not yet integrated into the log's tree.</p>}
           <button type="button" className="secondary" onClick={() => setOpen(null)}>
             Close
           </button>
