@@ -246,7 +246,7 @@ function Tokens({ account }: { account: { id: string; name: string } }) {
           </Field>
           <Field label="Expires after (days, empty for never)" messages={fields.ttlSeconds}>
             {(a11y) => (
-              <input {...a11y} name="ttl" type="number" min={0} step="any" inputMode="decimal" value={form.ttlDays} onChange={(e) => setForm({ ...form, ttlDays: e.target.value })} />
+              <input {...a11y} name="ttl" type="number" step="any" inputMode="decimal" value={form.ttlDays} onChange={(e) => setForm({ ...form, ttlDays: e.target.value })} />
             )}
           </Field>
         </div>
