@@ -184,6 +184,8 @@ describe.skipIf(!E2E_ENABLED)('console admin screens in Chromium', () => {
     await page.getByRole('button', { name: 'Create policy' }).click()
     await expect.poll(() => describedBy(page, 'Match')).toContain('resourceKnds: is not a known property; did you mean resourceKinds?')
     expect(await page.getByLabel('Match', { exact: true }).getAttribute('aria-invalid')).toBe('true')
+    // The keyboard is taken to the input the server named.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('match')
     await screenshot(page, 'admin-policy-error')
     await expectAccessible(page, 'access policies (error)')
 

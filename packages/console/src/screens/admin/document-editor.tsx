@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent } from 'react'
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react'
 import { ErrorMessage } from '../../components/feedback'
 import { bodyIssues, issuesByField } from './field-errors'
 import { Field } from './admin-ui'
@@ -79,6 +79,11 @@ export function DocumentEditor({
   const [local, setLocal] = useState<Record<string, string[]>>({})
 
   const issues = bodyIssues(error)
+  // After a refusal, the keyboard lands on the first input the server named (its message is read with it).
+  const formRef = useRef<HTMLFormElement>(null)
+  useEffect(() => {
+    if (error) formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus()
+  }, [error])
   const byField = issuesByField(issues, mode === 'form' ? keys : [])
   const shown = (key: string) => [...(local[key] ?? []), ...(mode === 'form' ? (byField[key] ?? []) : [])]
   const formLevel = mode === 'json' ? [...(local.json ?? []), ...issues.map((issue) => `${['body', ...issue.path].join('.')}: ${issue.message}`)] : (byField[''] ?? [])
@@ -122,7 +127,7 @@ export function DocumentEditor({
   }
 
   return (
-    <form className="card stack" onSubmit={submit} aria-labelledby={`${id}-title`} noValidate>
+    <form ref={formRef} className="card stack" onSubmit={submit} aria-labelledby={`${id}-title`} noValidate>
       <h2 id={`${id}-title`}>{title}</h2>
       <fieldset className="row modes">
         <legend>Edit as</legend>
