@@ -51,7 +51,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [])
   const signedIn = useCallback(
     (me: Me, target: string) => {
-      queryClient.clear()
+      // Another person's data must not survive a sign-in; the session query itself stays observed.
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== 'session' })
       queryClient.setQueryData(['session', target], me)
     },
     [queryClient],
@@ -60,7 +61,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     try {
       await api.session.delete()
     } finally {
-      queryClient.clear()
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== 'session' })
       queryClient.setQueryData(['session', space], null)
     }
   }, [api, queryClient, space])

@@ -9,7 +9,7 @@ import { spaceNamespace, systemNamespace } from './namespaces/platform.js'
 import { vaultNamespaces } from './namespaces/vault.js'
 import { webhookNamespace } from './namespaces/webhooks.js'
 import { VaultDataClient, type VaultConnectOptions } from './vault-data.js'
-import { sessionNamespace } from './session.js'
+import { consoleVaultNamespace, sessionNamespace } from './session.js'
 import type {
   ApprovalOutcome,
   ApprovalRequest,
@@ -178,7 +178,8 @@ export class GatehouseAPI {
     list: (
       query: { petitioner?: string; resourceKind?: string; resourceId?: string; active?: boolean; cursor?: string; limit?: number } = {},
     ): Promise<GrantPage> => this.request('GET', `${this.prefix}/grants`, { query }),
-    revoke: (id: string): Promise<Grant> => this.request('POST', `${this.prefix}/grants/${enc(id)}:revoke`),
+    /** Ends the grant now; `reason` goes into the audit event and the access/revoke webhook. */
+    revoke: (id: string, body: { reason?: string } = {}): Promise<Grant> => this.request('POST', `${this.prefix}/grants/${enc(id)}:revoke`, { body }),
     extend: (id: string, body: { durationSeconds?: number; reason?: string } = {}): Promise<PetitionView> =>
       this.request('POST', `${this.prefix}/grants/${enc(id)}:extend`, { body }),
   }
@@ -196,6 +197,7 @@ export class GatehouseAPI {
   readonly auth = authNamespace(this.call)
   /** The browser session (`createSession`, `deleteSession`) and the console's vault find: see session.ts. */
   readonly session = sessionNamespace(this.call)
+  readonly consoleVault = consoleVaultNamespace(this.call)
   readonly user = userNamespace(this.call)
   readonly group = groupNamespace(this.call)
   readonly serviceAccount = serviceAccountNamespace(this.call)

@@ -15,3 +15,20 @@ export const sessionNamespace = (call: Call) => ({
   /** Revokes the session's token and clears the cookies. */
   delete: () => call('deleteSession'),
 })
+
+/** The console's vault explorer: what it may show, and a find as the signed-in person. */
+export type ConsoleVault = components['schemas']['ConsoleVault']
+export type ConsoleFindResult = components['schemas']['ConsoleFindResult']
+
+/**
+ * The vault explorer's routes: the server reads through the vault client an admin designated for
+ * the console, with the caller's own user token as x-client-auth (no vault secret in the browser).
+ */
+export const consoleVaultNamespace = (call: Call) => ({
+  /** The designated client (never its secret) and the models whose rows open by grants. */
+  get: () => call('getConsoleVault'),
+  /** Admin: the vault client (`vcl_…`) the console reads through; null for none. */
+  designate: (clientId: string | null) => call('setConsoleVaultClient', { body: { clientId } }),
+  /** The data plane's find, as the caller; each row with the grant that opened it. */
+  find: (model: string, body: BodyOf<'consoleFindRecords'> = {}) => call('consoleFindRecords', { path: { model }, body }),
+})

@@ -23,7 +23,7 @@ describe('route table', () => {
     const v1 = h.built.routes.filter((route) => route.url.startsWith('/v1/'))
     expect(v1.length).toBeGreaterThan(20)
     const publicRoutes = v1.filter((route) => route.access && 'public' in route.access).map((route) => `${route.method} ${route.url}`)
-    expect(publicRoutes.sort()).toEqual(['GET /v1/audit/signing-key', 'POST /v1/spaces/:space/auth::signIn'])
+    expect(publicRoutes.sort()).toEqual(['GET /v1/audit/signing-key', 'POST /v1/spaces/:space/auth/session', 'POST /v1/spaces/:space/auth::signIn'])
   })
 
   it('every protected route refuses a request without a token, with a malformed header, and with an unknown token', async () => {

@@ -324,10 +324,11 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
     },
 
     /** Stops a grant at once. Revoking a revoked grant answers with it and records nothing new. */
-    async revokeGrant(by: Principal, grantId: string): Promise<Grant> {
+    /** `comment` is the revoker's own words (the console asks for them); it goes into the audit event and webhook. */
+    async revokeGrant(by: Principal, grantId: string, comment?: string): Promise<Grant> {
       const revoked = await db.transaction(async (tx) => {
         const grant = await store.revokeGrant(tx, by.spaceId, grantId, by.actor, clock())
-        if (grant) await decisions.revoked(tx, by.spaceId, grant, by.actor)
+        if (grant) await decisions.revoked(tx, by.spaceId, grant, by.actor, undefined, comment)
         return grant
       })
       committed()

@@ -121,8 +121,8 @@ export function createPetitionDecisions({ store, audit, events }: DecisionDeps) 
     },
 
     /** A grant stopped before its end: by a person (no reason) or because its user was deleted or deactivated. */
-    async revoked(tx: Queryable, spaceId: string, grant: Grant, by: AuditActor, reason?: UserAccessEndReason) {
-      const because = reason ? { reason } : {}
+    async revoked(tx: Queryable, spaceId: string, grant: Grant, by: AuditActor, reason?: UserAccessEndReason, comment?: string) {
+      const because = { ...(reason ? { reason } : {}), ...(comment ? { comment } : {}) }
       await audit.append(tx, spaceId, {
         event: 'access/revoke',
         actor: by,

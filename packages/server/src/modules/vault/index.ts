@@ -18,6 +18,9 @@ import { createRecordsService } from './records/records-service.js'
 import { createRecordsStore } from './records/records-store.js'
 import { authenticateVaultRequest, createVaultContexts } from './records/vault-context.js'
 import { registerVaultAdminRoutes } from './vault-admin-routes.js'
+import { consoleVaultSchemas, registerConsoleVaultRoutes } from './console/console-vault-routes.js'
+import { createConsoleVaultService } from './console/console-vault-service.js'
+import { createConsoleVaultStore } from './console/console-vault-store.js'
 
 export interface VaultOptions {
   /** Lifetime of a vault token (InCountry's: 300 s). */
@@ -44,15 +47,17 @@ export function createVaultModule(
   const policiesStore = createVaultPoliciesStore()
   const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore })
   const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore, outboundPolicy: deps.outbound.policy })
-  const clients = createVaultClientsService({ db, store: createVaultClientsStore(), policies: policiesStore, audit })
+  const clientsStore = createVaultClientsStore()
+  const clients = createVaultClientsService({ db, store: clientsStore, policies: policiesStore, audit })
   const keys = createSigningKeys({ db, clock, tokenTtlSeconds })
   const acl = createExternalAcl({ outbound: deps.outbound })
   const grantsAcl = createGrantsAcl({ authenticate: deps.authenticate, grants: deps.grants, clock })
   const contexts = createVaultContexts({ db, keys, clients, policies: policiesStore, models: modelsStore })
   const records = createRecordsService({ db, store: createRecordsStore(), contexts, acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
+  const consoleVault = createConsoleVaultService({ db, store: createConsoleVaultStore(), clients: clientsStore, policies: policiesStore, models: modelsStore, records, audit })
   return {
-    services: { models, policies, clients, keys, records },
-    schemas: [ModelSchema],
+    services: { models, policies, clients, keys, records, consoleVault },
+    schemas: [ModelSchema, ...consoleVaultSchemas],
     /** For the access hook: resolves the vault token of an /api request. */
     authenticateRequest: authenticateVaultRequest(contexts),
     register(app: App) {
@@ -61,6 +66,7 @@ export function createVaultModule(
       registerVaultAdminRoutes(app, { policies, clients, keys })
       registerOAuthRoutes(app, { clients, keys, tokenTtlSeconds })
       registerRecordsRoutes(app, { records })
+      registerConsoleVaultRoutes(app, { consoleVault })
     },
   }
 }

@@ -22,6 +22,25 @@ const RecordParams = Type.Object({
 export const MAX_PATH_PARAM_LENGTH = MAX_RECORD_ID_LENGTH * 12
 const RecordSchema = Type.Record(Type.String(), Type.Unknown(), { description: 'The fields your access policy lets you read, plus created_at and updated_at' })
 const RecordBody = Type.Record(Type.String({ maxLength: 63 }), Type.Unknown(), { maxProperties: 200 })
+/** The find language's request: the data plane and the console's explorer take the same body. */
+export const FindBody = Type.Object(
+  {
+    filter: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    options: Type.Optional(
+      Type.Object(
+        {
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FIND_LIMIT, description: `1 to ${MAX_FIND_LIMIT} (default ${MAX_FIND_LIMIT}); use offset to page past it` })),
+          offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+          sort: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Union([Type.Literal('asc'), Type.Literal('desc')])), { maxItems: 5 })),
+          fields: Type.Optional(Type.Array(Type.String({ maxLength: 63 }), { maxItems: 200 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+
 const dataPlaneErrors = { ...authedErrors, 409: Type.Ref('ErrorEnvelope'), 502: Type.Ref('ErrorEnvelope'), 504: Type.Ref('ErrorEnvelope') }
 const vaultSecurity = [{ vaultToken: [] }]
 const MODEL_NAME = /^[a-z][a-z0-9_]{0,62}$/
@@ -56,23 +75,7 @@ export function registerRecordsRoutes(app: App, { records }: { records: RecordsS
       summary: 'Find records with a filter; an external ACL narrows them to what the current user may see',
       security: vaultSecurity,
       params: ModelParams,
-      body: Type.Object(
-        {
-          filter: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-          options: Type.Optional(
-            Type.Object(
-              {
-                limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FIND_LIMIT, description: `1 to ${MAX_FIND_LIMIT} (default ${MAX_FIND_LIMIT}); use offset to page past it` })),
-                offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-                sort: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Union([Type.Literal('asc'), Type.Literal('desc')])), { maxItems: 5 })),
-                fields: Type.Optional(Type.Array(Type.String({ maxLength: 63 }), { maxItems: 200 })),
-              },
-              { additionalProperties: false },
-            ),
-          ),
-        },
-        { additionalProperties: false },
-      ),
+      body: FindBody,
       response: {
         200: Type.Object({
           data: Type.Array(RecordSchema),

@@ -286,8 +286,12 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         const { model, rule, where, orderBy, only, outcome, plan } = prepared
         const { rows, total } = await store.page(tx, model, where, orderBy, limit, offset)
         const data = rows.map((row) => writeRecord(model, rule, row, only))
-        note({ op: 'find', count: data.length, total, ids: data.slice(0, AUDITED_IDS).map((record) => String(record[model.primaryKey])), acl: outcome, ...(await grantsNote(tx, context, plan, rows)) })
-        return { data, meta: { total, count: data.length, limit, offset } }
+        const grants = await grantsNote(tx, context, plan, rows)
+        note({ op: 'find', count: data.length, total, ids: data.slice(0, AUDITED_IDS).map((record) => String(record[model.primaryKey])), acl: outcome, ...grants })
+        // For the console's explorer: the grant that opened each row (the /api answer's schema leaves it out).
+        const byResource = new Map((grants.grants ?? []).map((grant) => [grant.resourceId, grant]))
+        const rowGrants = plan ? rows.map((row) => byResource.get(String(row[plan.rule.field])) ?? null) : rows.map(() => null)
+        return { data, meta: { total, count: data.length, limit, offset }, rowGrants }
       })
     },
   }
