@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { startReceiver, testWorker, runUntil, enqueue, type Receiver } from '../../server/test/webhooks-helpers.js'
-import { E2E_ENABLED, expectAccessible, screenshot, startConsoleServer, PASSWORD, type ConsoleServer, type Person } from './e2e-harness.js'
+import { E2E_ENABLED, expectAccessible, personSignedIn, screenshot, startConsoleServer, PASSWORD, type ConsoleServer, type Person } from './e2e-harness.js'
 
 /** The admin screens in Chromium: each screen's main action and main error, a member refused, axe on each. */
 describe.skipIf(!E2E_ENABLED)('console admin screens in Chromium', () => {
@@ -17,29 +17,12 @@ describe.skipIf(!E2E_ENABLED)('console admin screens in Chromium', () => {
   })
 
   const api = (method: string, path: string, body?: unknown) => server.h.request(method, `/v1/spaces/default${path}`, { token: server.h.adminToken, body })
-  /**
-   * A person of this role signed in through the sign-in screen, then at `path`. Goes to the path by
-   * address (the cookie is set): the foundation's shell does not yet leave the sign-in screen by
-   * itself after a successful sign-in (the shell test shows it too).
-   */
+  /** A person of this role signed in through the sign-in screen, then at `path` (by address, as a bookmark would). */
   async function signedInAt(role: 'admin' | 'member', path: string, viewport = { width: 1280, height: 800 }): Promise<Person> {
-    const user = await server.h.createUser(role, { password: PASSWORD })
-    const context = await server.browser.newContext({ viewport })
-    const page = await context.newPage()
-    const problems: string[] = []
-    page.on('console', (message) => {
-      if (message.type() === 'error' && /Content Security Policy|Refused to/.test(message.text())) problems.push(message.text())
-    })
-    page.on('pageerror', (error) => problems.push(error.message))
-    await page.goto(`${server.url}/console/`)
-    await page.getByLabel('Email').fill(user.email)
-    await page.getByLabel('Password').fill(PASSWORD)
-    const created = page.waitForResponse((response) => response.url().endsWith('/auth/session') && response.request().method() === 'POST')
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    expect((await created).status()).toBe(200)
-    await page.goto(`${server.url}/console${path}`)
-    await page.getByRole('button', { name: 'Sign out' }).waitFor()
-    return { ...user, context, page, problems }
+    const person = await personSignedIn(server, role, { viewport })
+    await person.page.goto(`${server.url}/console${path}`)
+    await person.page.getByRole('button', { name: 'Sign out' }).waitFor()
+    return person
   }
   /** An admin who reaches the screen through the navigation, as a person would. */
   async function adminAt(label: string): Promise<Person> {
