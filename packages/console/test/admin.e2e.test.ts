@@ -67,6 +67,9 @@ describe.skipIf(!E2E_ENABLED)('console admin screens in Chromium', () => {
 
     await page.getByRole('button', { name: 'Cancel' }).click()
     await page.getByLabel('Role of ada@example.com').selectOption('admin')
+    // Choosing is not changing: only the button sends it.
+    expect((await api('GET', `/users/${ada.id}`)).body.role).toBe('reviewer')
+    await page.getByRole('button', { name: 'Change role of ada@example.com' }).click()
     await expect.poll(async () => (await api('GET', `/users/${ada.id}`)).body.role).toBe('admin')
 
     const row = page.getByRole('row', { name: /ada@example\.com/ })

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query'
-import { useId, useState, type FormEvent } from 'react'
+import { useEffect, useId, useState, type FormEvent } from 'react'
 import { EmptyState, ErrorMessage, Loading } from '../../components/feedback'
 import { useTitle } from '../../lib/router'
 import { useSession } from '../../session'
@@ -99,18 +99,12 @@ function Users() {
                     <td>{user.email}</td>
                     <td>{user.name}</td>
                     <td>
-                      <select
-                        aria-label={`Role of ${user.email}`}
-                        value={user.role}
+                      <RoleCell
+                        email={user.email}
+                        role={user.role}
                         disabled={action.isPending || !active || self}
-                        onChange={(event) => action.mutate({ kind: 'role', userId: user.id, role: event.target.value as AdminRole })}
-                      >
-                        {ROLES.map((role) => (
-                          <option key={role} value={role}>
-                            {role}
-                          </option>
-                        ))}
-                      </select>
+                        onChange={(role) => action.mutate({ kind: 'role', userId: user.id, role })}
+                      />
                     </td>
                     <td>{active ? <span className="badge ok">active</span> : <span className="badge warn">deactivated {when(user.disabledAt)}</span>}</td>
                     <td className="actions">
@@ -146,6 +140,31 @@ function Users() {
       ) : null}
       <LoadMore query={users} />
     </section>
+  )
+}
+
+/**
+ * A role is changed with a button, not on the select's change: arrowing through a closed select
+ * fires a change per key, and each would be a role change.
+ */
+function RoleCell({ email, role, disabled, onChange }: { email: string; role: AdminRole; disabled: boolean; onChange(role: AdminRole): void }) {
+  const [chosen, setChosen] = useState<AdminRole>(role)
+  useEffect(() => setChosen(role), [role])
+  return (
+    <span className="row nowrap">
+      <select aria-label={`Role of ${email}`} value={chosen} disabled={disabled} onChange={(event) => setChosen(event.target.value as AdminRole)}>
+        {ROLES.map((option) => (
+          <option key={option} value={option}>
+            {option}
+          </option>
+        ))}
+      </select>
+      {chosen !== role ? (
+        <button type="button" disabled={disabled} onClick={() => onChange(chosen)}>
+          Change role of {email}
+        </button>
+      ) : null}
+    </span>
   )
 }
 
