@@ -3,7 +3,13 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   // Tests import the SDK by its published name, from source: no build needed to test.
-  resolve: { alias: { '@gatehouse/sdk': fileURLToPath(new URL('./packages/sdk/src/index.ts', import.meta.url)) } },
+  resolve: {
+    alias: {
+      // The browser entry first: '@gatehouse/sdk' would otherwise claim it as a prefix.
+      '@gatehouse/sdk/client': fileURLToPath(new URL('./packages/sdk/src/browser.ts', import.meta.url)),
+      '@gatehouse/sdk': fileURLToPath(new URL('./packages/sdk/src/index.ts', import.meta.url)),
+    },
+  },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
     testTimeout: 60_000,

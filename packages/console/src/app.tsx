@@ -66,7 +66,7 @@ function Shell() {
         <ul>
           {visible.map((route) => (
             <li key={route.path}>
-              <Link to={route.path} aria-current={route.path === path ? 'page' : undefined}>
+              <Link to={route.path} aria-current={route.path === path ? 'page' : undefined} onClick={() => setMenuOpen(false)}>
                 {route.label}
               </Link>
             </li>

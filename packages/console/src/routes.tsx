@@ -20,7 +20,7 @@ export interface RouteDef {
 
 export const routes: RouteDef[] = [
   { path: '/request', label: 'Request access', role: 'member', screen: RequestScreen },
-  { path: '/inbox', label: 'Inbox', role: 'member', screen: InboxScreen },
+  { path: '/inbox', label: 'Inbox', role: 'reviewer', screen: InboxScreen },
   { path: '/grants', label: 'Grants', role: 'member', screen: GrantsScreen },
   { path: '/vault', label: 'Vault explorer', role: 'member', screen: VaultScreen },
   { path: '/audit', label: 'Audit', role: 'reviewer', screen: AuditScreen },

@@ -111,3 +111,16 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   await page.screenshot({ path: `${SCREENSHOT_DIR}${name}.png`, fullPage: false })
 }
+
+/** Follows the navigation link (opening the phone menu first when it is folded). */
+export async function go(page: Page, label: string): Promise<void> {
+  const menu = page.getByRole('button', { name: 'Menu' })
+  if ((await menu.isVisible()) && (await menu.getAttribute('aria-expanded')) !== 'true') await menu.click()
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: label }).click()
+  await page.getByRole('heading', { level: 1, name: label }).waitFor()
+}
+
+/** The text of each body row of the first table on the page, cells joined by ' | '. */
+export async function tableRows(page: Page): Promise<string[]> {
+  return page.locator('table tbody tr').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].map((cell) => (cell.textContent ?? '').trim()).join(' | ')))
+}
