@@ -124,3 +124,6 @@ export async function go(page: Page, label: string): Promise<void> {
 export async function tableRows(page: Page): Promise<string[]> {
   return page.locator('table tbody tr').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].map((cell) => (cell.textContent ?? '').trim()).join(' | ')))
 }
+
+/** expect.poll with room for a loaded machine: the browser and server share two cores with other work. */
+export const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 20_000, interval: 100 })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setUpConsoleVault } from '../../server/test/console-vault-fixture.js'
-import { E2E_ENABLED, go, personSignedIn, startConsoleServer, tableRows, type ConsoleServer, type Person } from './e2e-harness.js'
+import { E2E_ENABLED, go, personSignedIn, startConsoleServer, tableRows, type ConsoleServer, type Person, eventually } from './e2e-harness.js'
 
 /** Each screen's main action beyond the walk, and its main error shown with the server's own message. */
 describe.skipIf(!E2E_ENABLED)('console screens: main actions and errors', () => {
@@ -26,15 +26,15 @@ describe.skipIf(!E2E_ENABLED)('console screens: main actions and errors', () => 
     const m = member.page
     await go(m, 'Request access')
     await m.getByLabel('Labels').fill('region:us')
-    await expect.poll(() => tableRows(m)).toHaveLength(1)
+    await eventually(() => tableRows(m)).toHaveLength(1)
     await m.getByRole('checkbox', { name: 'Ask for customer:c_7' }).check()
     await m.getByLabel('Reason').fill('   ')
     await m.getByLabel('Break-glass (where a policy allows it)').check()
     await m.getByRole('button', { name: 'Request access' }).click()
-    await expect.poll(() => m.getByRole('alert').allTextContents()).toContainEqual(expect.stringContaining('break-glass access needs a reason'))
+    await eventually(() => m.getByRole('alert').allTextContents()).toContainEqual(expect.stringContaining('break-glass access needs a reason'))
     // A label filter that is not name:value is explained before anything is sent.
     await m.getByLabel('Labels').fill('region')
-    await expect.poll(() => m.getByRole('alert').allTextContents()).toContainEqual(expect.stringContaining("label filter 'region' should look like name:value"))
+    await eventually(() => m.getByRole('alert').allTextContents()).toContainEqual(expect.stringContaining("label filter 'region' should look like name:value"))
     await m.getByLabel('Labels').fill('')
 
     await m.getByLabel('Break-glass (where a policy allows it)').uncheck()
@@ -43,7 +43,7 @@ describe.skipIf(!E2E_ENABLED)('console screens: main actions and errors', () => 
     await m.getByRole('status').filter({ hasText: 'Request sent (open)' }).waitFor()
     const mine = m.locator('li.petition', { hasText: 'look at the refund' })
     await mine.getByRole('button', { name: 'Cancel request' }).click()
-    await expect.poll(() => mine.textContent()).toContain('cancelled')
+    await eventually(() => mine.textContent()).toContain('cancelled')
   })
 
   it('Inbox: deny from the keyboard; a decision on a petition that closed meanwhile shows the server conflict', async () => {
@@ -55,7 +55,7 @@ describe.skipIf(!E2E_ENABLED)('console screens: main actions and errors', () => 
     await card.waitFor()
     await r.locator('h1').click()
     await r.keyboard.press('d')
-    await expect.poll(() => r.evaluate(() => document.activeElement?.id)).toBe(`deny-${denied.body.id}`)
+    await eventually(() => r.evaluate(() => document.activeElement?.id)).toBe(`deny-${denied.body.id}`)
     await r.keyboard.type('not needed for this ticket')
     await r.keyboard.press('Enter')
     await card.waitFor({ state: 'detached' })
@@ -69,7 +69,7 @@ describe.skipIf(!E2E_ENABLED)('console screens: main actions and errors', () => 
     await r.route('**/v1/spaces/default/petitions?*', (route) => route.abort())
     expect((await server.h.request('POST', `/v1/spaces/default/petitions/${stale.body.id}:cancel`, { token: server.h.adminToken })).status).toBe(200)
     await staleCard.getByRole('button', { name: 'Approve' }).click()
-    await expect.poll(() => staleCard.getByRole('alert').textContent()).toContain(`petition ${stale.body.id} is already cancelled`)
+    await eventually(() => staleCard.getByRole('alert').textContent()).toContain(`petition ${stale.body.id} is already cancelled`)
     await r.unroute('**/v1/spaces/default/petitions?*')
   })
 
@@ -81,7 +81,7 @@ describe.skipIf(!E2E_ENABLED)('console screens: main actions and errors', () => 
     await r.getByText('No grants match').waitFor()
     await r.getByLabel('Resource id').fill('')
     await r.getByLabel('Person (email)').fill('not-an-email')
-    await expect.poll(() => r.getByRole('alert').textContent()).toContain('petitioner')
+    await eventually(() => r.getByRole('alert').textContent()).toContain('petitioner')
   })
 
   it('Vault explorer: the filter builder narrows rows; a pattern the server refuses shows its message', async () => {
@@ -95,28 +95,28 @@ describe.skipIf(!E2E_ENABLED)('console screens: main actions and errors', () => 
     await m.getByLabel('Condition', { exact: true }).selectOption('$like')
     await m.getByLabel('Value', { exact: true }).fill('SSO%')
     await m.getByRole('button', { name: 'Find' }).click()
-    await expect.poll(async () => (await tableRows(m)).map((row) => row.split(' | ')[0])).toEqual(['t2'])
+    await eventually(async () => (await tableRows(m)).map((row) => row.split(' | ')[0])).toEqual(['t2'])
     await m.getByLabel('Value', { exact: true }).fill('SSO\\')
     await m.getByRole('button', { name: 'Find' }).click()
-    await expect.poll(() => m.getByRole('alert').textContent()).toContain('a pattern cannot end with an unescaped backslash')
+    await eventually(() => m.getByRole('alert').textContent()).toContain('a pattern cannot end with an unescaped backslash')
     // A value of the wrong type is caught before sending.
     await m.getByLabel('Field', { exact: true }).selectOption('customer_id')
     await m.getByLabel('Condition', { exact: true }).selectOption('$exists')
     await m.getByLabel('Value', { exact: true }).fill('maybe')
     await m.getByRole('button', { name: 'Find' }).click()
-    await expect.poll(() => m.getByRole('alert').allTextContents()).toContainEqual('customer_id: use true or false')
+    await eventually(() => m.getByRole('alert').allTextContents()).toContainEqual('customer_id: use true or false')
   })
 
   it('Audit: filters by event; verify reports a tampered event', async () => {
     const r = reviewer.page
     await go(r, 'Audit')
     await r.getByLabel('Event', { exact: true }).fill('access/deny')
-    await expect.poll(async () => (await tableRows(r)).map((row) => row.split(' | ')[2])).toEqual(['access/deny'])
+    await eventually(async () => (await tableRows(r)).map((row) => row.split(' | ')[2])).toEqual(['access/deny'])
     await r.getByLabel('Event', { exact: true }).fill('')
     // Someone with database access rewrites history: verification must say where.
     const { rows } = await server.h.db.query<{ seq: string }>("SELECT seq FROM audit_events WHERE space_id = 'default' AND event = 'access/deny'")
     await server.h.db.query("UPDATE audit_events SET meta = jsonb_set(meta, '{comment}', '\"rewritten\"') WHERE space_id = 'default' AND seq = $1", [rows[0]!.seq])
     await r.getByRole('button', { name: 'Verify the chain' }).click()
-    await expect.poll(() => r.getByRole('status').filter({ hasText: 'Chain' }).textContent()).toContain(`Chain broken at #${rows[0]!.seq}`)
+    await eventually(() => r.getByRole('status').filter({ hasText: 'Chain' }).textContent()).toContain(`Chain broken at #${rows[0]!.seq}`)
   })
 })

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { E2E_ENABLED, expectAccessible, personSignedIn, screenshot, startConsoleServer, PASSWORD, type ConsoleServer } from './e2e-harness.js'
+import { E2E_ENABLED, expectAccessible, personSignedIn, screenshot, startConsoleServer, PASSWORD, type ConsoleServer, eventually } from './e2e-harness.js'
 
 describe.skipIf(!E2E_ENABLED)('console shell in Chromium', () => {
   let server: ConsoleServer
@@ -11,9 +11,9 @@ describe.skipIf(!E2E_ENABLED)('console shell in Chromium', () => {
   it('signs in, shows the navigation for the role, and a session signed out is refused afterwards', async () => {
     const member = await personSignedIn(server, 'member')
     const { page } = member
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/console/request')
+    await eventually(() => new URL(page.url()).pathname).toBe('/console/request')
     const nav = page.getByRole('navigation', { name: 'Console' })
-    await expect.poll(() => nav.getByRole('link').allTextContents()).toEqual(['Request access', 'Inbox', 'Grants', 'Vault explorer'])
+    await eventually(() => nav.getByRole('link').allTextContents()).toEqual(['Request access', 'Grants', 'Vault explorer'])
     // The session cookie is HttpOnly: scripts on the page cannot read it.
     expect(await page.evaluate(() => document.cookie)).not.toContain('gatehouse_session')
     const cookies = await member.context.cookies()
@@ -38,7 +38,7 @@ describe.skipIf(!E2E_ENABLED)('console shell in Chromium', () => {
     await page.getByLabel('Email').fill('nobody@example.com')
     await page.getByLabel('Password').fill('not the password')
     await page.getByRole('button', { name: 'Sign in' }).click()
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('email or password is wrong')
+    await eventually(() => page.getByRole('alert').textContent()).toContain('email or password is wrong')
     await screenshot(page, 'sign-in')
     await expectAccessible(page, 'sign-in')
     await context.close()
@@ -62,7 +62,7 @@ describe.skipIf(!E2E_ENABLED)('console shell in Chromium', () => {
     await page.getByLabel('Your email').fill('first-admin@example.com')
     await page.getByLabel('Password (at least 12 characters)').fill(PASSWORD)
     await page.getByRole('button', { name: 'Create admin and sign in' }).click()
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('token is not valid')
+    await eventually(() => page.getByRole('alert').textContent()).toContain('token is not valid')
     await expectAccessible(page, 'setup')
     await screenshot(page, 'setup')
     await page.getByLabel('Admin token').fill(server.h.adminToken)
@@ -70,7 +70,7 @@ describe.skipIf(!E2E_ENABLED)('console shell in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).waitFor()
     // A phone: the navigation folds behind the Menu button.
     await page.getByRole('button', { name: 'Menu' }).click()
-    await expect.poll(() => page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents()).toContain('Audit')
+    await eventually(() => page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents()).toContain('Audit')
     await context.close()
   })
 })

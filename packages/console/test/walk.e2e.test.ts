@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setUpConsoleVault } from '../../server/test/console-vault-fixture.js'
-import { E2E_ENABLED, expectAccessible, go, personSignedIn, screenshot, startConsoleServer, tableRows, type ConsoleServer, type Person } from './e2e-harness.js'
+import { E2E_ENABLED, expectAccessible, go, personSignedIn, screenshot, startConsoleServer, tableRows, type ConsoleServer, type Person, eventually } from './e2e-harness.js'
 
 /**
  * The issue's six steps, in two browser contexts (a member at a desk, a reviewer on a phone):
@@ -43,7 +43,7 @@ describe.skipIf(!E2E_ENABLED)('the six-step walk in Chromium', () => {
     await go(m, 'Request access')
     await m.getByLabel('Kind').fill('customer')
     await m.getByLabel('Name or id').fill('c_42')
-    await expect.poll(() => tableRows(m)).toHaveLength(1)
+    await eventually(() => tableRows(m)).toHaveLength(1)
     await m.getByRole('checkbox', { name: 'Ask for customer:c_42' }).check()
     await m.getByLabel('Reason').fill('Ticket 4711: invoices do not export')
     await m.getByLabel('Duration').fill('2h')
@@ -59,8 +59,8 @@ describe.skipIf(!E2E_ENABLED)('the six-step walk in Chromium', () => {
     const card = r.locator('li.petition', { hasText: member.email })
     await card.waitFor()
     expect(inboxNavigations).toEqual([])
-    await expect.poll(() => card.textContent()).toContain('Umbrella Corp')
-    await expect.poll(() => card.textContent()).toContain('Ticket 4711')
+    await eventually(() => card.textContent()).toContain('Umbrella Corp')
+    await eventually(() => card.textContent()).toContain('Ticket 4711')
     await expectAccessible(r, 'inbox')
     await screenshot(r, 'inbox')
     await card.getByLabel('Approve for').fill('1h')
@@ -73,7 +73,7 @@ describe.skipIf(!E2E_ENABLED)('the six-step walk in Chromium', () => {
     await go(m, 'Vault explorer')
     await m.getByLabel('Model').selectOption('tickets')
     await m.getByRole('button', { name: 'Find' }).click()
-    await expect.poll(() => tableRows(m)).toHaveLength(2)
+    await eventually(() => tableRows(m)).toHaveLength(2)
     const rows = await tableRows(m)
     expect(rows.map((row) => row.split(' | ')[0])).toEqual(['t1', 't2'])
     for (const row of rows) {
@@ -89,7 +89,7 @@ describe.skipIf(!E2E_ENABLED)('the six-step walk in Chromium', () => {
 
     // (4) The reviewer revokes the grant, with a reason.
     await go(r, 'Grants')
-    await expect.poll(() => tableRows(r)).toHaveLength(1)
+    await eventually(() => tableRows(r)).toHaveLength(1)
     await expectAccessible(r, 'grants')
     await r.getByRole('button', { name: `Revoke customer:c_42 for ${member.email}` }).click()
     await r.getByLabel('Reason').fill('ticket closed')
@@ -107,7 +107,7 @@ describe.skipIf(!E2E_ENABLED)('the six-step walk in Chromium', () => {
 
     // (6) The audit page shows the five steps, with the right actors.
     await go(r, 'Audit')
-    await expect.poll(async () => (await tableRows(r)).some((row) => row.includes('access/revoke'))).toBe(true)
+    await eventually(async () => (await tableRows(r)).some((row) => row.includes('access/revoke'))).toBe(true)
     const audit = (await tableRows(r)).map((row) => row.split(' | ')).map(([, , event, actor, resources]) => ({ event, actor, resources }))
     const steps = audit.filter((row) => ['access/request', 'access/approve', 'vault/read', 'access/revoke'].includes(row.event!)).reverse()
     expect(steps.map((step) => `${step.event} by ${step.actor}`)).toEqual([
@@ -121,7 +121,7 @@ describe.skipIf(!E2E_ENABLED)('the six-step walk in Chromium', () => {
     await r.getByRole('button', { name: /Open event/ }).first().click()
     await r.getByRole('heading', { name: /Event #/ }).waitFor()
     await r.getByRole('button', { name: 'Verify the chain' }).click()
-    await expect.poll(() => r.getByRole('status').filter({ hasText: 'Chain' }).textContent()).toMatch(/Chain intact: \d+ events checked/)
+    await eventually(() => r.getByRole('status').filter({ hasText: 'Chain' }).textContent()).toMatch(/Chain intact: \d+ events checked/)
     await expectAccessible(r, 'audit')
     await screenshot(r, 'audit')
     lap('6 audit')

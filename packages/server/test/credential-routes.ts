@@ -175,6 +175,7 @@ export const CREDENTIAL_ROUTES: CredentialRoute[] = [
 /** Routes whose schema mentions secrets, passwords, roles or scopes but produce no credential, and why. */
 export const NOT_CREDENTIALS: Record<string, string> = {
   signIn: 'public: exchanges a password the caller already knows for that user’s own token',
+  createSession: 'public: signIn into an HttpOnly cookie; the same password check, the same user’s own token',
   oauthToken: 'public: exchanges a vault client secret for a vault token bound to that client’s policy',
   createServiceAccount: 'gives an account a role but no secret; its tokens come only from issueServiceAccountToken, which checks that role',
   createWebhookEndpoint: 'the secret signs deliveries Gatehouse sends; it authenticates to nothing here',

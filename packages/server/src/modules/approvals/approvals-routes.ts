@@ -156,11 +156,15 @@ export function registerApprovalsRoutes(app: App, { approvals }: { approvals: Ap
       tags: ['access'],
       summary: 'End a grant now, optionally saying why (recorded in the audit event and the webhook)',
       params: GrantParams,
-      body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false })),
+      body: Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false }),
       response: { 200: Type.Ref(GrantSchema), ...authedErrors },
     },
     config: { access: { role: 'reviewer', scope: 'access:review' } },
-    handler: async (request) => approvals.revokeGrant(principalOf(request), request.params.grantId, request.body?.reason),
+    // The body is optional: a revoke without one (as before the reason existed) validates as {}.
+    preValidation: async (request) => {
+      request.body ??= {}
+    },
+    handler: async (request) => approvals.revokeGrant(principalOf(request), request.params.grantId, request.body.reason),
   })
 
   app.post('/v1/spaces/:space/grants/:grantId(^[A-Za-z0-9_-]+)::extend', {
