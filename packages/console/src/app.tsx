@@ -5,6 +5,7 @@ import { homeFor, roleAtLeast, routes } from './routes'
 import { SignInScreen } from './screens/sign-in/sign-in-screen'
 import { SetupScreen } from './screens/setup/setup-screen'
 import { useSession } from './session'
+import { RoleRequired } from './screens/admin/admin-ui'
 
 export function App() {
   const { me } = useSession()
@@ -74,7 +75,7 @@ function Shell() {
       </nav>
       <main id="main" className="content" tabIndex={-1}>
         <ErrorMessage error={signOutError} prefix="Sign out failed" />
-        {Screen ? <Screen /> : null}
+        {Screen ? <Screen /> : current ? <RoleRequired title={current.label} role={current.role} /> : null}
       </main>
     </div>
   )

@@ -5,6 +5,7 @@ import { InboxScreen } from './screens/inbox/inbox-screen'
 import { GrantsScreen } from './screens/grants/grants-screen'
 import { VaultScreen } from './screens/vault/vault-screen'
 import { AuditScreen } from './screens/audit/audit-screen'
+import { adminRoutes } from './screens/admin/admin-routes'
 
 /**
  * The console's screens: one line each. `role` is the least role that sees the screen in the
@@ -24,6 +25,7 @@ export const routes: RouteDef[] = [
   { path: '/vault', label: 'Vault explorer', role: 'member', screen: VaultScreen },
   { path: '/audit', label: 'Audit', role: 'reviewer', screen: AuditScreen },
   // Admin screens (users, groups, service accounts, policies, webhooks) add their lines here.
+  ...adminRoutes,
 ]
 
 const RANK: Record<Role, number> = { member: 1, reviewer: 2, admin: 3 }
