@@ -47,15 +47,7 @@ export interface LeafContent {
 }
 
 /** An event in the log: sequenced, in the tree (or about to be, for migrated ones). */
-export interface AuditEvent {
-  id: string
-  space: string
-  seq: number
-  time: string
-  actor: AuditActor
-  event: string
-  resources: AuditResourceRef[]
-  meta: Record<string, unknown>
+export interface AuditEvent extends Omit<AuditEventBody, 'prevHash'> {
   /** Hex leaf hash; absent only for a migrated event the sequencer has not hashed yet. */
   leafHash?: string
   /** Only events of the old hash chain (before migration 0007). */

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
 import { principalOf } from '../../http/access.js'
 import { authedErrors, Cursor, Email, EntityId, Name, Page, Role, SpaceParams, spaceAnd, Timestamp } from '../../http/schemas.js'
 import type { App } from '../../http/types.js'
@@ -38,6 +39,19 @@ export interface SignInRateLimit {
   timeWindowMs: number
 }
 
+/** Email and password, as both password sign-ins (token and browser session) take them. */
+export const PasswordSignInBody = Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false })
+
+/**
+ * Per client address and space, one bucket for every door to the password check (auth:signIn and
+ * the console's session): slows password guessing without locking a user out everywhere.
+ */
+export const passwordRateLimit = (limit: SignInRateLimit) => ({
+  max: limit.max,
+  timeWindow: limit.timeWindowMs,
+  keyGenerator: (request: FastifyRequest) => `${request.ip}|${(request.params as { space?: string }).space ?? ''}`,
+})
+
 export function registerAuthRoutes(app: App, { auth, signInRateLimit }: { auth: AuthService; signInRateLimit: SignInRateLimit }): void {
   app.post('/v1/spaces/:space/auth::signIn', {
     schema: {
@@ -45,18 +59,10 @@ export function registerAuthRoutes(app: App, { auth, signInRateLimit }: { auth: 
       tags: ['auth'],
       summary: 'Exchange email and password for a short-lived user access token',
       params: SpaceParams,
-      body: Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
+      body: PasswordSignInBody,
       response: { 200: IssuedTokenRef, ...authedErrors },
     },
-    config: {
-      access: { public: true },
-      // Per client address and space: slows password guessing without locking a user out everywhere.
-      rateLimit: {
-        max: signInRateLimit.max,
-        timeWindow: signInRateLimit.timeWindowMs,
-        keyGenerator: (request) => `${request.ip}|${(request.params as { space?: string }).space ?? ''}`,
-      },
-    },
+    config: { access: { public: true }, rateLimit: passwordRateLimit(signInRateLimit) },
     handler: async (request) => auth.signIn(request.params.space, request.body.email, request.body.password),
   })
 

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import { principalOf } from '../../http/access.js'
-import { authedErrors, Email, Role, SpaceParams, Timestamp } from '../../http/schemas.js'
+import { authedErrors, Role, SpaceParams, Timestamp } from '../../http/schemas.js'
 import type { App } from '../../http/types.js'
 import type { AuthService } from './auth-service.js'
-import type { SignInRateLimit } from './auth-routes.js'
+import { passwordRateLimit, PasswordSignInBody, type SignInRateLimit } from './auth-routes.js'
 import { clearSessionCookies, isSecureRequest, setSessionCookies } from './session-cookies.js'
 
 const SessionSchema = Type.Object(
@@ -29,18 +29,11 @@ export function registerSessionRoutes(app: App, { auth, signInRateLimit }: { aut
       tags: ['auth'],
       summary: 'Sign in with email and password into a browser session (HttpOnly cookie plus a CSRF token)',
       params: SpaceParams,
-      body: Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
+      body: PasswordSignInBody,
       response: { 200: Type.Ref(SessionSchema), ...authedErrors },
     },
-    config: {
-      access: { public: true },
-      rateLimit: {
-        max: signInRateLimit.max,
-        timeWindow: signInRateLimit.timeWindowMs,
-        // Shares its bucket with auth:signIn: two doors to one password check.
-        keyGenerator: (request) => `${request.ip}|${(request.params as { space?: string }).space ?? ''}`,
-      },
-    },
+    // Shares its bucket with auth:signIn: two doors to one password check.
+    config: { access: { public: true }, rateLimit: passwordRateLimit(signInRateLimit) },
     handler: async (request, reply) => {
       const issued = await auth.signIn(request.params.space, request.body.email, request.body.password)
       const principal = await auth.authenticate(issued.token)
