@@ -180,7 +180,9 @@ export function registerAudit(program: Command, context: Context): void {
     .action(async (options: { out?: string }) => {
       const checkpoint = await context.client().audit.createCheckpoint()
       if (options.out) writeFileSync(options.out, options.out.endsWith('.json') ? `${JSON.stringify(checkpoint, null, 2)}\n` : checkpoint.note)
-      context.print(checkpoint, () => fields(checkpoint as unknown as Record<string, unknown>) + (options.out ? `saved to ${options.out}\n` : ''))
+      // The note is the checkpoint itself (what a verifier reads): printed as is, below its fields.
+      const { note, ...rest } = checkpoint
+      context.print(checkpoint, () => `${fields(rest as unknown as Record<string, unknown>)}\n${note}${options.out ? `saved to ${options.out}\n` : ''}`)
     })
 
   audit
