@@ -63,6 +63,7 @@ export function traceStatements(inner: Db): StatementTracer {
         },
       ),
     withAdvisoryLock: (key, work) => inner.withAdvisoryLock(key, work),
+    listen: (channel, onNotify, onReconnect) => inner.listen(channel, onNotify, onReconnect),
     close: () => inner.close(),
   }
   return {

@@ -29,6 +29,7 @@ import { createSsoModule } from './modules/sso/index.js'
 import { createWebhooksModule } from './modules/webhooks/index.js'
 import { createResourcesModule } from './modules/resources/index.js'
 import { createApprovalsModule } from './modules/approvals/index.js'
+import { createChangeFeed, type ChangeFeedOptions } from './db/change-feed.js'
 import { createVaultModule, type VaultOptions } from './modules/vault/index.js'
 import { MAX_PATH_PARAM_LENGTH } from './modules/vault/records/records-routes.js'
 
@@ -56,6 +57,8 @@ export interface AppDeps {
   outboundAllow?: readonly string[]
   /** The verifiable audit log: log name, checkpoint cadence, sequencer interval, witness directory. */
   auditLog?: AuditLogOptions & { witnessDir?: string }
+  /** The change feed between nodes (cache invalidation, wake-ups): its poll interval; tests may drop notifications. */
+  changeFeed?: Omit<ChangeFeedOptions, 'db' | 'logger'>
   /** GATEHOUSE_PUBLIC_URL: the base of SSO callback URLs; absent, the request's own scheme and host. */
   publicUrl?: string | null
   /** GATEHOUSE_OIDC_*: a provider of the default space whose client secret stays in configuration. */
@@ -82,6 +85,8 @@ export async function buildApp(deps: AppDeps) {
   const app: App = Fastify({ ...options, ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }) }).withTypeProvider<TypeBoxTypeProvider>()
   const lifecycle: Lifecycle = { starting: deps.startGated ?? false, draining: false }
 
+  // Started by server.ts (and the test harness) after migrations: its version table must exist.
+  const changes = createChangeFeed({ db: deps.db, logger: app.log, ...deps.changeFeed })
   const outbound = createOutboundClient({ policy: parseOutboundAllow(deps.outboundAllow ?? []), logger: app.log })
   const witness = deps.auditLog?.witnessDir ? createWitnessDir(deps.auditLog.witnessDir) : null
   const audit = createAuditModule({
@@ -202,6 +207,7 @@ export async function buildApp(deps: AppDeps) {
     await audit.sequencer.stop()
     await webhooks.worker.stop()
     await outbound.close()
+    await changes.stop()
   })
 
   await app.ready()
@@ -225,6 +231,8 @@ export async function buildApp(deps: AppDeps) {
     webhookWorker: webhooks.worker,
     /** The audit log's background sequencer: started by server.ts after migrations; tests integrate on demand. */
     auditSequencer: audit.sequencer,
+    /** Change hints between nodes: started after migrations, stopped with the app. */
+    changes,
     /** The one way out (webhooks, external ACL, delegate); closed with the app. */
     outbound,
   }

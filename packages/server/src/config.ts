@@ -9,6 +9,8 @@ export interface Config {
   dataDir: string
   databaseUrl: string | null
   dbPoolMax: number
+  /** How often a node reads the change feed's version table on PostgreSQL (GATEHOUSE_CHANGE_POLL_MS): the bound on a lost cache invalidation. */
+  changePollMs: number
   auditKeyFile: string
   /** Rotate the audit checkpoint key: the key id being retired (GATEHOUSE_AUDIT_KEY_ROTATE_FROM). */
   auditKeyRotateFrom: string | null
@@ -160,6 +162,7 @@ export function readConfig(env: Env, argv: string[] = []): Config {
     dataDir,
     databaseUrl: databaseUrl(merged),
     dbPoolMax: integer(merged, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 1000),
+    changePollMs: integer(merged, 'GATEHOUSE_CHANGE_POLL_MS', 100, 10, 60_000),
     auditKeyFile: resolve(merged.GATEHOUSE_AUDIT_KEY_FILE || `${dataDir}/audit-signing-key.pem`),
     auditKeyRotateFrom: auditKeyId(merged),
     strictTransactions: merged.NODE_ENV !== 'production',

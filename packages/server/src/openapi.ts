@@ -9,7 +9,7 @@ const unusable = (): never => {
 
 /** The OpenAPI document, built from the route schemas alone: no database, no listening. */
 export async function openApiDocument(): Promise<Record<string, unknown>> {
-  const db: Db = { kind: 'pglite', query: unusable, transaction: unusable, withAdvisoryLock: unusable, close: async () => undefined }
+  const db: Db = { kind: 'pglite', query: unusable, transaction: unusable, withAdvisoryLock: unusable, listen: unusable, close: async () => undefined }
   const { app } = await buildApp({ db, signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey) })
   try {
     return app.swagger() as unknown as Record<string, unknown>

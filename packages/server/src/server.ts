@@ -93,6 +93,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       auditLog: config.auditLog,
       publicUrl: config.publicUrl,
       ssoFromConfig: config.oidc,
+      changeFeed: { pollIntervalMs: config.changePollMs },
       startGated: true,
     })
     built = app
@@ -113,6 +114,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     })
     if (applied.length > 0) logger.info({ applied }, 'applied migrations')
     if (config.oidc) await app.services.sso.ensureConfiguredProvider(config.oidc)
+    // Caches trust nothing until the feed listens and has read the version table once.
+    await app.changes.start()
     app.lifecycle.starting = false
     // Webhook deliveries need the migrated tables; queued ones left by a previous run go out now.
     app.webhookWorker.start()
@@ -141,6 +144,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await built?.app.close().catch(() => undefined)
     await built?.webhookWorker.stop().catch(() => undefined)
     await built?.auditSequencer.stop().catch(() => undefined)
+    await built?.changes.stop().catch(() => undefined)
     await db.close().catch(() => undefined)
     unlock()
     throw error

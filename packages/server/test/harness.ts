@@ -73,7 +73,7 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function createHarness(options: { signInAttemptsPerMinute?: number; vault?: VaultOptions; outboundAllow?: string[]; auditLog?: AppDeps['auditLog']; ssoFromConfig?: OidcFromConfig } = {}): Promise<Harness> {
+export async function createHarness(options: { signInAttemptsPerMinute?: number; vault?: VaultOptions; outboundAllow?: string[]; auditLog?: AppDeps['auditLog']; ssoFromConfig?: OidcFromConfig; changeFeed?: AppDeps['changeFeed'] } = {}): Promise<Harness> {
   const testDb = await openTestDb()
   const signer = testSigner()
   let offsetMs = 0
@@ -88,9 +88,11 @@ export async function createHarness(options: { signInAttemptsPerMinute?: number;
     // Tests run their endpoints on 127.0.0.1, which the outbound policy refuses by default.
     outboundAllow: options.outboundAllow ?? ['127.0.0.1/32'],
     ...(options.ssoFromConfig ? { ssoFromConfig: options.ssoFromConfig } : {}),
+    ...(options.changeFeed ? { changeFeed: options.changeFeed } : {}),
   })
   const { result } = await migrate(testDb.db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
   if (!result) throw new Error('bootstrap did not run on an empty store')
+  await built.changes.start()
 
   const harness: Harness = {
     built,

@@ -31,6 +31,17 @@ export interface Db extends Queryable {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
   /** Runs `work` holding a session-level advisory lock, released afterwards (migrations, bootstrap). */
   withAdvisoryLock<T>(key: number, work: (conn: Connection) => Promise<T>): Promise<T>
+  /**
+   * Calls `onNotify` with the payload of every `NOTIFY channel` (from any process on PostgreSQL; on
+   * PGlite, from this one). On PostgreSQL the listener has a connection of its own, outside the pool,
+   * and reconnects after losing it, then calls `onReconnect`: notifications sent meanwhile are lost,
+   * so the caller must catch up some other way (the change feed polls).
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onReconnect?: () => void): Promise<Listener>
+  close(): Promise<void>
+}
+
+export interface Listener {
   close(): Promise<void>
 }
 

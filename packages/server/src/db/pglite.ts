@@ -62,6 +62,11 @@ export async function openPgliteDb(dataDir: string | undefined, options: PgliteO
       // The process-wide lock already excludes everything else on this single connection, and a
       // PGlite data directory belongs to one process (see the lock file in main.ts).
       exclusive(() => work(direct)),
+    // One process: a notification cannot be lost, so there is never a reconnect to report.
+    listen: async (channel, onNotify) => {
+      const unlisten = await exclusive(() => pg.listen(channel, onNotify))
+      return { close: () => exclusive(() => unlisten()) }
+    },
     close: () => exclusive(() => pg.close()),
   }
 }

@@ -1,5 +1,5 @@
 import pg from 'pg'
-import type { Connection, Db, DbOptions, QueryResult } from './db.js'
+import type { Connection, Db, DbOptions, Listener, QueryResult } from './db.js'
 import { createTransactionGuard, INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
 import { retryTransaction } from './db-errors.js'
 
@@ -64,6 +64,64 @@ export function openPostgresDb(options: PostgresOptions): Db {
           await client.query('SELECT pg_advisory_unlock($1)', [key])
         }
       }),
+    listen: (channel, onNotify, onReconnect) => listenOn(options.connectionString, channel, onNotify, onReconnect),
     close: () => pool.end(),
+  }
+}
+
+/**
+ * A LISTEN on a connection of its own. Losing it (a restart, a network cut) is not an error for the
+ * caller: it reconnects with backoff (up to 5 s apart) and says so through `onReconnect`.
+ */
+async function listenOn(connectionString: string, channel: string, onNotify: (payload: string) => void, onReconnect?: () => void): Promise<Listener> {
+  let closed = false
+  let client: pg.Client | null = null
+  let retry: NodeJS.Timeout | null = null
+  let delayMs = 100
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString })
+    next.on('notification', (message) => {
+      if (message.channel === channel) onNotify(message.payload ?? '')
+    })
+    next.on('error', () => lost(next))
+    next.on('end', () => lost(next))
+    await next.connect()
+    await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+    if (closed) {
+      await next.end().catch(() => undefined)
+      return
+    }
+    client = next
+    delayMs = 100
+  }
+  const lost = (which: pg.Client) => {
+    if (closed || client !== which) return
+    client = null
+    which.end().catch(() => undefined)
+    schedule()
+  }
+  const schedule = () => {
+    if (closed || retry) return
+    retry = setTimeout(() => {
+      retry = null
+      connect().then(
+        () => onReconnect?.(),
+        () => {
+          delayMs = Math.min(delayMs * 2, 5000)
+          schedule()
+        },
+      )
+    }, delayMs)
+    retry.unref()
+  }
+  await connect()
+  return {
+    async close() {
+      closed = true
+      if (retry) clearTimeout(retry)
+      const current = client
+      client = null
+      await current?.end().catch(() => undefined)
+    },
   }
 }
