@@ -17,7 +17,7 @@ export interface AuditServiceDeps {
   sequencer: Sequencer
   verify: (spaceId: string, checkpoints: SignedCheckpoint[], notes: string[]) => Promise<VerifyReport>
   logName: string
-  /** Called after each append (inside its transaction): wakes the background sequencer. */
+  /** Called after each append (inside its transaction) or record (committed): wakes the background sequencer. */
   appended?: (spaceId: string) => void
 }
 
@@ -27,6 +27,22 @@ const PAGE = 1000
 const base64 = (hashes: Uint8Array[]) => hashes.map((hash) => Buffer.from(hash).toString('base64'))
 
 export function createAuditService({ db, store, signer, clock, sequencer, verify, logName, appended }: AuditServiceDeps) {
+  /** One INSERT of the queued event, on `on` (the caller's transaction, or the Db: autocommit). */
+  async function queue(on: Queryable, spaceId: string, input: AuditEventInput): Promise<PendingEvent> {
+    const event: Omit<QueuedEvent, 'leafHash'> = jsonRoundTrip({
+      id: newId('evt'),
+      space: spaceId,
+      time: clock().toISOString(),
+      actor: input.actor,
+      event: input.event,
+      resources: input.resources ?? [],
+      meta: input.meta ?? {},
+    })
+    await store.insertPending(on, { ...event, leafHash: Buffer.from(auditLeafHash(event)).toString('hex') })
+    appended?.(spaceId)
+    return { ...event, pending: true }
+  }
+
   /** Oldest first, in keyset pages, so a million events stream in constant memory. */
   async function* walk(spaceId: string, filter: AuditFilter, afterSeq = 0): AsyncGenerator<AuditEvent> {
     let after = afterSeq
@@ -69,20 +85,15 @@ export function createAuditService({ db, store, signer, clock, sequencer, verify
      * it records. No lock: the sequencer gives it its seq once it has committed (a rolled-back
      * append leaves nothing, so no gap). The leaf hash is computed here, on the writer's node.
      */
-    async append(tx: Queryable, spaceId: string, input: AuditEventInput): Promise<PendingEvent> {
-      const event: Omit<QueuedEvent, 'leafHash'> = jsonRoundTrip({
-        id: newId('evt'),
-        space: spaceId,
-        time: clock().toISOString(),
-        actor: input.actor,
-        event: input.event,
-        resources: input.resources ?? [],
-        meta: input.meta ?? {},
-      })
-      await store.insertPending(tx, { ...event, leafHash: Buffer.from(auditLeafHash(event)).toString('hex') })
-      appended?.(spaceId)
-      return { ...event, pending: true }
-    },
+    append: (tx: Queryable, spaceId: string, input: AuditEventInput): Promise<PendingEvent> => queue(tx, spaceId, input),
+
+    /**
+     * A bare audited event — one that records no other change (a refused sign-in, a refused vault
+     * call): one autocommit INSERT, no transaction around it (BEGIN and COMMIT would be two more
+     * round trips and hold a connection idle in between). It has committed when this resolves. A
+     * change and its event still go through `append` in the change's transaction.
+     */
+    record: (spaceId: string, input: AuditEventInput): Promise<PendingEvent> => queue(db, spaceId, input),
 
     /**
      * For a statement that records its own audit event (a vault find: its page and its event in one

@@ -15,7 +15,7 @@ export interface AuthServiceDeps {
   db: Db
   store: AuthStore
   members: Pick<MembersStore, 'findUserForSignIn' | 'getUser' | 'getServiceAccount'>
-  audit: Pick<AuditService, 'append'>
+  audit: Pick<AuditService, 'append' | 'record'>
   clock: () => Date
   /** Lifetime of a user access token from sign-in, and the default for one an admin issues. */
   userTokenTtlSeconds: number
@@ -96,14 +96,13 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
       const passwordOk = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH)
       if (!user || !user.password_hash || !passwordOk) {
         if (await store.spaceExists(db, spaceId)) {
-          await db.transaction((tx) =>
-            audit.append(tx, spaceId, {
-              event: 'auth/sign_in_failed',
-              actor: { kind: 'anonymous', id: 'anonymous' },
-              resources: user ? [{ kind: 'user', id: user.id }] : [],
-              meta: { email: normalised },
-            }),
-          )
+          // A bare event (nothing else changes): one autocommit statement.
+          await audit.record(spaceId, {
+            event: 'auth/sign_in_failed',
+            actor: { kind: 'anonymous', id: 'anonymous' },
+            resources: user ? [{ kind: 'user', id: user.id }] : [],
+            meta: { email: normalised },
+          })
         }
         throw new AppError('invalid_credentials', 'email or password is wrong')
       }

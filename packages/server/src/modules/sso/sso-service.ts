@@ -23,7 +23,7 @@ export interface SsoServiceDeps {
   members: Pick<MembersStore, 'findUserForSignIn' | 'insertUser' | 'getUser' | 'updateUser' | 'listGroups' | 'addGroupMember' | 'removeGroupMember'>
   userAccess: UserAccessHooks
   auth: Pick<AuthService, 'signInVerified'>
-  audit: Pick<AuditService, 'append'>
+  audit: Pick<AuditService, 'append' | 'record'>
   relyingParty: RelyingParty
   clock: () => Date
   /** The GATEHOUSE_OIDC_* provider of the default space: its client secret is read from here, never stored. */
@@ -58,9 +58,7 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
   /** Records the refusal in the space's audit log and answers 401 `sso_failed` with the reason. */
   async function refuse(spaceId: string, providerId: string, reason: RefusalReason, message: string, extra: Record<string, unknown> = {}): Promise<never> {
     if (!(await store.spaceExists(db, spaceId))) throw notFound('space', spaceId)
-    await db.transaction((tx) =>
-      audit.append(tx, spaceId, { event: 'sso/sign_in_failed', actor: anonymous, resources: [{ kind: 'sso_provider', id: providerId }], meta: { provider: providerId, reason, ...extra } }),
-    )
+    await audit.record(spaceId, { event: 'sso/sign_in_failed', actor: anonymous, resources: [{ kind: 'sso_provider', id: providerId }], meta: { provider: providerId, reason, ...extra } })
     throw new AppError('sso_failed', `single sign-on refused (${reason}): ${message}`, { reason, provider: providerId })
   }
 
@@ -239,9 +237,7 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
   }
 
   async function refuseOpenRedirect(spaceId: string, providerId: string, returnTo: string): Promise<never> {
-    await db.transaction((tx) =>
-      audit.append(tx, spaceId, { event: 'sso/sign_in_failed', actor: anonymous, resources: [{ kind: 'sso_provider', id: providerId }], meta: { provider: providerId, reason: 'bad_return_to', returnTo: returnTo.slice(0, 200) } }),
-    )
+    await audit.record(spaceId, { event: 'sso/sign_in_failed', actor: anonymous, resources: [{ kind: 'sso_provider', id: providerId }], meta: { provider: providerId, reason: 'bad_return_to', returnTo: returnTo.slice(0, 200) } })
     throw badRequest('returnTo must be a path under /console on this server (no absolute or scheme-relative URLs)', { field: 'returnTo', reason: 'bad_return_to' })
   }
 }

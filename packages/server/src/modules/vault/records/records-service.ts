@@ -23,7 +23,7 @@ export interface RecordsServiceDeps {
   contexts: VaultContexts
   acl: ExternalAcl
   grantsAcl: GrantsAcl
-  audit: Pick<AuditService, 'append' | 'eventInsert'>
+  audit: Pick<AuditService, 'append' | 'record' | 'eventInsert'>
   /** Above this many candidate ids, a find with an external ACL is refused: narrow the filter. */
   maxAclCandidates: number
 }
@@ -98,13 +98,11 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     return { ids: result, outcome: `external: ${result.size} of ${ids.length} allowed` }
   }
 
-  /** A refusal is audited in a transaction of its own: the call's own work was rolled back or never ran. */
+  /** A refusal is audited on its own, one autocommit statement: the call's own work was rolled back or never ran. */
   async function refused(context: VaultContext, model: string, action: VaultAction, error: unknown) {
     const known = error instanceof AppError ? error : dbErrorToAppError(error)
     const refusal = known ? { code: known.code, message: known.message } : { code: 'internal', message: 'internal error' }
-    await db.transaction((tx) =>
-      audit.append(tx, context.spaceId, { event: 'vault/refused', actor: context.actor, resources: [{ kind: 'vault_model', id: model }], meta: { model, action, ...refusal } }),
-    )
+    await audit.record(context.spaceId, { event: 'vault/refused', actor: context.actor, resources: [{ kind: 'vault_model', id: model }], meta: { model, action, ...refusal } })
   }
 
   /**
