@@ -12,6 +12,7 @@ import { registerAccessControl } from './http/access.js'
 import { refuseNulCharacters, registerErrorHandling } from './http/error-handler.js'
 import { AppError } from './http/errors.js'
 import { registerHealthRoutes, type Lifecycle } from './http/health-routes.js'
+import { createRateLimitCounters, databaseRateLimitStore } from './http/rate-limit-store.js'
 import { cachedSerializerFactory } from './http/serializers.js'
 import { createOutboundClient, parseOutboundAllow } from './lib/outbound/index.js'
 import { ErrorEnvelope } from './http/schemas.js'
@@ -174,6 +175,8 @@ export async function buildApp(deps: AppDeps) {
 
   await app.register(rateLimit, {
     global: false,
+    // Counted in the database: every node on one PostgreSQL shares each budget (on PGlite, the one process).
+    store: databaseRateLimitStore(createRateLimitCounters(deps.db)),
     errorResponseBuilder: (_request, context) => new AppError('rate_limited', `too many attempts; try again in ${context.after}`),
   })
   await app.register(swagger, {
