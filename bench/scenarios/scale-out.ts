@@ -194,7 +194,7 @@ export const scaleOut: Scenario = {
         ratios: [
           { name: 'access check, 1 node ÷ 3 nodes', value: ratio('access'), formula: '1-node req/s ÷ 3-node req/s (below 1: more nodes answer more)' },
           { name: 'selective find, 1 node ÷ 3 nodes', value: ratio('find'), formula: '1-node req/s ÷ 3-node req/s' },
-          { name: 'revoke→refusal p99 ÷ bound', value: Math.max(revoke.p99, 0.1) / INVALIDATION_BOUND_MS, formula: `p99 ms ÷ ${INVALIDATION_BOUND_MS} ms (a 0 ms p99 counts as 0.1 ms)` },
+          { name: 'revoke→refusal p99 ÷ bound', value: Math.max(revoke.p99, 1) / INVALIDATION_BOUND_MS, formula: `p99 ms ÷ ${INVALIDATION_BOUND_MS} ms (a p99 under 1 ms, the probes' granularity, counts as 1 ms)` },
         ],
         goal: { text: `3 nodes lose nothing; revoked token refused on another node within ${INVALIDATION_BOUND_MS} ms (max)`, met: within },
         sizes: { connections, secondsPerLoad: seconds, invalidationSamples: INVALIDATION_SAMPLES, wakeUpSamples: wake.samples, rows: sizes.findRows, cores: availableParallelism() },
