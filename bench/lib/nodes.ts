@@ -21,15 +21,17 @@ export interface NodeProcess {
   stop(): Promise<void>
 }
 
-/** Starts `count` server processes on one store, one after another (each migrates-checks under the lock). */
+/** Starts `count` server processes on one store at once (each checks the migrations under the lock, as servers starting together do). */
 export async function startNodes(location: StoreLocation, count: number, options: { changePollMs?: number; maxSeconds: number }): Promise<NodeProcess[]> {
   const signerPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-  const nodes: NodeProcess[] = []
-  try {
-    for (let i = 0; i < count; i += 1) nodes.push(await startNode({ location, signerPem, changePollMs: options.changePollMs ?? 100, maxSeconds: options.maxSeconds }))
-  } catch (error) {
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, () => startNode({ location, signerPem, changePollMs: options.changePollMs ?? 100, maxSeconds: options.maxSeconds })),
+  )
+  const nodes = started.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
+  const failed = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')
+  if (failed) {
     await Promise.allSettled(nodes.map((node) => node.stop()))
-    throw error
+    throw failed.reason
   }
   return nodes
 }

@@ -8,7 +8,6 @@ import type { Scenario, ScenarioContext, ScenarioResult } from '../lib/types.js'
 
 /** The issue's bound on an invalidation reaching another node (PostgreSQL). */
 export const INVALIDATION_BOUND_MS = 100
-const INVALIDATION_SAMPLES = 100
 const NODE_COUNTS = [1, 2, 3] as const
 
 export interface Spread {
@@ -34,11 +33,11 @@ const spreadText = (s: Spread) => `p50 ${s.p50} ms · p99 ${s.p99} ms · max ${s
  * invalidation's latency, judged against the bound) and when its refusal arrived (that plus one
  * request's round trip on a loaded machine). A and B rotate over the nodes.
  */
-async function invalidationLatencies(nodes: NodeProcess[], paths: HotPaths, accountId: string): Promise<{ sent: number[]; arrived: number[]; unrefused: number }> {
+async function invalidationLatencies(nodes: NodeProcess[], paths: HotPaths, accountId: string, samples: number): Promise<{ sent: number[]; arrived: number[]; unrefused: number }> {
   const sent: number[] = []
   const arrived: number[] = []
   let unrefused = 0
-  for (let i = 0; i < INVALIDATION_SAMPLES; i += 1) {
+  for (let i = 0; i < samples; i += 1) {
     const a = nodes[i % nodes.length]!
     const b = nodes[(i + 1) % nodes.length]!
     const issued = await send(`${a.url}/v1/spaces/${paths.space}/service-accounts/${accountId}/tokens`, { token: paths.adminToken, body: JSON.stringify({ name: `revoke-${i}`, scopes: ['access:request'] }) })
@@ -164,10 +163,10 @@ export const scaleOut: Scenario = {
         ctx.log(`${count} node(s): access ${formatNumber(throughput.access[count]!.perSecond)} req/s, find ${formatNumber(throughput.find[count]!.perSecond)} req/s`)
       }
 
-      const invalidation = await invalidationLatencies(nodes, paths, account.id)
+      const invalidation = await invalidationLatencies(nodes, paths, account.id, sizes.scaleOutRevocations)
       const revoke = spread(invalidation.sent)
       const revokeArrived = spread(invalidation.arrived)
-      const wake = spread(await wakeUpLatencies(ctx, nodes, paths, ctx.quick ? 10 : 30))
+      const wake = spread(await wakeUpLatencies(ctx, nodes, paths, sizes.scaleOutWakeUps))
       const within = invalidation.unrefused === 0 && revoke.max <= INVALIDATION_BOUND_MS
 
       const perNode = (path: 'access' | 'find') => NODE_COUNTS.map((count) => `${count}: ${formatNumber(throughput[path][count]!.perSecond)}`).join(' · ')
@@ -197,10 +196,10 @@ export const scaleOut: Scenario = {
           { name: 'revoke→refusal p99 ÷ bound', value: Math.max(revoke.p99, 1) / INVALIDATION_BOUND_MS, formula: `p99 ms ÷ ${INVALIDATION_BOUND_MS} ms (a p99 under 1 ms, the probes' granularity, counts as 1 ms)` },
         ],
         goal: { text: `3 nodes lose nothing; revoked token refused on another node within ${INVALIDATION_BOUND_MS} ms (max)`, met: within },
-        sizes: { connections, secondsPerLoad: seconds, invalidationSamples: INVALIDATION_SAMPLES, wakeUpSamples: wake.samples, rows: sizes.findRows, cores: availableParallelism() },
+        sizes: { connections, secondsPerLoad: seconds, invalidationSamples: revoke.samples, wakeUpSamples: wake.samples, rows: sizes.findRows, cores: availableParallelism() },
         notes: [
           `Scale-out: ${availableParallelism()} cores shared by the load generator, PostgreSQL and the nodes, so throughput cannot grow with nodes; what is asserted is that every answer under load is byte-identical to the expected one on every node count (none lost) and that a revoked token is refused on another node within ${INVALIDATION_BOUND_MS} ms.`,
-          `Revoke→refusal: a fresh token used on node B, revoked on node A; B asked again at once, request after request, until it refused. From the revoke's answer to the sending of the first refused request (judged against the bound), and to its refusal's arrival (plus one round trip) (${INVALIDATION_SAMPLES} samples${invalidation.unrefused ? `, ${invalidation.unrefused} never refused within 5 s` : ''}). Wake-up: approval({ wait }) on node B, approved by a reviewer on node A, from sending the review to B's answer; B's own re-read would come after up to 1 s.`,
+          `Revoke→refusal: a fresh token used on node B, revoked on node A; B asked again at once, request after request, until it refused. From the revoke's answer to the sending of the first refused request (judged against the bound), and to its refusal's arrival (plus one round trip) (${revoke.samples} samples${invalidation.unrefused ? `, ${invalidation.unrefused} never refused within 5 s` : ''}). Wake-up: approval({ wait }) on node B, approved by a reviewer on node A, from sending the review to B's answer; B's own re-read would come after up to 1 s.`,
         ],
         evidence: { throughput: Object.fromEntries((['access', 'find'] as const).map((path) => [path, throughput[path]])), revoke, revokeArrived, wake },
       }
