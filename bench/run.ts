@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--rows N] [--proof-leaves N] [--store pglite|postgres|both] [--scenario <name>…] [--out <dir>] [--cpu-prof]`
+ * `npm run bench -- --soak <seconds> [--store …]`: the soak instead of the scenarios (lib/soak.ts).
  *
  * Each scenario measures Gatehouse against the floor a hand-written solution reaches on the same
  * machine in the same run, and reports the ratio. Prints a Markdown table on stdout (progress and
@@ -9,6 +10,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { resolveStores, runBench, selectScenarios, type StoreChoice } from './lib/runner.js'
+import { runSoak } from './lib/soak.js'
+import { DEFAULT_SIZES } from './lib/sizes.js'
 import { dropAllStores } from './lib/stores.js'
 import { scenarios } from './scenarios/index.js'
 
@@ -42,11 +45,16 @@ const program = new Command()
       .default([] as string[], 'all'),
   )
   .option('--out <dir>', 'where the JSON result goes', fileURLToPath(new URL('./results/', import.meta.url)))
+  .option('--soak <seconds>', 'instead of the scenarios: one server answering access checks and finds at a fixed rate this long, its RSS sampled each second (on PostgreSQL when one answers, unless --store says)', (value: string) => {
+    const seconds = Number(value)
+    if (!Number.isInteger(seconds) || seconds < 5 || seconds > 86_400) throw new InvalidArgumentError('a whole number of seconds from 5 to 86400')
+    return seconds
+  })
   .option('--no-progress', 'no progress bars')
   .option('--cpu-prof', 'also write CPU profiles of the measured phases to <out>/prof (evidence; the profiler costs time, so the figures are not comparable)', false)
   .parse()
 
-const flags = program.opts<{ store?: StoreChoice; quick: boolean; rows?: number; proofLeaves?: number; scenario: string[]; out: string; progress: boolean; cpuProf: boolean }>()
+const flags = program.opts<{ store?: StoreChoice; quick: boolean; rows?: number; proofLeaves?: number; scenario: string[]; out: string; progress: boolean; cpuProf: boolean; soak?: number }>()
 
 // Ctrl-C still drops the databases this run created.
 process.once('SIGINT', () => {
@@ -55,22 +63,44 @@ process.once('SIGINT', () => {
 })
 
 try {
-  selectScenarios(flags.scenario) // an unknown name fails here, before any database is made
-  const { stores, adminUrl } = await resolveStores(flags.store)
-  process.stderr.write(`stores: ${stores.join(', ')}${flags.quick ? ' (quick)' : ''}\n`)
-  const outcome = await runBench({
-    stores,
-    adminUrl,
-    quick: flags.quick,
-    sizes: { ...(flags.rows ? { findRows: flags.rows } : {}), ...(flags.proofLeaves ? { auditProofLeaves: flags.proofLeaves } : {}) },
-    scenarios: flags.scenario,
-    outDir: flags.out,
-    ...(flags.progress ? {} : { progress: false }),
-    ...(flags.cpuProf ? { cpuProfileDir: join(flags.out, 'prof') } : {}),
-    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-  })
-  process.stdout.write(`\n${outcome.table}\n\n${outcome.details}\n\nJSON: ${outcome.file}\nTotal: ${outcome.report.seconds.toFixed(1)} s\n`)
-  process.exitCode = outcome.failed > 0 ? 1 : 0
+  if (flags.soak !== undefined) {
+    const { stores, adminUrl } = await resolveStores(flags.store)
+    // One soak, on the store several nodes share, unless --store asks for others.
+    const soakStores = flags.store ? stores : [stores.includes('postgres') ? ('postgres' as const) : ('pglite' as const)]
+    let failed = false
+    for (const store of soakStores) {
+      const outcome = await runSoak({
+        store,
+        adminUrl,
+        seconds: flags.soak,
+        rows: flags.rows ?? DEFAULT_SIZES.findRows,
+        fillerGrants: DEFAULT_SIZES.accessFillerGrants,
+        outDir: flags.out,
+        progress: flags.progress && Boolean(process.stderr.isTTY),
+        command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
+      })
+      process.stdout.write(`\n${outcome.text}\n\nJSON: ${outcome.file}\n`)
+      failed ||= !(outcome.report.met.rss && outcome.report.met.errors)
+    }
+    process.exitCode = failed ? 1 : 0
+  } else {
+    selectScenarios(flags.scenario) // an unknown name fails here, before any database is made
+    const { stores, adminUrl } = await resolveStores(flags.store)
+    process.stderr.write(`stores: ${stores.join(', ')}${flags.quick ? ' (quick)' : ''}\n`)
+    const outcome = await runBench({
+      stores,
+      adminUrl,
+      quick: flags.quick,
+      sizes: { ...(flags.rows ? { findRows: flags.rows } : {}), ...(flags.proofLeaves ? { auditProofLeaves: flags.proofLeaves } : {}) },
+      scenarios: flags.scenario,
+      outDir: flags.out,
+      ...(flags.progress ? {} : { progress: false }),
+      ...(flags.cpuProf ? { cpuProfileDir: join(flags.out, 'prof') } : {}),
+      command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+    })
+    process.stdout.write(`\n${outcome.table}\n\n${outcome.details}\n\nJSON: ${outcome.file}\nTotal: ${outcome.report.seconds.toFixed(1)} s\n`)
+    process.exitCode = outcome.failed > 0 ? 1 : 0
+  }
 } catch (error) {
   process.stderr.write(`bench: ${(error as Error).message}\n`)
   await dropAllStores()

@@ -2,12 +2,17 @@ import autocannon from 'autocannon'
 import { Worker } from 'node:worker_threads'
 
 export interface LoadOptions {
-  url: string
+  /** Several URLs (servers): autocannon spreads the connections over them in turn. */
+  url: string | string[]
   method: 'GET' | 'POST'
   headers: Record<string, string>
   body?: string
   connections: number
   seconds: number
+  /** Each answer must be exactly this body; any other counts as a failure. */
+  expectBody?: string
+  /** Requests per second across all connections (a fixed rate); default as fast as answered. */
+  overallRate?: number
 }
 
 export interface LoadResult {
@@ -19,7 +24,7 @@ export interface LoadResult {
   mean: number
   p50: number
   p99: number
-  /** Connection errors, timeouts and non-2xx answers: any of them voids the run. */
+  /** Connection errors, timeouts, non-2xx answers and (with expectBody) other bodies: any of them voids the run. */
   failures: number
 }
 
@@ -30,7 +35,8 @@ export interface LoadResult {
  */
 export async function fire(options: LoadOptions): Promise<LoadResult> {
   const result = await autocannon({
-    url: options.url,
+    // autocannon takes an array of URLs (its types say string only).
+    url: options.url as string,
     method: options.method,
     headers: options.headers,
     ...(options.body !== undefined ? { body: options.body } : {}),
@@ -38,6 +44,8 @@ export async function fire(options: LoadOptions): Promise<LoadResult> {
     duration: options.seconds,
     workers: 1,
     timeout: 10,
+    ...(options.expectBody !== undefined ? { expectBody: options.expectBody } : {}),
+    ...(options.overallRate !== undefined ? { overallRate: options.overallRate } : {}),
   })
   const requests = result.requests.total
   return {
@@ -47,13 +55,13 @@ export async function fire(options: LoadOptions): Promise<LoadResult> {
     mean: result.latency.mean,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    failures: result.errors + result.timeouts + result.non2xx,
+    failures: result.errors + result.timeouts + result.non2xx + (result.mismatches ?? 0),
   }
 }
 
 /** One request after another on one keep-alive connection, from a thread that stays up between runs. */
 export interface SequentialLoad {
-  run(options: Omit<LoadOptions, 'connections' | 'method'>): Promise<LoadResult>
+  run(options: Omit<LoadOptions, 'connections' | 'method' | 'url'> & { url: string }): Promise<LoadResult>
   close(): Promise<void>
 }
 

@@ -17,6 +17,8 @@ export const DEFAULT_SIZES: Sizes = {
   exportEvents: 1_000_000,
   pagedRows: 1_000_000,
   pagedPages: 10,
+  scaleOutRevocations: 100,
+  scaleOutWakeUps: 30,
 }
 
 /** `--quick`: the same scenarios on small sizes, about 50 s per store (most of it starting fresh stores, apps and child processes). */
@@ -36,6 +38,8 @@ export const QUICK_SIZES: Sizes = {
   exportEvents: 20_000,
   pagedRows: 20_000,
   pagedPages: 10,
+  scaleOutRevocations: 100,
+  scaleOutWakeUps: 10,
 }
 
 /** The smoke test's: every code path runs, no figure means anything. */
@@ -55,4 +59,6 @@ export const TINY_SIZES: Sizes = {
   exportEvents: 2_000,
   pagedRows: 2_000,
   pagedPages: 4,
+  scaleOutRevocations: 10,
+  scaleOutWakeUps: 3,
 }

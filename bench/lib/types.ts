@@ -35,6 +35,10 @@ export interface Sizes {
   pagedRows: number
   /** 5. Pages (of 100) fetched across that find, from the first to the last. */
   pagedPages: number
+  /** 6. Revocations on one node probed on another (the issue asks for 100). */
+  scaleOutRevocations: number
+  /** 6. Long-polls on one node woken by a decision on another. */
+  scaleOutWakeUps: number
 }
 
 export interface Figure {

@@ -4,9 +4,10 @@ import { auditChain } from './audit-chain.js'
 import { auditExportMemory } from './audit-export-memory.js'
 import { bulkUpload } from './bulk-upload.js'
 import { findMemory } from './find-memory.js'
+import { scaleOut } from './scale-out.js'
 import { vaultFind } from './vault-find.js'
 
 /**
  * Every scenario, in the order they run. A new one is a file in this folder and a line here.
  */
-export const scenarios: Scenario[] = [accessCheck, vaultFind, bulkUpload, auditChain, auditExportMemory, findMemory]
+export const scenarios: Scenario[] = [accessCheck, vaultFind, bulkUpload, auditChain, auditExportMemory, findMemory, scaleOut]

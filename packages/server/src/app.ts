@@ -12,6 +12,7 @@ import { registerAccessControl } from './http/access.js'
 import { refuseNulCharacters, registerErrorHandling } from './http/error-handler.js'
 import { AppError } from './http/errors.js'
 import { registerHealthRoutes, type Lifecycle } from './http/health-routes.js'
+import { createRateLimitCounters, databaseRateLimitStore } from './http/rate-limit-store.js'
 import { cachedSerializerFactory } from './http/serializers.js'
 import { createOutboundClient, parseOutboundAllow } from './lib/outbound/index.js'
 import { ErrorEnvelope } from './http/schemas.js'
@@ -59,6 +60,11 @@ export interface AppDeps {
   auditLog?: AuditLogOptions & { witnessDir?: string }
   /** The change feed between nodes (cache invalidation, wake-ups): its poll interval; tests may drop notifications. */
   changeFeed?: Omit<ChangeFeedOptions, 'db' | 'logger'>
+  /**
+   * The fallbacks behind the change feed's wake-up hints: how often a long-polling approval() re-reads
+   * its petition (default 1 s) and the webhook worker polls for due deliveries (default 1 s).
+   */
+  wakeups?: { approvalRecheckMs?: number; webhookPollMs?: number }
   /** GATEHOUSE_PUBLIC_URL: the base of SSO callback URLs; absent, the request's own scheme and host. */
   publicUrl?: string | null
   /** GATEHOUSE_OIDC_*: a provider of the default space whose client secret stays in configuration. */
@@ -132,7 +138,7 @@ export async function buildApp(deps: AppDeps) {
     passwordSignInAllowed: sso.passwordSignInAllowed,
   })
   const spaces = createSpacesModule({ db: deps.db, audit: audit.service, auth: auth.service, members: members.store })
-  const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: 1000, outbound })
+  const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: deps.wakeups?.webhookPollMs ?? 1000, outbound, changes })
   const resources = createResourcesModule({ db: deps.db, audit: audit.service })
   const approvals = createApprovalsModule({
     db: deps.db,
@@ -143,6 +149,8 @@ export async function buildApp(deps: AppDeps) {
     clock,
     denialHoldMs: deps.denialHoldMs,
     outbound,
+    changes,
+    ...(deps.wakeups?.approvalRecheckMs !== undefined ? { recheckMs: deps.wakeups.approvalRecheckMs } : {}),
   })
   const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.store, outbound, ...deps.vault })
 
@@ -167,6 +175,8 @@ export async function buildApp(deps: AppDeps) {
 
   await app.register(rateLimit, {
     global: false,
+    // Counted in the database: every node on one PostgreSQL shares each budget (on PGlite, the one process).
+    store: databaseRateLimitStore(createRateLimitCounters(deps.db)),
     errorResponseBuilder: (_request, context) => new AppError('rate_limited', `too many attempts; try again in ${context.after}`),
   })
   await app.register(swagger, {

@@ -27,6 +27,11 @@ export interface ApprovalsServiceDeps {
   /** Wakes webhook delivery after a commit that enqueued access events. */
   eventsCommitted: () => void
   waiter: DecisionWaiter
+  /**
+   * Long-polls re-read their petition at least this often (default 1 s): the fallback for a lost
+   * decision hint. Tests make it long, so that only the hint can explain a prompt wake-up.
+   */
+  recheckMs?: number
   clock: () => Date
   /** How long a denial stands before the same request makes a new petition. */
   denialHoldMs: number
@@ -34,8 +39,7 @@ export interface ApprovalsServiceDeps {
   outbound: Pick<OutboundClient, 'send'>
 }
 
-/** Long-polls re-read the petition at least this often, to see decisions made by other processes. */
-const RECHECK_MS = 1000
+const DEFAULT_RECHECK_MS = 1000
 const POLICY_ACTOR = (rule: Petition['rule']): AuditActor => ({ kind: 'system', id: rule.policyId ? `policy:${rule.policyId}` : 'policy:default', display: rule.policyName ?? 'default' })
 
 function normalise(input: PetitionInput): PetitionInput & { petitioners: PetitionerInput[]; resources: ResourceRef[] } {
@@ -106,6 +110,7 @@ const ownUserFilter = (by: Principal): string | undefined =>
 
 export function createApprovalsService(deps: ApprovalsServiceDeps) {
   const { db, store, decisions, waiter, clock } = deps
+  const recheckMs = deps.recheckMs ?? DEFAULT_RECHECK_MS
   /** After a commit that may have decided a petition: wake its long-polls and its webhook deliveries. */
   const committed = (petitionId?: string) => {
     if (petitionId) waiter.notify(petitionId)
@@ -244,7 +249,7 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
       let outcome = await outcomeOf(by.spaceId, stillStands ? latest : await create(by, input))
       const deadline = Date.now() + waitMs
       while (outcome.status === 'waiting' && Date.now() < deadline) {
-        await waiter.wait(outcome.petition.id, Math.min(RECHECK_MS, deadline - Date.now()))
+        await waiter.wait(outcome.petition.id, Math.min(recheckMs, deadline - Date.now()))
         outcome = await outcomeOf(by.spaceId, await mustGetPetition(by.spaceId, outcome.petition.id))
       }
       return outcome

@@ -1,3 +1,4 @@
+import type { ChangeFeed } from '../../db/change-feed.js'
 import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
 import type { OutboundClient } from '../../lib/outbound/index.js'
@@ -23,6 +24,10 @@ export function createApprovalsModule(deps: {
   events: AccessEventSink
   clock: () => Date
   denialHoldMs?: number
+  /** Decisions are announced on it after their commit, and long-polls on every node wake on them. */
+  changes: Pick<ChangeFeed, 'announce' | 'subscribe'>
+  /** How often a long-poll re-reads its petition when no hint arrives (default 1 s). */
+  recheckMs?: number
   /** Delegate calls go out through it; its policy also checks delegate URLs when a policy is saved. */
   outbound: OutboundClient
 }) {
@@ -37,7 +42,8 @@ export function createApprovalsModule(deps: {
     members: deps.members,
     decisions,
     eventsCommitted: () => deps.events.notify(),
-    waiter: createDecisionWaiter(),
+    waiter: createDecisionWaiter(deps.changes),
+    ...(deps.recheckMs !== undefined ? { recheckMs: deps.recheckMs } : {}),
     clock: deps.clock,
     denialHoldMs: deps.denialHoldMs ?? 3600_000,
     outbound: deps.outbound,

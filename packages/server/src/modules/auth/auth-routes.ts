@@ -44,11 +44,13 @@ export const PasswordSignInBody = Type.Object({ email: Email, password: Type.Str
 
 /**
  * Per client address and space, one bucket for every door to the password check (auth:signIn and
- * the console's session): slows password guessing without locking a user out everywhere.
+ * the console's session, one `groupId`), shared by every node: slows password guessing without
+ * locking a user out everywhere.
  */
 export const passwordRateLimit = (limit: SignInRateLimit) => ({
   max: limit.max,
   timeWindow: limit.timeWindowMs,
+  groupId: 'password-sign-in',
   keyGenerator: (request: FastifyRequest) => `${request.ip}|${(request.params as { space?: string }).space ?? ''}`,
 })
 

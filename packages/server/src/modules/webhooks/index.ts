@@ -1,8 +1,9 @@
+import type { ChangeFeed } from '../../db/change-feed.js'
 import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
 import type { OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
-import { createWebhookWorker, type WebhookWorkerDeps } from './webhooks-delivery.js'
+import { createWebhookWorker, WEBHOOKS_QUEUED, type WebhookWorkerDeps } from './webhooks-delivery.js'
 import { registerWebhooksRoutes } from './webhooks-routes.js'
 import { createWebhooksService } from './webhooks-service.js'
 import { createWebhooksStore } from './webhooks-store.js'
@@ -12,14 +13,17 @@ export { createWebhooksStore } from './webhooks-store.js'
 
 /**
  * The worker is created here but not started: the server starts it once migrations are applied,
- * and tests drive their own workers with `runOnce`.
+ * and tests drive their own workers with `runOnce`. A commit that may have queued deliveries is
+ * announced on the change feed, so that the worker of any node (this one at once) sends it.
  */
 export function createWebhooksModule(
-  deps: { db: Db; audit: Pick<AuditService, 'append'>; clock: () => Date; outbound: OutboundClient } & Partial<Omit<WebhookWorkerDeps, 'db' | 'store' | 'audit' | 'clock' | 'outbound'>>,
+  deps: { db: Db; audit: Pick<AuditService, 'append'>; clock: () => Date; outbound: OutboundClient; changes: Pick<ChangeFeed, 'announce' | 'subscribe'> } & Partial<
+    Omit<WebhookWorkerDeps, 'db' | 'store' | 'audit' | 'clock' | 'outbound' | 'changes'>
+  >,
 ) {
-  const { db, audit, clock, outbound, ...workerOptions } = deps
+  const { db, audit, clock, outbound, changes, ...workerOptions } = deps
   const store = createWebhooksStore()
-  const worker = createWebhookWorker({ ...workerOptions, db, store, audit, clock, outbound })
-  const service = createWebhooksService({ db, store, audit, clock, notify: () => worker.notify(), outboundPolicy: outbound.policy })
+  const worker = createWebhookWorker({ ...workerOptions, db, store, audit, clock, outbound, changes })
+  const service = createWebhooksService({ db, store, audit, clock, notify: () => changes.announce(WEBHOOKS_QUEUED), outboundPolicy: outbound.policy })
   return { store, service, worker, register: (app: App) => registerWebhooksRoutes(app, { webhooks: service }) }
 }

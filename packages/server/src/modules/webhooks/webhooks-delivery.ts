@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { Webhook } from 'standardwebhooks'
+import type { ChangeFeed } from '../../db/change-feed.js'
 import type { Db } from '../../db/db.js'
 import { OutboundFailure, type OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
@@ -39,7 +40,15 @@ export interface WebhookWorkerDeps {
   batchSize?: number
   pollIntervalMs?: number
   logger?: WorkerLogger
+  /**
+   * While running, the worker also wakes on `WEBHOOKS_QUEUED` hints from any node (deliveries
+   * queued by a commit on another process); its poll stays the fallback for a lost hint.
+   */
+  changes?: Pick<ChangeFeed, 'subscribe'>
 }
+
+/** The change-feed topic announced after a commit that may have queued webhook deliveries. */
+export const WEBHOOKS_QUEUED = 'webhooks:queued'
 
 /**
  * `Retry-After` as a delay in ms: delta-seconds or an HTTP date, capped at 24 h; null when absent
@@ -188,6 +197,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
   }
 
   let running = false
+  let unsubscribe: (() => void) | null = null
   let loop: Promise<void> | null = null
   let wake: (() => void) | null = null
   let nudged = false
@@ -225,28 +235,33 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
     }
   }
 
+  function notify(): void {
+    if (!running) return
+    nudged = true
+    wake?.()
+  }
+
   return {
     /** Attempts every due delivery once (up to a batch); resolves to how many were attempted. */
     runOnce,
     start(): void {
       if (running) return
       running = true
+      unsubscribe = deps.changes?.subscribe(WEBHOOKS_QUEUED, notify) ?? null
       loop = runLoop()
     },
     /** Stops polling and waits for attempts in flight to be sent and recorded. */
     async stop(): Promise<void> {
       running = false
+      unsubscribe?.()
+      unsubscribe = null
       wake?.()
       await loop
       loop = null
       await Promise.allSettled([...inFlight])
     },
-    /** Polls now instead of at the next interval (an in-process nudge after a commit that queued deliveries). */
-    notify(): void {
-      if (!running) return
-      nudged = true
-      wake?.()
-    },
+    /** Polls now instead of at the next interval (a nudge after a commit that queued deliveries). */
+    notify,
   }
 }
 
