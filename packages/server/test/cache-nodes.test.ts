@@ -13,7 +13,7 @@ import { createHarness, STORE, type Harness } from './harness.js'
  * first, changes something on A, then asserts the behaviour on B (and C) within a generous timeout —
  * the bound is the poll interval, not asserted as a timing.
  */
-const POLL_MS = 50
+const POLL_MS = 200
 let h: Harness
 const others: Array<{ built: BuiltApp; db: Db }> = []
 let b: BuiltApp
