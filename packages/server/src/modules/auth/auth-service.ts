@@ -96,18 +96,13 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
   return {
     /**
      * Bearer secret → principal, or a 401 that says what is wrong with the token. The subject's role
-     * is read now, not copied into the token, so a demotion takes effect on the next request.
+     * is read with the token, not copied into it, and a role change drops every node's cached copy
+     * (AUTH_TOPIC), so a demotion takes effect on the next request here and within the change feed's
+     * bound elsewhere.
      */
     async authenticate(secret: string): Promise<Principal> {
       const hash = sha256Hex(secret)
       const token = await tokens.get(AUTH_TOPIC, hash, () => store.findBySecretHash(db, hash))
-      if (!token) throw new AppError('unauthenticated', 'token is not valid: it was never issued here or its subject was deleted')
-      return checkedPrincipal(token, clock())
-    },
-
-    /** The same check without the cache: what the cached one must always answer (tests compare them). */
-    async authenticateUncached(secret: string): Promise<Principal> {
-      const token = await store.findBySecretHash(db, sha256Hex(secret))
       if (!token) throw new AppError('unauthenticated', 'token is not valid: it was never issued here or its subject was deleted')
       return checkedPrincipal(token, clock())
     },
