@@ -53,6 +53,8 @@ export async function startStack(kind: StoreKind, options: StackOptions & { admi
     })
     const { result } = await migrate(store.db, (conn) => built!.services.spaces.bootstrapIfEmpty(conn))
     if (!result) throw new Error('bootstrap did not run on a fresh store')
+    // As server.ts does after migrating: without it the control-plane caches never answer (fresh() is false).
+    await built.changes.start()
     await built.app.listen({ host: '127.0.0.1', port: 0 })
     const { port } = built.app.server.address() as AddressInfo
     return makeStack(kind, store, built, tracer, `http://127.0.0.1:${port}`, result.adminToken.token)

@@ -115,6 +115,7 @@ export async function buildApp(deps: AppDeps) {
   const members = createMembersModule({
     db: deps.db,
     audit: audit.service,
+    changes,
     // Late-bound: approvals is built below, on the members store; these run only per request.
     userAccess: {
       bindNewUser: (...args) => approvals.service.bindNewUser(...args),
@@ -127,7 +128,7 @@ export async function buildApp(deps: AppDeps) {
     endUserAccess: (...args: Parameters<typeof approvals.service.endUserAccess>) => approvals.service.endUserAccess(...args),
     committed: () => approvals.service.committed(),
   }
-  const sso = createSsoModule({ db: deps.db, audit: audit.service, auth: () => auth.service, members: members.store, userAccess, outbound, clock, publicUrl: deps.publicUrl ?? null, fromConfig: deps.ssoFromConfig ?? null })
+  const sso = createSsoModule({ db: deps.db, audit: audit.service, auth: () => auth.service, members: members.store, userAccess, outbound, clock, publicUrl: deps.publicUrl ?? null, fromConfig: deps.ssoFromConfig ?? null, changes })
   const auth = createAuthModule({
     db: deps.db,
     audit: audit.service,
@@ -136,6 +137,7 @@ export async function buildApp(deps: AppDeps) {
     userTokenTtlSeconds: deps.userTokenTtlSeconds ?? 3600,
     signInRateLimit: deps.signInRateLimit ?? { max: 10, timeWindowMs: 60_000 },
     passwordSignInAllowed: sso.passwordSignInAllowed,
+    changes,
   })
   const spaces = createSpacesModule({ db: deps.db, audit: audit.service, auth: auth.service, members: members.store })
   const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: deps.wakeups?.webhookPollMs ?? 1000, outbound, changes })
@@ -144,6 +146,7 @@ export async function buildApp(deps: AppDeps) {
     db: deps.db,
     audit: audit.service,
     members: members.store,
+    directory: members.directory,
     resources: resources.store,
     events: webhooks.service,
     clock,
@@ -152,7 +155,7 @@ export async function buildApp(deps: AppDeps) {
     changes,
     ...(deps.wakeups?.approvalRecheckMs !== undefined ? { recheckMs: deps.wakeups.approvalRecheckMs } : {}),
   })
-  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.store, outbound, ...deps.vault })
+  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.store, outbound, changes, ...deps.vault })
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)

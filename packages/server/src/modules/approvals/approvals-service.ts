@@ -16,6 +16,7 @@ import type { DecisionWaiter } from './decision-waiter.js'
 import { askDecisionEndpoint } from './delegate-client.js'
 import type { PetitionDecisions } from './petition-decisions.js'
 import type { PoliciesStore } from './policies-store.js'
+import type { MembersDirectory } from '../members/members-directory.js'
 
 export interface ApprovalsServiceDeps {
   db: Db
@@ -23,6 +24,8 @@ export interface ApprovalsServiceDeps {
   policies: Pick<PoliciesStore, 'list'>
   resources: Pick<ResourcesStore, 'getMany'>
   members: Pick<MembersStore, 'findUsersByEmails' | 'lockUsersByEmails' | 'getUser'>
+  /** Email → user, cached per process (invalidated on every node when users come or go): approval()'s fast path. */
+  directory: Pick<MembersDirectory, 'usersByEmails'>
   decisions: PetitionDecisions
   /** Wakes webhook delivery after a commit that enqueued access events. */
   eventsCommitted: () => void
@@ -80,6 +83,8 @@ function coversAll(grants: Grant[], pairs: GrantPair[]): boolean {
 /** The same people as now: each petitioner resolves to the same user (or to none) as when the petition was made. */
 const samePeople = (petition: Petition, petitioners: Petitioner[]) =>
   petitioners.every((petitioner) => petition.petitioners.some((stored) => stored.email === petitioner.email && stored.userId === petitioner.userId))
+
+const samePetitioners = (a: Petitioner[], b: Petitioner[]) => a.length === b.length && a.every((petitioner, i) => petitioner.email === b[i]!.email && petitioner.userId === b[i]!.userId)
 
 /**
  * Each petitioner with the user their email belongs to now, or null while no user has it. A
@@ -231,10 +236,22 @@ export function createApprovalsService(deps: ApprovalsServiceDeps) {
     async approval(by: Principal, raw: PetitionInput, waitMs: number): Promise<ApprovalOutcome> {
       const input = normalise(raw)
       assertMayPetitionFor(by, input.petitioners)
-      const petitioners = resolvePetitioners(input.petitioners, await deps.members.findUsersByEmails(db, by.spaceId, input.petitioners.map((petitioner) => petitioner.email)))
-      const pairs = pairsOf({ petitioners, resources: input.resources })
-      const active = await store.activeGrants(db, by.spaceId, pairs, clock())
-      if (coversAll(active, pairs)) return { status: 'granted', grants: active, petition: null }
+      const emails = input.petitioners.map((petitioner) => petitioner.email)
+      // The fast path: who holds each email from the directory's cache, then the grants — one statement.
+      // The grant lookup is the authority: a user deleted or deactivated lost their grants in that
+      // transaction, and a user created took over the email's unbound ones, so a stale directory entry
+      // can only miss a grant here, never find one; a miss is answered from the database below.
+      const cached = resolvePetitioners(input.petitioners, await deps.directory.usersByEmails(by.spaceId, emails))
+      const cachedPairs = pairsOf({ petitioners: cached, resources: input.resources })
+      const cachedActive = await store.activeGrants(db, by.spaceId, cachedPairs, clock())
+      if (coversAll(cachedActive, cachedPairs)) return { status: 'granted', grants: cachedActive, petition: null }
+
+      const petitioners = resolvePetitioners(input.petitioners, await deps.members.findUsersByEmails(db, by.spaceId, emails))
+      if (!samePetitioners(petitioners, cached)) {
+        const pairs = pairsOf({ petitioners, resources: input.resources })
+        const active = await store.activeGrants(db, by.spaceId, pairs, clock())
+        if (coversAll(active, pairs)) return { status: 'granted', grants: active, petition: null }
+      }
 
       const latest = await store.latestByKey(db, by.spaceId, requestKey(input, null))
       const now = clock().getTime()

@@ -3,6 +3,7 @@ import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
 import type { OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
+import type { MembersDirectory } from '../members/members-directory.js'
 import type { MembersStore } from '../members/members-store.js'
 import type { ResourcesStore } from '../resources/resources-store.js'
 import { registerApprovalsRoutes } from './approvals-routes.js'
@@ -20,6 +21,7 @@ export function createApprovalsModule(deps: {
   db: Db
   audit: AuditService
   members: MembersStore
+  directory: MembersDirectory
   resources: ResourcesStore
   events: AccessEventSink
   clock: () => Date
@@ -40,6 +42,7 @@ export function createApprovalsModule(deps: {
     policies: policiesStore,
     resources: deps.resources,
     members: deps.members,
+    directory: deps.directory,
     decisions,
     eventsCommitted: () => deps.events.notify(),
     waiter: createDecisionWaiter(deps.changes),

@@ -7,9 +7,11 @@ import type { AuditService } from '../audit/audit-service.js'
 import type { AuditActor } from '../audit/audit-types.js'
 import type { MembersStore } from '../members/members-store.js'
 import { normaliseEmail } from '../members/members-service.js'
-import type { AuthStore } from './auth-store.js'
+import type { ChangeFeed } from '../../db/change-feed.js'
+import { createTopicCache } from '../../lib/topic-cache.js'
+import type { AuthStore, TokenForAuth } from './auth-store.js'
 import { assertMayProduce } from './credential-policy.js'
-import type { IssuedToken, Principal, TokenInfo, TokenScope } from './auth-types.js'
+import { AUTH_TOPIC, type IssuedToken, type Principal, type TokenInfo, type TokenScope } from './auth-types.js'
 
 export interface AuthServiceDeps {
   db: Db
@@ -21,13 +23,45 @@ export interface AuthServiceDeps {
   userTokenTtlSeconds: number
   /** Whether the space lets people sign in with a password (the SSO module can turn it off); absent: always. */
   passwordSignInAllowed?: (spaceId: string) => Promise<boolean>
+  /** Invalidates the token cache of every node (revocations) and tells this one when others change. */
+  changes: Pick<ChangeFeed, 'touch' | 'announce' | 'generation' | 'fresh' | 'subscribe'>
+  /** How many authenticated tokens each process keeps (default 10,000). */
+  tokenCacheEntries?: number
 }
 
 export const USER_TOKEN_PREFIX = 'ghu'
 export const SERVICE_TOKEN_PREFIX = 'ghs'
 export const MAX_USER_TOKEN_TTL_SECONDS = 24 * 3600
 
-export function createAuthService({ db, store, members, audit, clock, userTokenTtlSeconds, passwordSignInAllowed }: AuthServiceDeps) {
+/**
+ * The checks a token passes at every use, cached row or not: revocation, expiry against the injected
+ * clock (a token that expires at T is refused at T whatever the cache holds), a deactivated subject.
+ */
+export function checkedPrincipal(token: TokenForAuth, now: Date): Principal {
+  if (token.revokedAt) throw new AppError('token_revoked', `token ${token.id} was revoked at ${token.revokedAt}`)
+  if (token.expiresAt && new Date(token.expiresAt) <= now) {
+    throw new AppError('token_expired', `token ${token.id} expired at ${token.expiresAt}; sign in again or ask for a new token`)
+  }
+  if (token.subjectDisabledAt) throw new AppError('unauthenticated', `token ${token.id} acts as a user who was deactivated at ${token.subjectDisabledAt}`)
+  const isUser = token.kind === 'user'
+  return {
+    spaceId: token.spaceId,
+    kind: token.kind,
+    subjectId: token.subjectId,
+    userId: isUser ? token.subjectId : null,
+    email: isUser ? token.subjectDisplay.toLowerCase() : null,
+    tokenId: token.id,
+    role: token.subjectRole,
+    scopes: token.scopes,
+    actor: { kind: token.kind, id: token.subjectId, display: token.subjectDisplay, tokenId: token.id },
+  }
+}
+
+export function createAuthService({ db, store, members, audit, clock, userTokenTtlSeconds, passwordSignInAllowed, changes, tokenCacheEntries }: AuthServiceDeps) {
+  // Token hash → the token row with its subject, as the database last said. Unknown hashes are not
+  // kept (a guessed token costs a query, never a cache slot); a revoke, a subject's change or deletion
+  // touches AUTH_TOPIC and empties it on every node.
+  const tokens = createTopicCache<TokenForAuth>({ feed: changes, maxEntries: tokenCacheEntries ?? 10_000 })
   async function issue(
     tx: Queryable,
     spaceId: string,
@@ -62,28 +96,15 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
   return {
     /**
      * Bearer secret → principal, or a 401 that says what is wrong with the token. The subject's role
-     * is read now, not copied into the token, so a demotion takes effect on the next request.
+     * is read with the token, not copied into it, and a role change drops every node's cached copy
+     * (AUTH_TOPIC), so a demotion takes effect on the next request here and within the change feed's
+     * bound elsewhere.
      */
     async authenticate(secret: string): Promise<Principal> {
-      const token = await store.findBySecretHash(db, sha256Hex(secret))
+      const hash = sha256Hex(secret)
+      const token = await tokens.get(AUTH_TOPIC, hash, () => store.findBySecretHash(db, hash))
       if (!token) throw new AppError('unauthenticated', 'token is not valid: it was never issued here or its subject was deleted')
-      if (token.revokedAt) throw new AppError('token_revoked', `token ${token.id} was revoked at ${token.revokedAt}`)
-      if (token.expiresAt && new Date(token.expiresAt) <= clock()) {
-        throw new AppError('token_expired', `token ${token.id} expired at ${token.expiresAt}; sign in again or ask for a new token`)
-      }
-      if (token.subjectDisabledAt) throw new AppError('unauthenticated', `token ${token.id} acts as a user who was deactivated at ${token.subjectDisabledAt}`)
-      const isUser = token.kind === 'user'
-      return {
-        spaceId: token.spaceId,
-        kind: token.kind,
-        subjectId: token.subjectId,
-        userId: isUser ? token.subjectId : null,
-        email: isUser ? token.subjectDisplay.toLowerCase() : null,
-        tokenId: token.id,
-        role: token.subjectRole,
-        scopes: token.scopes,
-        actor: { kind: token.kind, id: token.subjectId, display: token.subjectDisplay, tokenId: token.id },
-      }
+      return checkedPrincipal(token, clock())
     },
 
     /** Email and password → a short-lived user access token. Wrong email and wrong password look the same. */
@@ -188,10 +209,11 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
 
     /** Idempotent: revoking a revoked token answers with it and records nothing new. */
     async revoke(by: Principal, tokenId: string): Promise<TokenInfo> {
-      return db.transaction(async (tx) => {
+      const token = await db.transaction(async (tx) => {
         const result = await store.revoke(tx, by.spaceId, tokenId, clock())
         if (!result) throw notFound('token', tokenId)
         if (result.changed) {
+          await changes.touch(tx, AUTH_TOPIC)
           await audit.append(tx, by.spaceId, {
             event: 'token/revoke',
             actor: by.actor,
@@ -203,6 +225,8 @@ export function createAuthService({ db, store, members, audit, clock, userTokenT
         }
         return result.token
       })
+      changes.announce(AUTH_TOPIC)
+      return token
     },
   }
 }

@@ -1,5 +1,12 @@
 import type { AuditActor } from '../audit/audit-types.js'
 
+/**
+ * The change-feed topic of everything a bearer token authenticates as: a token revoked, a user's role
+ * changed, a user deactivated or deleted, a service account deleted. Touched in the change's
+ * transaction, announced after it; every node's token cache empties on it.
+ */
+export const AUTH_TOPIC = 'auth:tokens'
+
 export type Role = 'admin' | 'reviewer' | 'member'
 
 const ROLE_RANK: Record<Role, number> = { member: 1, reviewer: 2, admin: 3 }

@@ -1,3 +1,4 @@
+import type { ChangeFeed } from '../../db/change-feed.js'
 import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
 import type { AuditService } from '../audit/audit-service.js'
@@ -15,6 +16,7 @@ export function createAuthModule(deps: {
   userTokenTtlSeconds: number
   signInRateLimit: SignInRateLimit
   passwordSignInAllowed?: (spaceId: string) => Promise<boolean>
+  changes: ChangeFeed
 }) {
   const service = createAuthService({ ...deps, store: createAuthStore() })
   return {

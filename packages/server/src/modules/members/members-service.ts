@@ -7,6 +7,9 @@ import { hashPassword } from '../../lib/secrets.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { Principal, Role } from '../auth/auth-types.js'
 import { assertMayProduce } from '../auth/credential-policy.js'
+import type { ChangeFeed } from '../../db/change-feed.js'
+import { AUTH_TOPIC } from '../auth/auth-types.js'
+import { membersTopic } from './members-directory.js'
 import type { MembersStore } from './members-store.js'
 import type { Group, NewUser, ServiceAccount, User, UserAccessHooks, UserChanges } from './members-types.js'
 
@@ -15,6 +18,8 @@ export interface MembersServiceDeps {
   store: MembersStore
   audit: Pick<AuditService, 'append'>
   userAccess: UserAccessHooks
+  /** Users and service accounts back tokens and approval(): their changes invalidate caches on every node. */
+  changes: Pick<ChangeFeed, 'touch' | 'announce'>
 }
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase()
@@ -24,7 +29,7 @@ const membershipRefs = (groupId: string, userId: string) => [
   { kind: 'user', id: userId },
 ]
 
-export function createMembersService({ db, store, audit, userAccess }: MembersServiceDeps) {
+export function createMembersService({ db, store, audit, userAccess, changes: feed }: MembersServiceDeps) {
   const mustGetUser = async (spaceId: string, userId: string) =>
     (await store.getUser(db, spaceId, userId)) ?? Promise.reject(notFound('user', userId))
   const mustGetGroup = async (spaceId: string, groupId: string) =>
@@ -48,10 +53,12 @@ export function createMembersService({ db, store, audit, userAccess }: MembersSe
             meta: { email, role: input.role, password: passwordHash !== null },
           })
           await userAccess.bindNewUser(tx, by.spaceId, id, email)
+          await feed.touch(tx, membersTopic(by.spaceId))
         })
       } catch (error) {
         throw constraintMessage(error, { unique: `a user with email '${email}' already exists in this space` })
       }
+      feed.announce(membersTopic(by.spaceId))
       return mustGetUser(by.spaceId, id)
     },
 
@@ -80,7 +87,10 @@ export function createMembersService({ db, store, audit, userAccess }: MembersSe
           resources: [{ kind: 'user', id: userId }],
           meta: { name: changes.name, role: changes.role, passwordChanged: passwordHash !== undefined },
         })
+        // Tokens carry the user's role as read: a new one must reach every node's token cache.
+        if (changes.role !== undefined) await feed.touch(tx, AUTH_TOPIC)
       })
+      if (changes.role !== undefined) feed.announce(AUTH_TOPIC)
       return mustGetUser(by.spaceId, userId)
     },
 
@@ -95,7 +105,9 @@ export function createMembersService({ db, store, audit, userAccess }: MembersSe
         await userAccess.endUserAccess(tx, by.spaceId, userId, by.actor, 'user_deleted')
         await store.deleteUser(tx, by.spaceId, userId)
         await audit.append(tx, by.spaceId, { event: 'user/delete', actor: by.actor, resources: [{ kind: 'user', id: userId }] })
+        await feed.touch(tx, AUTH_TOPIC, membersTopic(by.spaceId))
       })
+      feed.announce(AUTH_TOPIC, membersTopic(by.spaceId))
       userAccess.committed()
     },
 
@@ -114,7 +126,9 @@ export function createMembersService({ db, store, audit, userAccess }: MembersSe
         await store.setUserDisabled(tx, by.spaceId, userId, new Date())
         await userAccess.endUserAccess(tx, by.spaceId, userId, by.actor, 'user_deactivated')
         await audit.append(tx, by.spaceId, { event: 'user/deactivate', actor: by.actor, resources: [{ kind: 'user', id: userId }] })
+        await feed.touch(tx, AUTH_TOPIC, membersTopic(by.spaceId))
       })
+      feed.announce(AUTH_TOPIC, membersTopic(by.spaceId))
       userAccess.committed()
       return mustGetUser(by.spaceId, userId)
     },
@@ -203,7 +217,9 @@ export function createMembersService({ db, store, audit, userAccess }: MembersSe
           actor: by.actor,
           resources: [{ kind: 'service_account', id: accountId }],
         })
+        await feed.touch(tx, AUTH_TOPIC)
       })
+      feed.announce(AUTH_TOPIC)
     },
   }
 }

@@ -1,3 +1,4 @@
+import type { ChangeFeed } from '../../db/change-feed.js'
 import type { OidcFromConfig } from '../../config.js'
 import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
@@ -23,6 +24,7 @@ export function createSsoModule(deps: {
   clock: () => Date
   publicUrl?: string | null
   fromConfig?: OidcFromConfig | null
+  changes: ChangeFeed
 }) {
   const store = createSsoStore()
   const providers = createSsoProvidersService({ db: deps.db, store, audit: deps.audit, outboundPolicy: deps.outbound.policy })
@@ -36,6 +38,7 @@ export function createSsoModule(deps: {
     relyingParty: createRelyingParty(deps.outbound),
     clock: deps.clock,
     fromConfig: deps.fromConfig ?? null,
+    changes: deps.changes,
   })
   const service = { ...providers, ...signIn }
   return {

@@ -7,7 +7,9 @@ import { sha256Hex } from '../../lib/secrets.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { AuditActor } from '../audit/audit-types.js'
 import type { AuthService } from '../auth/auth-service.js'
-import type { IssuedToken } from '../auth/auth-types.js'
+import { AUTH_TOPIC, type IssuedToken } from '../auth/auth-types.js'
+import type { ChangeFeed } from '../../db/change-feed.js'
+import { membersTopic } from '../members/members-directory.js'
 import type { MembersStore } from '../members/members-store.js'
 import { normaliseEmail } from '../members/members-service.js'
 import type { UserAccessHooks } from '../members/members-types.js'
@@ -28,6 +30,8 @@ export interface SsoServiceDeps {
   clock: () => Date
   /** The GATEHOUSE_OIDC_* provider of the default space: its client secret is read from here, never stored. */
   fromConfig?: OidcFromConfig | null
+  /** A user created or a role synced here invalidates caches on every node, as in the members module. */
+  changes: Pick<ChangeFeed, 'touch' | 'announce'>
 }
 
 /** How long a started sign-in may take at the IdP, and how long a CLI has to exchange its code. */
@@ -50,7 +54,7 @@ export type CallbackResult =
   | { kind: 'cli'; location: string }
 
 /** Signing in: the browser and CLI flows, from the start redirect to the user access token. */
-export function createSsoService({ db, store, members, userAccess, auth, audit, relyingParty, clock, fromConfig }: SsoServiceDeps) {
+export function createSsoService({ db, store, members, userAccess, auth, audit, relyingParty, clock, fromConfig, changes }: SsoServiceDeps) {
   /** A provider with the secret the relying party uses: stored, or for the configured one, from configuration. */
   const withSecret = (spaceId: string, provider: SsoProviderSecretView): SsoProviderSecretView =>
     provider.clientSecret === null && fromConfig && spaceId === CONFIG_SPACE && provider.id === fromConfig.providerId ? { ...provider, clientSecret: fromConfig.clientSecret } : provider
@@ -80,12 +84,15 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
     const via = { via: 'sso', provider: provider.id }
     const role = mapRole(claims, { roleClaim: provider.roleClaim, roleMap: provider.roleMap })
     let userId: string
+    // The change-feed topics this sign-in changed, for the caller to announce after its commit.
+    const touched: string[] = []
     if (decision.kind === 'create') {
       userId = newId('usr')
       const name = typeof claims.name === 'string' && claims.name.trim() !== '' ? claims.name.trim().slice(0, 200) : email
       await members.insertUser(tx, spaceId, { id: userId, email, name, role, passwordHash: null })
       await audit.append(tx, spaceId, { event: 'user/create', actor: system, resources: [{ kind: 'user', id: userId }], meta: { email, role, password: false, ...via, subject } })
       await userAccess.bindNewUser(tx, spaceId, userId, email)
+      touched.push(membersTopic(spaceId))
     } else {
       userId = decision.userId
       if (decision.kind === 'link') {
@@ -96,6 +103,7 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
       if (provider.roleClaim && current && current.role !== role) {
         await members.updateUser(tx, spaceId, userId, { role })
         await audit.append(tx, spaceId, { event: 'user/update', actor: system, resources: [{ kind: 'user', id: userId }], meta: { role, previousRole: current.role, ...via } })
+        touched.push(AUTH_TOPIC)
       }
     }
     await store.linkIdentity(tx, spaceId, provider.id, subject, userId, email)
@@ -115,7 +123,8 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
       }
     }
     await audit.append(tx, spaceId, { event: 'sso/sign_in', actor: { kind: 'user', id: userId, display: email }, resources: [{ kind: 'user', id: userId }, { kind: 'sso_provider', id: provider.id }], meta: { ...via, subject, created: decision.kind === 'create' } })
-    return { id: userId, email }
+    await changes.touch(tx, ...touched)
+    return { id: userId, email, touched }
   }
 
   return {
@@ -202,8 +211,10 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
       })
       if (decision.kind === 'refuse') return refuse(spaceId, providerId, decision.reason, decision.message, { subject, email })
 
+      let touched: string[] = []
       const result = await db.transaction(async (tx): Promise<CallbackResult> => {
         const user = await admit(tx, spaceId, provider, claims, decision, email)
+        touched = user.touched
         if (flow.cliRedirect && flow.cliChallenge) {
           const code = randomBytes(32).toString('base64url')
           await store.insertCliCode(tx, { codeHash: sha256Hex(code), spaceId, userId: user.id, providerId, challenge: flow.cliChallenge, redirectUri: flow.cliRedirect, expiresAt: new Date(clock().getTime() + CLI_CODE_TTL_MS) })
@@ -215,6 +226,7 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
         const token = await auth.signInVerified(tx, spaceId, user, { method: 'sso', provider: providerId })
         return { kind: 'browser', token, returnTo: flow.returnTo }
       })
+      changes.announce(...touched)
       userAccess.committed()
       return result
     },

@@ -1,3 +1,4 @@
+import type { ChangeFeed } from '../../db/change-feed.js'
 import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
 import type { OutboundClient } from '../../lib/outbound/index.js'
@@ -8,6 +9,7 @@ import { createExternalAcl } from './acl/external-acl.js'
 import { createGrantsAcl } from './acl/grants-acl.js'
 import { createSigningKeys } from './clients/signing-keys.js'
 import { createVaultClientsService, createVaultClientsStore } from './clients/vault-clients.js'
+import { createVaultControlCache } from './control-cache.js'
 import { createModelsService } from './models/models-service.js'
 import { createModelsStore } from './models/models-store.js'
 import { ModelSchema, registerModelsRoutes } from './models/models-routes.js'
@@ -39,20 +41,23 @@ export function createVaultModule(
     grants: Pick<ApprovalsStore, 'grantsCovering'>
     /** External ACL calls go out through it; its policy also checks ACL URLs when a policy is saved. */
     outbound: OutboundClient
+    /** Control-plane changes invalidate every node's cache of clients, policies and models. */
+    changes: ChangeFeed
   } & VaultOptions,
 ) {
-  const { db, audit, clock } = deps
+  const { db, audit, clock, changes } = deps
   const tokenTtlSeconds = deps.tokenTtlSeconds ?? 300
   const modelsStore = createModelsStore()
   const policiesStore = createVaultPoliciesStore()
-  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore })
-  const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore, outboundPolicy: deps.outbound.policy })
+  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore, changes })
+  const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore, outboundPolicy: deps.outbound.policy, changes })
   const clientsStore = createVaultClientsStore()
-  const clients = createVaultClientsService({ db, store: clientsStore, policies: policiesStore, audit })
+  const clients = createVaultClientsService({ db, store: clientsStore, policies: policiesStore, audit, changes })
   const keys = createSigningKeys({ db, clock, tokenTtlSeconds })
   const acl = createExternalAcl({ outbound: deps.outbound })
   const grantsAcl = createGrantsAcl({ authenticate: deps.authenticate, grants: deps.grants, clock })
-  const contexts = createVaultContexts({ db, keys, clients, policies: policiesStore, models: modelsStore })
+  const control = createVaultControlCache({ db, clients: clientsStore, policies: policiesStore, models: modelsStore, changes })
+  const contexts = createVaultContexts({ keys, control })
   const records = createRecordsService({ db, store: createRecordsStore(), contexts, acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
   const consoleVault = createConsoleVaultService({ db, store: createConsoleVaultStore(), clients: clientsStore, policies: policiesStore, models: modelsStore, records, audit })
   return {

@@ -5,6 +5,8 @@ import { base32, newId } from '../../../lib/ids.js'
 import { newSecret, sha256Hex } from '../../../lib/secrets.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
+import type { ChangeFeed } from '../../../db/change-feed.js'
+import { vaultTopic } from '../control-cache.js'
 import type { VaultPoliciesStore } from '../policies/vault-policies.js'
 
 export interface VaultClient {
@@ -72,8 +74,8 @@ export function createVaultClientsStore() {
 
 export type VaultClientsStore = ReturnType<typeof createVaultClientsStore>
 
-export function createVaultClientsService(deps: { db: Db; store: VaultClientsStore; policies: Pick<VaultPoliciesStore, 'get'>; audit: Pick<AuditService, 'append'> }) {
-  const { db, store, audit } = deps
+export function createVaultClientsService(deps: { db: Db; store: VaultClientsStore; policies: Pick<VaultPoliciesStore, 'get'>; audit: Pick<AuditService, 'append'>; changes: Pick<ChangeFeed, 'touch' | 'announce'> }) {
+  const { db, store, audit, changes } = deps
   return {
     /** The secret is in this answer only; the server keeps its SHA-256. */
     async create(by: Principal, input: { name: string; policyId: string }): Promise<VaultClient & { clientSecret: string }> {
@@ -94,7 +96,9 @@ export function createVaultClientsService(deps: { db: Db; store: VaultClientsSto
       await db.transaction(async (tx) => {
         if (!(await store.delete(tx, by.spaceId, id))) throw notFound('vault client', id)
         await audit.append(tx, by.spaceId, { event: 'vault/client_delete', actor: by.actor, resources: [{ kind: 'vault_client', id }] })
+        await changes.touch(tx, vaultTopic(by.spaceId))
       })
+      changes.announce(vaultTopic(by.spaceId))
     },
 
     /** client_id and secret → the client, or null. The hash comparison takes the same time either way. */

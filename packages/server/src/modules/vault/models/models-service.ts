@@ -6,6 +6,8 @@ import { base32 } from '../../../lib/ids.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
 import { ruleMentions } from '../policies/check-policy-rules.js'
+import type { ChangeFeed } from '../../../db/change-feed.js'
+import { vaultTopic } from '../control-cache.js'
 import type { VaultPoliciesStore } from '../policies/vault-policies.js'
 import { changeSql, createTableSql, tableRef } from './model-ddl.js'
 import { IDENTIFIER, MAX_FIELDS, SYSTEM_FIELDS, type Model, type ModelDefinition } from './model-types.js'
@@ -63,7 +65,20 @@ function nextDefinition(name: string, definition: ModelUpdate): ModelDefinition 
   return next
 }
 
-export function createModelsService({ db, store, audit, policies }: { db: Db; store: ModelsStore; audit: Pick<AuditService, 'append'>; policies: Pick<VaultPoliciesStore, 'list'> }) {
+export function createModelsService({
+  db,
+  store,
+  audit,
+  policies,
+  changes,
+}: {
+  db: Db
+  store: ModelsStore
+  audit: Pick<AuditService, 'append'>
+  policies: Pick<VaultPoliciesStore, 'list'>
+  /** A model changed or dropped reaches every node's control-plane cache (control-cache.ts). */
+  changes: Pick<ChangeFeed, 'touch' | 'announce'>
+}) {
   /** The policies whose rule for `model` names one of `fields`. */
   async function mentions(tx: Queryable, spaceId: string, model: string, fields: readonly string[]): Promise<PolicyMention[]> {
     if (fields.length === 0) return []
@@ -148,10 +163,12 @@ export function createModelsService({ db, store, audit, policies }: { db: Db; st
             resources: [{ kind: 'vault_model', id: name }],
             meta: { fields: next.fields, ddl: statements.length, changes: plan.changes.map(({ op, field }) => ({ op, field })), dropped: plan.drops },
           })
+          await changes.touch(tx, vaultTopic(by.spaceId))
         })
       } catch (error) {
         throw constraintMessage(error, { notNull: `some records of '${name}' have no value for a field you made required; fill them in first` })
       }
+      changes.announce(vaultTopic(by.spaceId))
       return mustGet(by.spaceId, name)
     },
 
@@ -163,7 +180,9 @@ export function createModelsService({ db, store, audit, policies }: { db: Db; st
         await store.execute(tx, [`DROP TABLE ${tableRef(current.tableName)}`])
         await store.delete(tx, by.spaceId, name)
         await audit.append(tx, by.spaceId, { event: 'vault/model_delete', actor: by.actor, resources: [{ kind: 'vault_model', id: name }] })
+        await changes.touch(tx, vaultTopic(by.spaceId))
       })
+      changes.announce(vaultTopic(by.spaceId))
     },
   }
 }

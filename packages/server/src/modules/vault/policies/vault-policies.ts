@@ -5,6 +5,8 @@ import { newId } from '../../../lib/ids.js'
 import { assertOutboundUrl, redactUrl, type OutboundPolicy } from '../../../lib/outbound/index.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
+import type { ChangeFeed } from '../../../db/change-feed.js'
+import { vaultTopic } from '../control-cache.js'
 import type { ModelsStore } from '../models/models-store.js'
 import type { Model } from '../models/model-types.js'
 import { checkPolicyRules } from './check-policy-rules.js'
@@ -53,19 +55,25 @@ function auditedRules(rules: Record<string, ModelRule>): Record<string, ModelRul
   return Object.fromEntries(entries) as Record<string, ModelRule>
 }
 
-/** Policies are read fresh on every data-plane call: an edit or a deletion takes effect at once. */
+/**
+ * The data plane reads policies through the control-plane cache: an edit or a deletion takes effect at
+ * once on this node and within the change feed's bound on the others.
+ */
 export function createVaultPoliciesService({
   db,
   store,
   audit,
   models,
   outboundPolicy,
+  changes,
 }: {
   db: Db
   store: VaultPoliciesStore
   audit: Pick<AuditService, 'append'>
   models: Pick<ModelsStore, 'get' | 'list'>
   outboundPolicy: OutboundPolicy
+  /** A policy changed or deleted reaches every node's control-plane cache (control-cache.ts). */
+  changes: Pick<ChangeFeed, 'touch' | 'announce'>
 }) {
   /**
    * The models the rules name, locked (FOR UPDATE) until the policy commits: a concurrent model
@@ -87,12 +95,15 @@ export function createVaultPoliciesService({
       if (rule.acl.source === 'external') assertOutboundUrl(rule.acl.url, outboundPolicy, `rules.${model}.acl.url`)
     }
     try {
-      return await db.transaction(async (tx) => {
+      const policy = await db.transaction(async (tx) => {
         checkPolicyRules(rules, await currentModels(tx, by.spaceId, rules))
         const policy = await store.upsert(tx, by.spaceId, id, name, rules)
         await audit.append(tx, by.spaceId, { event, actor: by.actor, resources: [{ kind: 'vault_policy', id }], meta: { name, rules: auditedRules(rules) } })
+        await changes.touch(tx, vaultTopic(by.spaceId))
         return policy
       })
+      changes.announce(vaultTopic(by.spaceId))
+      return policy
     } catch (error) {
       throw constraintMessage(error, { unique: `a vault access policy named '${name}' already exists` })
     }
@@ -111,7 +122,9 @@ export function createVaultPoliciesService({
         await db.transaction(async (tx) => {
           if (!(await store.delete(tx, by.spaceId, id))) throw notFound('vault access policy', id)
           await audit.append(tx, by.spaceId, { event: 'vault/policy_delete', actor: by.actor, resources: [{ kind: 'vault_policy', id }] })
+          await changes.touch(tx, vaultTopic(by.spaceId))
         })
+        changes.announce(vaultTopic(by.spaceId))
       } catch (error) {
         throw constraintMessage(error, { foreignKey: `vault access policy ${id} is still bound to vault clients; delete them first` })
       }

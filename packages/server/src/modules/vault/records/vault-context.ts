@@ -1,13 +1,10 @@
 import type { FastifyRequest } from 'fastify'
-import type { Db } from '../../../db/db.js'
 import { readBearer } from '../../../http/access.js'
 import { AppError, notFound } from '../../../http/errors.js'
 import type { AuditActor } from '../../audit/audit-types.js'
 import type { SigningKeys } from '../clients/signing-keys.js'
-import type { VaultClientsService } from '../clients/vault-clients.js'
-import type { ModelsStore } from '../models/models-store.js'
+import type { VaultControlCache } from '../control-cache.js'
 import type { Model } from '../models/model-types.js'
-import type { VaultPoliciesStore } from '../policies/vault-policies.js'
 import type { ModelRule, VaultAction, VaultPolicy } from '../policies/vault-policy-types.js'
 
 declare module 'fastify' {
@@ -26,14 +23,18 @@ export interface VaultContext {
   clientToken: string | null
 }
 
-export function createVaultContexts(deps: { db: Db; keys: SigningKeys; clients: VaultClientsService; policies: VaultPoliciesStore; models: ModelsStore }) {
+export function createVaultContexts(deps: { keys: SigningKeys; control: VaultControlCache }) {
   return {
-    /** Verifies the vault token and reads the client and its policy now: deletions take effect at once. */
+    /**
+     * Verifies the vault token and reads the client and its policy through the control-plane cache: a
+     * deletion or change takes effect at once on this node and within the change feed's bound on the
+     * others (docs/nodes.md).
+     */
     async resolve(headers: { authorization?: string; 'x-client-auth'?: string | string[] }): Promise<VaultContext> {
       const claims = await deps.keys.verify(readBearer(headers.authorization, 'Authorization'))
-      const client = await deps.clients.byClientId(claims.sub)
+      const client = await deps.control.client(claims.space, claims.sub)
       if (!client || client.spaceId !== claims.space) throw new AppError('unauthenticated', 'this vault client no longer exists')
-      const policy = await deps.policies.get(deps.db, client.spaceId, client.policyId)
+      const policy = await deps.control.policy(client.spaceId, client.policyId)
       if (!policy) throw new AppError('forbidden', "this vault client's access policy was deleted")
       const raw = headers['x-client-auth']
       const clientAuth = Array.isArray(raw) ? raw[0] : raw
@@ -48,7 +49,7 @@ export function createVaultContexts(deps: { db: Db; keys: SigningKeys; clients: 
     /** The model and this policy's rule for it; a model the policy does not cover looks like no model. */
     async modelFor(context: VaultContext, name: string, action: VaultAction): Promise<{ model: Model; rule: ModelRule }> {
       const rule = Object.prototype.hasOwnProperty.call(context.policy.rules, name) ? context.policy.rules[name] : undefined
-      const model = rule ? await deps.models.get(deps.db, context.spaceId, name) : null
+      const model = rule ? await deps.control.model(context.spaceId, name) : null
       if (!rule || !model) throw notFound('model', name)
       if (!rule.actions.includes(action)) throw new AppError('forbidden', `your access policy does not allow '${action}' on model '${name}'`)
       return { model, rule }
