@@ -81,13 +81,13 @@ export const bulkUpload: Scenario = {
     let shown = 0
     const started = performance.now()
     try {
-      const result = await client.resource.bulkUpdate({
+      const result = await ctx.profile('upload', () => client.resource.bulkUpdate({
         resources: rows,
         onProgress: ({ done }) => {
           bar.tick(done - shown)
           shown = done
         },
-      })
+      }))
       if (result.changed !== count) throw new Error(`bulkUpdate changed ${result.changed} of ${count} resources`)
     } finally {
       bar.stop()
