@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--rows N] [--store pglite|postgres|both] [--scenario <name>…] [--out <dir>] [--cpu-prof]`
+ * `npm run bench [-- --quick] [--rows N] [--bulk-rows N] [--store pglite|postgres|both] [--scenario <name>…] [--out <dir>] [--cpu-prof]`
  *
  * Each scenario measures Gatehouse against the floor a hand-written solution reaches on the same
  * machine in the same run, and reports the ratio. Prints a Markdown table on stdout (progress and
@@ -28,6 +28,11 @@ const program = new Command()
     if (!Number.isInteger(rows) || rows < 1000 || rows > 10_000_000) throw new InvalidArgumentError('a whole number from 1000 to 10000000')
     return rows
   })
+  .option('--bulk-rows <count>', 'scenario 3 also uploads this many resources twice through the SDK to a server in its own process, sampling its RSS (PostgreSQL only; e.g. 1000000)', (value: string) => {
+    const rows = Number(value.replace(/[_,]/g, ''))
+    if (!Number.isInteger(rows) || rows < 1000 || rows > 10_000_000) throw new InvalidArgumentError('a whole number from 1000 to 10000000')
+    return rows
+  })
   .addOption(
     new Option('--scenario <name>', `run only these (repeatable or comma-separated): ${scenarios.map((scenario) => scenario.name).join(', ')}`)
       .argParser((value: string, previous: string[]) => {
@@ -41,7 +46,7 @@ const program = new Command()
   .option('--cpu-prof', 'also write CPU profiles of the measured phases to <out>/prof (evidence; the profiler costs time, so the figures are not comparable)', false)
   .parse()
 
-const flags = program.opts<{ store?: StoreChoice; quick: boolean; rows?: number; scenario: string[]; out: string; progress: boolean; cpuProf: boolean }>()
+const flags = program.opts<{ store?: StoreChoice; quick: boolean; rows?: number; bulkRows?: number; scenario: string[]; out: string; progress: boolean; cpuProf: boolean }>()
 
 // Ctrl-C still drops the databases this run created.
 process.once('SIGINT', () => {
@@ -57,7 +62,7 @@ try {
     stores,
     adminUrl,
     quick: flags.quick,
-    ...(flags.rows ? { sizes: { findRows: flags.rows } } : {}),
+    sizes: { ...(flags.rows ? { findRows: flags.rows } : {}), ...(flags.bulkRows ? { bulkRssRows: flags.bulkRows } : {}) },
     scenarios: flags.scenario,
     outDir: flags.out,
     ...(flags.progress ? {} : { progress: false }),
