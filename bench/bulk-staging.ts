@@ -5,7 +5,9 @@
  *
  * - `jsonb`: one INSERT … SELECT FROM jsonb_to_recordset($2) … ON CONFLICT (what the server sends);
  * - `staged, drop`: CREATE TEMP TABLE … ON COMMIT DROP, COPY the batch into it, INSERT … SELECT … ON CONFLICT;
- * - `staged, keep`: the same with one temporary table per connection (IF NOT EXISTS … ON COMMIT DELETE ROWS).
+ * - `staged, keep`: the same with one temporary table per connection (IF NOT EXISTS … ON COMMIT DELETE ROWS);
+ * - `probe + COPY` (what the server does on PostgreSQL for a batch of new keys): one primary-key probe
+ *   per key, and when none exists, COPY straight into resources under a savepoint; else the jsonb upsert.
  *
  * Each runs twice over the same rows: first inserting, then repeating (nothing changes). Prints ms
  * per batch, per statement. Nothing else runs on the store meanwhile.
@@ -28,7 +30,7 @@ const BATCH = 1000
 const COLUMNS = 'kind text NOT NULL, id text NOT NULL, display_name text NOT NULL, labels jsonb NOT NULL'
 const ON_CONFLICT = `ON CONFLICT (space_id, kind, id) DO UPDATE SET display_name = excluded.display_name, labels = excluded.labels, updated_at = now()
   WHERE r.display_name IS DISTINCT FROM excluded.display_name OR r.labels IS DISTINCT FROM excluded.labels`
-const ARMS = ['jsonb', 'staged, drop', 'staged, keep'] as const
+const ARMS = ['jsonb', 'staged, drop', 'staged, keep', 'probe + COPY'] as const
 type Arm = (typeof ARMS)[number]
 
 const { stores, adminUrl } = await resolveStores(flags.store)
@@ -58,7 +60,22 @@ for (const kind of stores) {
               add(`${arm} | ${pass} | ${step}`, now - lap)
               lap = now
             }
-            if (arm === 'jsonb') {
+            if (arm === 'probe + COPY') {
+              const { rows } = await tx.query<{ found: boolean }>(
+                `SELECT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS k(kind, id),
+                   LATERAL (SELECT 1 FROM resources r WHERE r.space_id = $1 AND r.kind = k.kind AND r.id = k.id LIMIT 1) AS hit) AS found`,
+                ['default', batch.map((row) => row.kind), batch.map((row) => row.id)],
+              )
+              time('probe')
+              if (!rows[0]!.found) {
+                await tx.query('SAVEPOINT copy')
+                const values = batch.map((row) => ['default', row.kind, row.id, row.displayName ?? '', JSON.stringify(row.labels ?? {})])
+                await tx.copyFrom({ table: 'resources', columns: ['space_id', 'kind', 'id', 'display_name', 'labels'] }, copyTextChunks(values))
+                await tx.query('RELEASE SAVEPOINT copy')
+                return time('SAVEPOINT, COPY, RELEASE')
+              }
+            }
+            if (arm === 'jsonb' || arm === 'probe + COPY') {
               const json = JSON.stringify(batch.map((row) => ({ kind: row.kind, id: row.id, display_name: row.displayName ?? '', labels: row.labels ?? {} })))
               await tx.query(
                 `INSERT INTO resources AS r (space_id, kind, id, display_name, labels) SELECT $1, x.kind, x.id, x.display_name, x.labels
