@@ -87,33 +87,4 @@ describe('resources', () => {
     const { rows: stored } = await h.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM resources WHERE kind = 'raced'")
     expect(stored[0]!.n).toBe(200)
   })
-
-  it('a batch that finds one of its rows inserted meanwhile by another transaction falls back to the upsert, whole', async () => {
-    // On PostgreSQL another connection (as another node would be) holds an uncommitted insert of one
-    // of the batch's keys; the batch checks, finds nothing, COPYs, and waits on that key. When the
-    // writer commits, the COPY fails on it and the batch upserts instead. (PGlite never COPYs a
-    // batch, and its one connection makes the batch wait for the writer: the same answer.)
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
-    let inserted!: () => void
-    const holding = new Promise<void>((resolve) => (inserted = resolve))
-    const writer = h.db.transaction(async (tx) => {
-      await tx.query("INSERT INTO resources (space_id, kind, id, display_name) VALUES ('default', 'contended', 'x_5', 'theirs')")
-      inserted()
-      await gate
-    })
-    await holding
-    const batch = Array.from({ length: 10 }, (_, i) => ({ kind: 'contended', id: `x_${i}`, displayName: 'ours' }))
-    const uploading = upload(batch)
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    release()
-    await writer
-    const result = await uploading
-    expect(result.status).toBe(200)
-    expect(result.body).toEqual({ received: 10, changed: 10 })
-    const { rows } = await h.db.query<{ id: string; display_name: string }>("SELECT id, display_name FROM resources WHERE kind = 'contended' ORDER BY id")
-    expect(rows).toEqual(batch.map((resource) => ({ id: resource.id, display_name: 'ours' })))
-    const { events } = (await h.request('GET', '/v1/spaces/default/audit?event=resource/bulk_update&limit=500', { token: h.adminToken })).body
-    expect(events.find((event: { resources: Array<{ kind: string }> }) => event.resources[0]?.kind === 'contended').meta).toMatchObject({ created: 9, updated: 1 })
-  })
 })

@@ -1,4 +1,4 @@
-import type { Db, StoreKind } from '../../db/db.js'
+import type { Db } from '../../db/db.js'
 import { AppError, notFound } from '../../http/errors.js'
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
 import type { AuditService } from '../audit/audit-service.js'
@@ -46,14 +46,6 @@ export function parseLabelFilters(filters: string[]): Record<string, string> {
   return labels
 }
 
-/**
- * Whether a batch whose rows are all new is COPYed rather than upserted. Measured (scenario 3 of
- * docs/performance.md): on PostgreSQL, a 1,000-row COPY plus the check that the keys are new costs
- * about two thirds of the INSERT … ON CONFLICT; on PGlite, whose COPY reads a Blob through its
- * virtual file system, it costs more than the upsert, so PGlite always upserts.
- */
-export const copiesNewBatches = (store: StoreKind): boolean => store === 'postgres'
-
 export function createResourcesService({ db, store, audit }: ResourcesServiceDeps) {
   return {
     /**
@@ -73,9 +65,7 @@ export function createResourcesService({ db, store, audit }: ResourcesServiceDep
         seen.set(key, index)
       })
       const changed = await db.transaction(async (tx) => {
-        // A first upload's batch is all new: COPY it. Anything else (a repeat, an edit) is an upsert.
-        const copied = copiesNewBatches(db.kind) ? await store.insertAllNew(tx, by.spaceId, resources) : null
-        const { created, updated } = copied !== null ? { created: copied, updated: 0 } : await store.upsertMany(tx, by.spaceId, resources)
+        const { created, updated } = await store.upsertMany(tx, by.spaceId, resources)
         const count = created + updated
         if (count > 0) {
           await audit.append(tx, by.spaceId, {

@@ -1,6 +1,4 @@
-import { copyTextChunks } from '../../db/copy-text.js'
-import { sqlState } from '../../db/db-errors.js'
-import type { Queryable, Transaction } from '../../db/db.js'
+import type { Queryable } from '../../db/db.js'
 import type { Resource, ResourceInput, ResourceRef } from './resources-types.js'
 
 interface ResourceRow {
@@ -14,16 +12,6 @@ interface ResourceRow {
 
 const COLUMNS = 'kind, id, display_name, labels, created_at, updated_at'
 
-/**
- * Key order in code units, as JavaScript compares strings: what COPY input and the upsert's ORDER BY
- * (COLLATE "C", byte order) share for all but astral-plane characters. Where they differ, a deadlock
- * is still only retried (db-errors.ts), never wrong.
- */
-const byKey = (a: ResourceRef, b: ResourceRef): number => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-
-/** What a new row's COPY fills; created_at and updated_at take their defaults, as on INSERT. */
-const COPY_TARGET = { table: 'resources', columns: ['space_id', 'kind', 'id', 'display_name', 'labels'] } as const
-
 const toResource = (row: ResourceRow): Resource => ({
   kind: row.kind,
   id: row.id,
@@ -36,38 +24,6 @@ const toResource = (row: ResourceRow): Resource => ({
 export function createResourcesStore() {
   return {
     /**
-     * A batch none of whose rows exist yet goes in as COPY does it — the floor — instead of row by
-     * row through ON CONFLICT. Returns how many rows it inserted, or null when some already exist
-     * (or appeared meanwhile: another transaction, on any node, inserted one of these keys between
-     * the check and the COPY) and nothing was written: then `upsertMany` does the batch.
-     */
-    async insertAllNew(tx: Transaction, spaceId: string, resources: ResourceInput[]): Promise<number | null> {
-      const { rows } = await tx.query<{ found: boolean }>(
-        // One primary-key probe per key, stopping at the first found (LATERAL … LIMIT 1 keeps the
-        // planner from hashing the whole table, which a plain join of 1,000 keys invites).
-        `SELECT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS k(kind, id),
-                        LATERAL (SELECT 1 FROM resources r WHERE r.space_id = $1 AND r.kind = k.kind AND r.id = k.id LIMIT 1) AS hit) AS found`,
-        [spaceId, resources.map((resource) => resource.kind), resources.map((resource) => resource.id)],
-      )
-      if (rows[0]?.found !== false) return null
-      await tx.query('SAVEPOINT resources_copy')
-      try {
-        // In key order, as upsertMany: two batches sharing keys wait on each other rather than deadlock.
-        const sorted = [...resources].sort(byKey)
-        const copied = await tx.copyFrom(
-          COPY_TARGET,
-          copyTextChunks(sorted.map((resource) => [spaceId, resource.kind, resource.id, resource.displayName ?? '', JSON.stringify(resource.labels ?? {})])),
-        )
-        await tx.query('RELEASE SAVEPOINT resources_copy')
-        return copied
-      } catch (error) {
-        if (sqlState(error) !== '23505') throw error
-        await tx.query('ROLLBACK TO SAVEPOINT resources_copy')
-        return null
-      }
-    },
-
-    /**
      * One batch, one statement: the rows travel as one JSON parameter, in key order, so concurrent
      * batches that share rows lock them in one order and never deadlock. A row whose content is
      * unchanged is not rewritten, so repeating an upload changes nothing (not even updated_at).
@@ -75,7 +31,7 @@ export function createResourcesStore() {
      *
      * Not COPY into a staging table: measured on both stores at 1,000 rows a batch, the CREATE TEMP
      * TABLE, the COPY and the drop at commit cost more than parsing the JSON saves (docs/performance.md,
-     * scenario 3, and bench/bulk-staging.ts).
+     * scenario 3); `Transaction.copyFrom` stays for paths that stream more rows per statement.
      */
     async upsertMany(tx: Queryable, spaceId: string, resources: ResourceInput[]): Promise<{ created: number; updated: number }> {
       const rows = resources.map((resource) => ({ kind: resource.kind, id: resource.id, display_name: resource.displayName ?? '', labels: resource.labels ?? {} }))
@@ -85,7 +41,7 @@ export function createResourcesStore() {
            INSERT INTO resources AS r (space_id, kind, id, display_name, labels)
            SELECT $1, x.kind, x.id, x.display_name, x.labels
            FROM jsonb_to_recordset($2::jsonb) AS x(kind text, id text, display_name text, labels jsonb)
-           ORDER BY x.kind COLLATE "C", x.id COLLATE "C"
+           ORDER BY x.kind, x.id
            ON CONFLICT (space_id, kind, id) DO UPDATE
              SET display_name = excluded.display_name, labels = excluded.labels, updated_at = now()
              WHERE r.display_name IS DISTINCT FROM excluded.display_name OR r.labels IS DISTINCT FROM excluded.labels
