@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--rows N] [--proof-leaves N] [--store pglite|postgres|both] [--scenario <name>…] [--out <dir>] [--cpu-prof]`
+ * `npm run bench [-- --quick] [--rows N] [--proof-leaves N] [--bulk-rows N] [--store pglite|postgres|both] [--scenario <name>…] [--out <dir>] [--cpu-prof]`
  * `npm run bench -- --soak <seconds> [--store …]`: the soak instead of the scenarios (lib/soak.ts).
  *
  * Each scenario measures Gatehouse against the floor a hand-written solution reaches on the same
@@ -36,6 +36,11 @@ const program = new Command()
     if (!Number.isInteger(leaves) || leaves < 2 || leaves > 100_000_000) throw new InvalidArgumentError('a whole number from 2 to 100000000')
     return leaves
   })
+  .option('--bulk-rows <count>', 'scenario 3 also uploads this many resources twice through the SDK to a server in its own process, sampling its RSS (PostgreSQL only; e.g. 1000000)', (value: string) => {
+    const rows = Number(value.replace(/[_,]/g, ''))
+    if (!Number.isInteger(rows) || rows < 1000 || rows > 10_000_000) throw new InvalidArgumentError('a whole number from 1000 to 10000000')
+    return rows
+  })
   .addOption(
     new Option('--scenario <name>', `run only these (repeatable or comma-separated): ${scenarios.map((scenario) => scenario.name).join(', ')}`)
       .argParser((value: string, previous: string[]) => {
@@ -54,7 +59,7 @@ const program = new Command()
   .option('--cpu-prof', 'also write CPU profiles of the measured phases to <out>/prof (evidence; the profiler costs time, so the figures are not comparable)', false)
   .parse()
 
-const flags = program.opts<{ store?: StoreChoice; quick: boolean; rows?: number; proofLeaves?: number; scenario: string[]; out: string; progress: boolean; cpuProf: boolean; soak?: number }>()
+const flags = program.opts<{ store?: StoreChoice; quick: boolean; rows?: number; proofLeaves?: number; bulkRows?: number; scenario: string[]; out: string; progress: boolean; cpuProf: boolean; soak?: number }>()
 
 // Ctrl-C still drops the databases this run created.
 process.once('SIGINT', () => {
@@ -91,7 +96,7 @@ try {
       stores,
       adminUrl,
       quick: flags.quick,
-      sizes: { ...(flags.rows ? { findRows: flags.rows } : {}), ...(flags.proofLeaves ? { auditProofLeaves: flags.proofLeaves } : {}) },
+      sizes: { ...(flags.rows ? { findRows: flags.rows } : {}), ...(flags.proofLeaves ? { auditProofLeaves: flags.proofLeaves } : {}), ...(flags.bulkRows ? { bulkRssRows: flags.bulkRows } : {}) },
       scenarios: flags.scenario,
       outDir: flags.out,
       ...(flags.progress ? {} : { progress: false }),

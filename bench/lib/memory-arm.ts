@@ -40,6 +40,8 @@ export interface ArmMemory<T> {
   storeOpen: number
   idle: number
   peak: number
+  /** RSS when the work was done (before any collection). */
+  end: number
   samples: number
   curve: number[]
   /** How long `work` took. */
@@ -97,7 +99,7 @@ export async function measureMemory<T>(run: MemoryRun<T>): Promise<ArmMemory<T>>
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
     await exited
     clearTimeout(timer)
-    return { storeOpen: storeOpen.after - storeOpen.before, idle, peak: report.peak, samples: report.samples, curve: report.curve, seconds, outcome }
+    return { storeOpen: storeOpen.after - storeOpen.before, idle, peak: report.peak, end: report.end, samples: report.samples, curve: report.curve, seconds, outcome }
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   }

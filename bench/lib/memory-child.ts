@@ -39,7 +39,7 @@ export type ParentMessage = { type: 'settle' } | { type: 'report' } | { type: 'e
 export type ChildMessage =
   | { type: 'listening'; port: number; /** RSS before and after opening the store. */ storeOpen: { before: number; after: number } }
   | { type: 'idle'; rss: number }
-  | { type: 'report'; idle: number; peak: number; samples: number; /** RSS in bytes through the export, at most 60 points. */ curve: number[] }
+  | { type: 'report'; idle: number; peak: number; /** RSS when the work was done. */ end: number; samples: number; /** RSS in bytes through the export, at most 60 points. */ curve: number[] }
   | { type: 'failed'; message: string }
 
 /** Same page size as the audit service's export, so both arms make the same queries. */
@@ -200,7 +200,8 @@ async function main(): Promise<void> {
         send({ type: 'idle', rss: idle })
       } else if (message.type === 'report') {
         const { peak, samples, series } = sampler.read()
-        send({ type: 'report', idle, peak: Math.max(peak, process.memoryUsage.rss()), samples, curve: downsample(series, 60) })
+        const end = process.memoryUsage.rss()
+        send({ type: 'report', idle, peak: Math.max(peak, end), end, samples, curve: downsample(series, 60) })
       } else {
         await sampler.stop()
         await app.close()

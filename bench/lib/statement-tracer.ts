@@ -56,7 +56,13 @@ export function traceStatements(inner: Db): StatementTracer {
     query: (sql, params) => timed(() => inner.query(sql, params), statement(sql, false)),
     transaction: (work) =>
       timed(
-        () => inner.transaction((tx) => work({ query: (sql, params) => timed(() => tx.query(sql, params), statement(sql, true)) })),
+        () =>
+          inner.transaction((tx) =>
+            work({
+              query: (sql, params) => timed(() => tx.query(sql, params), statement(sql, true)),
+              copyFrom: (target, input) => timed(() => tx.copyFrom(target, input), statement(`COPY ${target.table} FROM STDIN`, true)),
+            }),
+          ),
         (ms) => {
           transactions.count += 1
           transactions.ms += ms

@@ -24,8 +24,8 @@ export interface StoreHandle {
   /** `SHOW server_version` of this store. */
   version: string
   /**
-   * PGlite only: the instance behind `db`, for `COPY … FROM '/dev/blob'` (the Db interface has no
-   * COPY). Nothing else may use it while the app runs: it bypasses the Db's statement queue.
+   * PGlite only: the instance behind `db`, for tools that need PGlite itself (COPY goes through the
+   * Db's `copyFrom` now). Nothing may use it while the app runs: it bypasses the Db's statement queue.
    */
   pglite: PGlite | null
   /** Closes the Db, keeping the data (another process opens it next). Idempotent. */

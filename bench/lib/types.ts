@@ -21,6 +21,11 @@ export interface Sizes {
   findWarmupSeconds: number
   /** 3. Resources uploaded (and copied). */
   resources: number
+  /**
+   * 3. `--bulk-rows`: resources then uploaded, twice, to a server in a process of its own whose RSS
+   * is sampled (PostgreSQL only; 0 skips it).
+   */
+  bulkRssRows: number
   /** 4. Events appended per arm. */
   auditAppends: number
   /** 4. Concurrent writers. */

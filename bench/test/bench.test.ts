@@ -39,3 +39,23 @@ it(`runs every scenario on ${stores.join(' and ')} and writes the JSON result`, 
   }
   expect(outcome.table).toContain('| Access check |')
 })
+
+it.runIf(process.env.DATABASE_URL)('--bulk-rows uploads twice to a server in its own process and reports its RSS (PostgreSQL)', { timeout: 180_000 }, async () => {
+  const outcome = await runBench({
+    stores: ['postgres'],
+    adminUrl: process.env.DATABASE_URL!,
+    quick: true,
+    sizes: { ...TINY_SIZES, bulkRssRows: 3000 },
+    scenarios: ['bulk-upload'],
+    outDir: out,
+    progress: false,
+    command: 'bench smoke test (--bulk-rows)',
+    log: () => undefined,
+  })
+  const [record] = (JSON.parse(readFileSync(outcome.file, 'utf8')) as BenchReport).results
+  expect(record?.error ?? null).toBeNull()
+  const figures = record!.result!.figures.gatehouse
+  expect(figures.bulkRows?.value).toBe(3000)
+  expect(figures.bulkRssPeak!.value).toBeGreaterThanOrEqual(figures.bulkRssStart!.value)
+  expect(record!.result!.notes.join('\n')).toContain('(0 changed)')
+})

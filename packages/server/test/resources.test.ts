@@ -57,4 +57,34 @@ describe('resources', () => {
     const after = (await h.request('GET', '/v1/spaces/default/audit?event=resource/bulk_update&limit=500', { token: h.adminToken })).body.events.length
     expect(after).toBe(before)
   })
+
+  it('COPY carries any text a resource may hold: tabs, newlines, backslashes, \\N, Unicode', async () => {
+    const displayName = 'a\tb\nc\rd\\e \\N \\. é 😀 \u2028'
+    const labels = { note: 'x\ty\\N\n', 'k.a/b': '\\' }
+    expect((await upload([{ kind: 'odd', id: 'o\\1 é', displayName, labels }])).body).toEqual({ received: 1, changed: 1 })
+    const got = await h.request('GET', `/v1/spaces/default/resources/odd/${encodeURIComponent('o\\1 é')}`, { token: h.adminToken })
+    expect(got.body).toMatchObject({ kind: 'odd', id: 'o\\1 é', displayName, labels })
+    expect((await upload([{ kind: 'odd', id: 'o\\1 é', displayName, labels }])).body).toEqual({ received: 1, changed: 0 })
+  })
+
+  it('one audit event per batch names its counts: created, updated, unchanged', async () => {
+    const batch = Array.from({ length: 30 }, (_, i) => ({ kind: 'counted', id: `k_${String(i).padStart(2, '0')}`, displayName: 'v1' }))
+    await upload(batch.slice(0, 20))
+    const second = await upload(batch.map((resource, i) => (i < 5 ? { ...resource, displayName: 'v2' } : resource)))
+    expect(second.body).toEqual({ received: 30, changed: 15 })
+    const { events } = (await h.request('GET', '/v1/spaces/default/audit?event=resource/bulk_update&limit=500', { token: h.adminToken })).body
+    const last = events.find((event: { meta: { received: number } }) => event.meta.received === 30)
+    expect(last.meta).toEqual({ received: 30, changed: 15, created: 10, updated: 5, unchanged: 15, truncated: true })
+    expect(last.resources).toHaveLength(20)
+  })
+
+  it('concurrent batches over the same rows, in opposite orders, all commit and agree', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => ({ kind: 'raced', id: `r_${String(i).padStart(3, '0')}`, displayName: 'same' }))
+    const results = await Promise.all([rows, [...rows].reverse(), rows.slice(50), [...rows.slice(0, 150)].reverse()].map((batch) => upload(batch)))
+    expect(results.map((result) => result.status)).toEqual([200, 200, 200, 200])
+    // Every row was created by exactly one of them; the others found it unchanged.
+    expect(results.reduce((sum, result) => sum + result.body.changed, 0)).toBe(200)
+    const { rows: stored } = await h.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM resources WHERE kind = 'raced'")
+    expect(stored[0]!.n).toBe(200)
+  })
 })

@@ -13,9 +13,47 @@ export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>
 }
 
-/** A connection that can also run a multi-statement script (migrations). */
-export interface Connection extends Queryable {
+/** Where `copyFrom` writes: a table (a temporary one included) and the columns each input row fills, in order. */
+export interface CopyTarget {
+  table: string
+  columns: readonly string[]
+}
+
+/**
+ * Text-format COPY input: rows encoded by `encodeCopyRows` (copy-text.ts), in chunks of any size.
+ * An iterable is consumed as it is read, so a caller can stream rows without holding them all.
+ */
+export type CopyInput = Iterable<string> | AsyncIterable<string>
+
+export interface CopySource {
+  /**
+   * `COPY target FROM STDIN` (PostgreSQL, through pg-copy-streams) or `FROM '/dev/blob'` (PGlite):
+   * the fastest way rows reach a table. Returns how many rows were copied. Inside a transaction it
+   * is part of it: a rollback undoes it.
+   */
+  copyFrom(target: CopyTarget, input: CopyInput): Promise<number>
+}
+
+/** A transaction's handle: statements and COPY, both inside the transaction. */
+export interface Transaction extends Queryable, CopySource {}
+
+/** A connection that can also run a multi-statement script (migrations) and COPY. */
+export interface Connection extends Queryable, CopySource {
   exec(script: string): Promise<void>
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
+
+/**
+ * `"table" ("a", "b")`: names are code's own constants, never user input; anything else is
+ * refused rather than quoted, so no caller can build SQL from a name by mistake.
+ */
+export function copyTargetSql({ table, columns }: CopyTarget): string {
+  for (const name of [table, ...columns]) {
+    if (!IDENTIFIER.test(name)) throw new Error(`copyFrom: '${name}' is not a plain lower-case identifier`)
+  }
+  if (columns.length === 0) throw new Error('copyFrom: no columns')
+  return `"${table}" (${columns.map((column) => `"${column}"`).join(', ')})`
 }
 
 export type StoreKind = 'pglite' | 'postgres'
@@ -28,7 +66,7 @@ export interface Db extends Queryable {
    * failure or a deadlock (40001/40P01) the whole of `work` runs again, a bounded number of times
    * (`retryTransaction` in db-errors.ts), so `work` must not keep state outside the transaction.
    */
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>
   /** Runs `work` holding a session-level advisory lock, released afterwards (migrations, bootstrap). */
   withAdvisoryLock<T>(key: number, work: (conn: Connection) => Promise<T>): Promise<T>
   /**
@@ -99,14 +137,20 @@ export class RollbackFailedError extends Error {
 
 /**
  * BEGIN … COMMIT on one connection, shared by both drivers. The handle given to `work` refuses to
- * run once the transaction has ended, so a leaked handle cannot write outside it.
+ * run once the transaction has ended, so a leaked handle cannot write outside it. Given a
+ * connection that can COPY, the handle can too.
  */
-export async function runInTransaction<T>(conn: Queryable, work: (tx: Queryable) => Promise<T>): Promise<T> {
+export async function runInTransaction<T>(conn: Queryable & CopySource, work: (tx: Transaction) => Promise<T>): Promise<T>
+export async function runInTransaction<T>(conn: Queryable, work: (tx: Queryable) => Promise<T>): Promise<T>
+export async function runInTransaction<T>(conn: Queryable & Partial<CopySource>, work: (tx: Transaction) => Promise<T>): Promise<T> {
   let finished = false
-  const tx: Queryable = {
-    query: (sql, params) => {
-      if (finished) return Promise.reject(new Error('transaction handle used after the transaction ended'))
-      return conn.query(sql, params)
+  const ended = () => Promise.reject(new Error('transaction handle used after the transaction ended'))
+  const tx: Transaction = {
+    query: (sql, params) => (finished ? ended() : conn.query(sql, params)),
+    copyFrom: (target, input) => {
+      if (finished) return ended()
+      if (!conn.copyFrom) return Promise.reject(new Error('copyFrom: this connection cannot COPY'))
+      return conn.copyFrom(target, input)
     },
   }
   await conn.query('BEGIN')

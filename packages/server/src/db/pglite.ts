@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite'
-import type { Connection, Db, DbOptions, QueryResult } from './db.js'
-import { createTransactionGuard, INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
+import type { Connection, CopyInput, Db, DbOptions, QueryResult } from './db.js'
+import { copyTargetSql, createTransactionGuard, INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
 import { retryTransaction } from './db-errors.js'
 
 /**
@@ -31,6 +31,13 @@ export async function openPgliteDb(dataDir: string | undefined, options: PgliteO
   }
 
   const direct: Connection = {
+    // PGlite has no COPY FROM STDIN: it reads COPY input from a Blob passed with the query. The
+    // database runs in this process, so the chunks are in memory either way; a Blob keeps them as
+    // UTF-8 bytes rather than JS strings.
+    async copyFrom(target, input) {
+      const result = await pg.query(`COPY ${copyTargetSql(target)} FROM '/dev/blob'`, [], { blob: new Blob(await collect(input)) })
+      return result.affectedRows ?? 0
+    },
     async exec(script: string) {
       await pg.exec(script)
     },
@@ -69,4 +76,10 @@ export async function openPgliteDb(dataDir: string | undefined, options: PgliteO
     },
     close: () => exclusive(() => pg.close()),
   }
+}
+
+async function collect(input: CopyInput): Promise<string[]> {
+  const chunks: string[] = []
+  for await (const chunk of input) chunks.push(chunk)
+  return chunks
 }

@@ -1,6 +1,9 @@
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
+import { from as copyStream } from 'pg-copy-streams'
 import type { Connection, Db, DbOptions, Listener, QueryResult } from './db.js'
-import { createTransactionGuard, INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
+import { copyTargetSql, createTransactionGuard, INT8_OID, parseInt8, RollbackFailedError, runInTransaction } from './db.js'
 import { retryTransaction } from './db-errors.js'
 
 export interface PostgresOptions extends DbOptions {
@@ -21,7 +24,14 @@ export function openPostgresDb(options: PostgresOptions): Db {
   pool.on('error', () => undefined)
   const guard = createTransactionGuard(options.strictTransactions ?? true)
 
-  const wrap = (client: pg.PoolClient | pg.Pool): Connection => ({
+  const wrap = (client: pg.PoolClient): Connection => ({
+    // Streams the input to the server as it is read (backpressure included): COPY never holds more
+    // than a chunk or two in this process.
+    async copyFrom(target, input) {
+      const copy = client.query(copyStream(`COPY ${copyTargetSql(target)} FROM STDIN`))
+      await pipeline(Readable.from(input, { objectMode: false }), copy)
+      return copy.rowCount
+    },
     async exec(script: string) {
       await client.query(script)
     },
@@ -48,7 +58,8 @@ export function openPostgresDb(options: PostgresOptions): Db {
     kind: 'postgres',
     query: async (sql, params) => {
       guard.check('db.query')
-      return wrap(pool).query(sql, params)
+      const result = await pool.query(sql, params ? [...params] : [])
+      return { rows: result.rows as never[], rowCount: result.rowCount ?? result.rows.length }
     },
     // A serialization failure or deadlock runs the whole transaction again (bounded), on a fresh client.
     transaction: async (work) => {

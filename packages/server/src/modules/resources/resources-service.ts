@@ -65,13 +65,14 @@ export function createResourcesService({ db, store, audit }: ResourcesServiceDep
         seen.set(key, index)
       })
       const changed = await db.transaction(async (tx) => {
-        const count = await store.upsertMany(tx, by.spaceId, resources)
+        const { created, updated } = await store.upsertMany(tx, by.spaceId, resources)
+        const count = created + updated
         if (count > 0) {
           await audit.append(tx, by.spaceId, {
             event: 'resource/bulk_update',
             actor: by.actor,
             resources: resources.slice(0, AUDITED_REFS).map(({ kind, id }) => ({ kind, id })),
-            meta: { received: resources.length, changed: count, truncated: resources.length > AUDITED_REFS },
+            meta: { received: resources.length, changed: count, created, updated, unchanged: resources.length - count, truncated: resources.length > AUDITED_REFS },
           })
         }
         return count
