@@ -121,8 +121,9 @@ export const accessCheck: Scenario = {
       // own after the measured runs, which ran untraced), warm as under load.
       const traced = ctx.quick ? 20 : 100
       const trace = await stack.tracer!.record(traced, async () => {
+        const { url, headers } = target('gatehouse', 0)
         for (let i = 0; i < traced; i += 1) {
-          const response = await fetch(target('gatehouse', 0).url, { method: 'POST', headers: target('gatehouse', 0).headers, body: payload })
+          const response = await fetch(Array.isArray(url) ? url[0]! : url, { method: 'POST', headers, body: payload })
           if (response.status !== 200) throw new Error(`traced check: ${response.status} ${await response.text()}`)
         }
       })
