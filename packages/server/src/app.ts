@@ -27,6 +27,7 @@ import { createMembersModule } from './modules/members/index.js'
 import { createSpacesModule } from './modules/spaces/index.js'
 import { createSsoModule } from './modules/sso/index.js'
 import { createWebhooksModule } from './modules/webhooks/index.js'
+import { createKeysModule, type Kms } from './modules/keys/index.js'
 import { createResourcesModule } from './modules/resources/index.js'
 import { createApprovalsModule } from './modules/approvals/index.js'
 import { createVaultModule, type VaultOptions } from './modules/vault/index.js'
@@ -35,6 +36,10 @@ import { MAX_PATH_PARAM_LENGTH } from './modules/vault/records/records-routes.js
 export interface AppDeps {
   db: Db
   signer: CheckpointSigner
+  /** The master key (KEK) wrapping data keys, index keys and stored secrets (docs/vault-encryption.md). */
+  kms: Kms
+  /** During a master key rotation only: the key being rotated away from (it can still unwrap). */
+  previousKms?: Kms | null
   logger?: Logger
   clock?: () => Date
   userTokenTtlSeconds?: number
@@ -100,6 +105,15 @@ export async function buildApp(deps: AppDeps) {
         app.log.error({ err: error, space: spaceId, treeSize: checkpoint.treeSize }, 'could not write the audit checkpoint to the witness directory')
       }
     },
+  })
+  const keys = createKeysModule({
+    db: deps.db,
+    kms: deps.kms,
+    previousKms: deps.previousKms ?? null,
+    clock,
+    audit: audit.service,
+    // Late-bound: spaces is built below; used only by a master key rotation.
+    spaceIds: (q) => spaces.store.list(q, null, 1_000_000).then((found) => found.map((space) => space.id)),
   })
   const members = createMembersModule({
     db: deps.db,
@@ -220,6 +234,7 @@ export async function buildApp(deps: AppDeps) {
       approvals: approvals.service,
       policies: approvals.policies,
       vault: vault.services,
+      keys: keys.service,
     },
     /** Started by server.ts after migrations; tests run their own workers. */
     webhookWorker: webhooks.worker,

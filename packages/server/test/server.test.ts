@@ -5,7 +5,7 @@ import { readConfig } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
 import { startServer } from '../src/server.js'
 import { buildApp } from '../src/app.js'
-import { openTestDb, STORE, testSigner } from './harness.js'
+import { openTestDb, STORE, testKms, testSigner } from './harness.js'
 import { MAIN, processHarness, tokenIn } from './process-harness.js'
 
 const { onCleanup, tempDir, storeEnv, startProcess } = processHarness()
@@ -118,7 +118,7 @@ describe('start-up', () => {
   it('answers 503 until migrations have run', async () => {
     const testDb = await openTestDb()
     onCleanup(() => testDb.drop())
-    const built = await buildApp({ db: testDb.db, signer: testSigner(), startGated: true })
+    const built = await buildApp({ db: testDb.db, signer: testSigner(), kms: testKms(), startGated: true })
     onCleanup(() => built.app.close())
     const early = await built.app.inject({ method: 'GET', url: '/v1/spaces/default' })
     expect(early.statusCode).toBe(503)

@@ -1200,7 +1200,7 @@ export interface components {
         /** @description Every error has this shape. */
         ErrorEnvelope: {
             error: {
-                code: "bad_request" | "validation_failed" | "unauthenticated" | "token_expired" | "token_revoked" | "invalid_credentials" | "sso_failed" | "password_sign_in_disabled" | "forbidden" | "csrf_failed" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "acl_client_auth_missing" | "acl_timeout" | "acl_unreachable" | "acl_error_status" | "acl_invalid_response" | "internal" | "unavailable";
+                code: "bad_request" | "validation_failed" | "unauthenticated" | "token_expired" | "token_revoked" | "invalid_credentials" | "sso_failed" | "password_sign_in_disabled" | "forbidden" | "csrf_failed" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "acl_client_auth_missing" | "acl_timeout" | "acl_unreachable" | "acl_error_status" | "acl_invalid_response" | "integrity_failed" | "internal" | "unavailable";
                 message: string;
                 requestId: string;
                 details?: {
