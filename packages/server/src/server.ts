@@ -15,7 +15,7 @@ import { createDeferredSigner } from './modules/audit/audit-signer.js'
 import { createAuditStore } from './modules/audit/audit-store.js'
 import type { CreatedSpace } from './modules/spaces/spaces-types.js'
 import { createKeysStore } from './modules/keys/keys-store.js'
-import { adoptMasterKey, checkMasterKey, loadMasterKey, loadPreviousMasterKey } from './modules/keys/master-key.js'
+import { adoptMasterKey, loadPreviousMasterKey, prepareMasterKey } from './modules/keys/master-key.js'
 
 export interface RunningServer {
   url: string
@@ -83,10 +83,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   try {
     // The master key is checked before anything is migrated or written: a node started with the
     // wrong key stops here, naming the key the store expects, and changes nothing.
-    const masterKey = loadMasterKey(config.masterKey)
     const previousMasterKey = loadPreviousMasterKey(config.masterKeyPrevious)
     const keysStore = createKeysStore()
-    await db.withAdvisoryLock(MIGRATION_LOCK_KEY, (conn) => checkMasterKey(conn, keysStore, masterKey, previousMasterKey))
+    const masterKey = await db.withAdvisoryLock(MIGRATION_LOCK_KEY, (conn) => prepareMasterKey(conn, keysStore, config.masterKey, previousMasterKey))
     // The audit key is chosen after migrating, under the migration lock (adoptAuditKey below).
     const auditKey = createDeferredSigner()
     const app = await buildApp({

@@ -53,8 +53,9 @@ describe(`the server process on ${STORE}`, () => {
   })
 
   it.runIf(STORE === 'postgres')('two processes starting at once on one empty PostgreSQL both come up, and only one prints a token', async () => {
-    // Nodes of one deployment share the audit key file (a node with another key is refused).
-    const env = { ...(await storeEnv()), GATEHOUSE_AUDIT_KEY_FILE: join(tempDir(), 'audit-signing-key.pem') }
+    // Nodes of one deployment share the audit and master key files (a node with another key is refused).
+    const keys = tempDir()
+    const env = { ...(await storeEnv()), GATEHOUSE_AUDIT_KEY_FILE: join(keys, 'audit-signing-key.pem'), GATEHOUSE_MASTER_KEY_FILE: join(keys, 'master.key') }
     const [a, b] = await Promise.all([startProcess({ ...env, GATEHOUSE_DATA_DIR: tempDir() }), startProcess({ ...env, GATEHOUSE_DATA_DIR: tempDir() })])
     const tokens = [tokenIn(a.output()), tokenIn(b.output())].filter(Boolean)
     expect(tokens).toHaveLength(1)

@@ -90,14 +90,27 @@ export async function checkMasterKey(q: Queryable, store: KeysStore, loaded: Loa
 }
 
 /**
+ * The first step of a start, before anything is migrated, under the migration lock: reads this
+ * node's master key (or makes one when there is no key file), checks it against the store and, if
+ * it was made, writes its file (0600) before anything is wrapped under it. Nodes starting at once
+ * with one key file take turns, so the second reads the key the first wrote. A node with the wrong
+ * key is refused here, naming the key the store expects, and has written nothing.
+ */
+export async function prepareMasterKey(q: Queryable, store: KeysStore, source: MasterKeySource, previous: Kms | null): Promise<LoadedMasterKey> {
+  const loaded = loadMasterKey(source)
+  await checkMasterKey(q, store, loaded, previous)
+  if (loaded.created) loaded.save()
+  return { ...loaded, created: false, save: () => undefined }
+}
+
+/**
  * Runs at start after the migrations, under the migration lock: registers the first master key,
- * or, when the store's key is this node's previous one, rewraps everything under this node's key
- * (a key file made for it is written first: the rewrapped keys must never be under a key that
- * exists nowhere). Then seals the plain secrets an older version left. Returns what it did.
+ * or, when the store's key is this node's previous one, rewraps everything under this node's key.
+ * Then seals the plain secrets an older version left. Returns what it did.
  */
 export async function adoptMasterKey(conn: Queryable, service: KeyService, store: KeysStore, loaded: LoadedMasterKey, previous: Kms | null): Promise<{ decision: MasterKeyDecision; sealed: number }> {
   const decision = await checkMasterKey(conn, store, loaded, previous)
-  if (decision !== 'current' && loaded.created) loaded.save()
+  if (loaded.created) throw new Error('adoptMasterKey: the master key file must be written first (prepareMasterKey)')
   if (decision === 'register' && !(await store.addCurrentMasterKey(conn, loaded.kms.keyId))) {
     throw new MasterKeyMismatchError('another node registered a different master key while this one started; start again')
   }
