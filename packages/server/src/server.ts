@@ -133,6 +133,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     app.webhookWorker.start()
     // Events committed before a crash and never integrated are picked up by its first sweep.
     if (config.auditLog.sequencerIntervalMs > 0) app.auditSequencer.start()
+    // A job left running by a node that stopped or died is resumed once its lease runs out.
+    app.jobRunner.start()
     // Expiry is enforced at read time; this only announces it (audit event, access/expire webhook).
     const expiries = createPeriodicTask('announce-expiries', () => app.services.approvals.announceExpiries(), 10_000, app.app.log)
     expiries.start()
@@ -145,6 +147,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         app.lifecycle.draining = true
         await app.app.close()
         await expiries.stop()
+        await app.jobRunner.stop()
         await app.auditSequencer.stop()
         await app.webhookWorker.stop()
         await db.close()
@@ -156,6 +159,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await built?.app.close().catch(() => undefined)
     await built?.webhookWorker.stop().catch(() => undefined)
     await built?.auditSequencer.stop().catch(() => undefined)
+    await built?.jobRunner.stop().catch(() => undefined)
     await db.close().catch(() => undefined)
     unlock()
     throw error

@@ -4,7 +4,7 @@ import { createKeyService } from './keys-service.js'
 import { createKeysStore } from './keys-store.js'
 import type { Kms } from './keys-types.js'
 
-export type { Kms, IndexKeys, SecretHolder, VersionedKey } from './keys-types.js'
+export type { Kms, IndexKeys, SecretHolder, SecretSealer, VersionedKey } from './keys-types.js'
 export type { KeyService } from './keys-service.js'
 export { createKeyService, isSealedSecret, keyContext, SEALED_SECRET_PREFIX } from './keys-service.js'
 export { createKeysStore, type KeysStore } from './keys-store.js'

@@ -32,6 +32,15 @@ export interface WrappedKeyRow {
   retiredAt: Date | null
 }
 
+/** What a module storing secrets needs of the key service. */
+export interface SecretSealer {
+  /** Seals under the master key; `context` names the secret's place and must be given again to open it. */
+  sealSecret(plain: string, context: string): Promise<string>
+  /** Opens a sealed secret; a plain one (stored before sealing, not yet migrated) comes back as it is. */
+  openSecret(stored: string, context: string): Promise<string>
+  registerSecretHolder(holder: SecretHolder): void
+}
+
 /**
  * A module that stores secrets sealed under the master key (webhooks, SSO, vault signing keys)
  * registers one of these, so a master key rotation can rewrap them and a start can seal the plain
