@@ -8,7 +8,7 @@
  * memory never shrinks) and the client consuming the export.
  */
 import { once } from 'node:events'
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { Worker } from 'node:worker_threads'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -18,7 +18,7 @@ import { migrate } from '../../packages/server/src/db/migrate.js'
 import { createCheckpointSigner } from '../../packages/server/src/modules/audit/audit-signer.js'
 import type { EventRow } from '../../packages/server/src/modules/audit/audit-store.js'
 import type { AuditEvent } from '../../packages/server/src/modules/audit/audit-types.js'
-import { openStoreAt, type StoreLocation } from './stores.js'
+import { openStoreAt, storeKms, type StoreLocation } from './stores.js'
 import { READABLE } from './vault-fixture.js'
 
 export type MemoryArm = 'gatehouse' | 'baseline'
@@ -110,8 +110,8 @@ async function baselineServer(db: Db, space: string, findTable: string | undefin
   return app
 }
 
-async function gatehouseServer(db: Db): Promise<FastifyInstance> {
-  const built = await buildApp({ db, signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey) })
+async function gatehouseServer(db: Db, location: StoreLocation): Promise<FastifyInstance> {
+  const built = await buildApp({ db, signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey), kms: storeKms(location) })
   // As main.ts starts: migrations are already applied and the store is bootstrapped, so this only checks.
   await migrate(db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
   return built.app
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
   const beforeOpen = process.memoryUsage.rss()
   const db = await openStoreAt(config.location)
   const storeOpen = { before: beforeOpen, after: process.memoryUsage.rss() }
-  const app = config.arm === 'gatehouse' ? await gatehouseServer(db) : await baselineServer(db, config.space, config.findTable)
+  const app = config.arm === 'gatehouse' ? await gatehouseServer(db, config.location) : await baselineServer(db, config.space, config.findTable)
   await app.listen({ host: '127.0.0.1', port: 0 })
 
   const sampler = startRssSampler(config.sampleMs)

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { buildApp } from '../../packages/server/src/app.js'
 import { migrate } from '../../packages/server/src/db/migrate.js'
 import { createCheckpointSigner } from '../../packages/server/src/modules/audit/audit-signer.js'
-import { openStoreAt, type StoreLocation } from './stores.js'
+import { openStoreAt, storeKms, type StoreLocation } from './stores.js'
 
 export interface NodeChildConfig {
   location: StoreLocation
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   const built = await buildApp({
     db,
     signer: createCheckpointSigner(createPrivateKey(config.signerPem)),
+    kms: storeKms(config.location),
     outboundAllow: ['127.0.0.1/32'],
     changeFeed: { pollIntervalMs: config.changePollMs },
   })

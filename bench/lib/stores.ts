@@ -8,14 +8,21 @@ import type { Db, StoreKind } from '../../packages/server/src/db/db.js'
 import { migrate } from '../../packages/server/src/db/migrate.js'
 import { openPgliteDb } from '../../packages/server/src/db/pglite.js'
 import { openPostgresDb } from '../../packages/server/src/db/postgres.js'
+import { createLocalKms } from '../../packages/server/src/modules/keys/index.js'
 
 /** The server's default pool size (GATEHOUSE_DB_POOL_MAX): the bench measures what a default install runs with. */
 export const POOL_MAX = 10
 
 export const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres'
 
-/** How a second process opens the same data: a PostgreSQL URL, or a PGlite data directory. */
-export type StoreLocation = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | null }
+/**
+ * How a second process opens the same data: a PostgreSQL URL, or a PGlite data directory — and the
+ * store's master key (base64), without which it could not open the secrets sealed under it.
+ */
+export type StoreLocation = ({ kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | null }) & { masterKey: string }
+
+/** The master key of a store a process opens (from its location): every process of one store uses the same. */
+export const storeKms = (location: StoreLocation) => createLocalKms(Buffer.from(location.masterKey, 'base64'))
 
 export interface StoreHandle {
   kind: StoreKind
@@ -117,7 +124,7 @@ export async function openFreshStore(kind: StoreKind, options: { adminUrl: strin
     const handle: StoreHandle = {
       kind,
       db,
-      location: { kind: 'pglite', dataDir },
+      location: { kind: 'pglite', dataDir, masterKey: randomBytes(32).toString('base64') },
       version: await serverVersion(db),
       pglite,
       closeDb: () => (closed ??= db.close()),
@@ -151,7 +158,7 @@ export async function openFreshStore(kind: StoreKind, options: { adminUrl: strin
   const handle: StoreHandle = {
     kind,
     db,
-    location: { kind: 'postgres', url: url.toString() },
+    location: { kind: 'postgres', url: url.toString(), masterKey: randomBytes(32).toString('base64') },
     version: 'unknown',
     pglite: null,
     closeDb: () => (closed ??= db.close()),

@@ -21,7 +21,7 @@ let c: BuiltApp | null = null
 
 async function node(options: { ignoreNotifications?: boolean }): Promise<BuiltApp> {
   const db = h.testDb.url ? openPostgresDb({ connectionString: h.testDb.url, maxConnections: 3 }) : h.db
-  const built = await buildApp({ db, signer: h.signer, clock: h.clock, changeFeed: { pollIntervalMs: POLL_MS, ...options } })
+  const built = await buildApp({ db, signer: h.signer, kms: h.kms, clock: h.clock, changeFeed: { pollIntervalMs: POLL_MS, ...options } })
   await built.changes.start()
   others.push({ built, db })
   return built

@@ -19,7 +19,7 @@ let dbU: Db
 beforeAll(async () => {
   h = await createHarness()
   dbU = h.testDb.url ? openPostgresDb({ connectionString: h.testDb.url, maxConnections: 3 }) : h.db
-  u = await buildApp({ db: dbU, signer: h.signer, clock: h.clock })
+  u = await buildApp({ db: dbU, signer: h.signer, kms: h.kms, clock: h.clock })
   const customers = [0, 1, 2].map((i) => ({ kind: 'customer', id: `pc_${i}`, displayName: `C${i}`, labels: {} }))
   expect((await h.request('POST', '/v1/spaces/default/resources:bulkUpdate', { token: h.adminToken, body: { resources: customers } })).status).toBe(200)
   await h.db.query(

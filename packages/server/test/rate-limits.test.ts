@@ -17,7 +17,7 @@ let b: BuiltApp
 beforeAll(async () => {
   h = await createHarness({ signInAttemptsPerMinute: SIGN_IN_MAX })
   dbB = h.testDb.url ? openPostgresDb({ connectionString: h.testDb.url, maxConnections: 5 }) : h.db
-  b = await buildApp({ db: dbB, signer: h.signer, clock: h.clock, signInRateLimit: { max: SIGN_IN_MAX, timeWindowMs: 60_000 } })
+  b = await buildApp({ db: dbB, signer: h.signer, kms: h.kms, clock: h.clock, signInRateLimit: { max: SIGN_IN_MAX, timeWindowMs: 60_000 } })
 })
 afterAll(async () => {
   await b.app.close()

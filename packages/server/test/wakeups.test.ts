@@ -23,7 +23,7 @@ let rx: Receiver
 beforeAll(async () => {
   h = await createHarness()
   dbB = h.testDb.url ? openPostgresDb({ connectionString: h.testDb.url, maxConnections: 5 }) : h.db
-  b = await buildApp({ db: dbB, signer: h.signer, clock: h.clock, outboundAllow: ['127.0.0.1/32'], wakeups: { approvalRecheckMs: FALLBACK_MS, webhookPollMs: FALLBACK_MS } })
+  b = await buildApp({ db: dbB, signer: h.signer, kms: h.kms, clock: h.clock, outboundAllow: ['127.0.0.1/32'], wakeups: { approvalRecheckMs: FALLBACK_MS, webhookPollMs: FALLBACK_MS } })
   await b.changes.start()
   rx = await startReceiver()
 })

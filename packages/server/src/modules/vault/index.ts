@@ -7,6 +7,7 @@ import type { ApprovalsStore } from '../approvals/approvals-store.js'
 import type { Principal } from '../auth/auth-types.js'
 import { createExternalAcl } from './acl/external-acl.js'
 import { createGrantsAcl } from './acl/grants-acl.js'
+import type { SecretSealer } from '../keys/keys-types.js'
 import { createSigningKeys } from './clients/signing-keys.js'
 import { createVaultClientsService, createVaultClientsStore } from './clients/vault-clients.js'
 import { createVaultControlCache } from './control-cache.js'
@@ -43,6 +44,8 @@ export function createVaultModule(
     outbound: OutboundClient
     /** Control-plane changes invalidate every node's cache of clients, policies and models. */
     changes: ChangeFeed
+    /** The key service: the token signing keys' private keys are stored sealed under the master key. */
+    secrets: SecretSealer
   } & VaultOptions,
 ) {
   const { db, audit, clock, changes } = deps
@@ -53,7 +56,7 @@ export function createVaultModule(
   const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore, outboundPolicy: deps.outbound.policy, changes })
   const clientsStore = createVaultClientsStore()
   const clients = createVaultClientsService({ db, store: clientsStore, policies: policiesStore, audit, changes })
-  const keys = createSigningKeys({ db, clock, tokenTtlSeconds })
+  const keys = createSigningKeys({ db, clock, tokenTtlSeconds, secrets: deps.secrets })
   const acl = createExternalAcl({ outbound: deps.outbound })
   const grantsAcl = createGrantsAcl({ authenticate: deps.authenticate, grants: deps.grants, clock })
   const control = createVaultControlCache({ db, clients: clientsStore, policies: policiesStore, models: modelsStore, changes })

@@ -4,6 +4,7 @@ import type { App } from '../../http/types.js'
 import type { OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
 import { createWebhookWorker, WEBHOOKS_QUEUED, type WebhookWorkerDeps } from './webhooks-delivery.js'
+import type { SecretSealer } from '../keys/keys-types.js'
 import { registerWebhooksRoutes } from './webhooks-routes.js'
 import { createWebhooksService } from './webhooks-service.js'
 import { createWebhooksStore } from './webhooks-store.js'
@@ -17,13 +18,14 @@ export { createWebhooksStore } from './webhooks-store.js'
  * announced on the change feed, so that the worker of any node (this one at once) sends it.
  */
 export function createWebhooksModule(
-  deps: { db: Db; audit: Pick<AuditService, 'append'>; clock: () => Date; outbound: OutboundClient; changes: Pick<ChangeFeed, 'announce' | 'subscribe'> } & Partial<
-    Omit<WebhookWorkerDeps, 'db' | 'store' | 'audit' | 'clock' | 'outbound' | 'changes'>
+  deps: { db: Db; audit: Pick<AuditService, 'append'>; clock: () => Date; outbound: OutboundClient; changes: Pick<ChangeFeed, 'announce' | 'subscribe'>; secrets: SecretSealer } & Partial<
+    Omit<WebhookWorkerDeps, 'db' | 'store' | 'audit' | 'clock' | 'outbound' | 'changes' | 'secrets'>
   >,
 ) {
-  const { db, audit, clock, outbound, changes, ...workerOptions } = deps
+  const { db, audit, clock, outbound, changes, secrets, ...workerOptions } = deps
   const store = createWebhooksStore()
-  const worker = createWebhookWorker({ ...workerOptions, db, store, audit, clock, outbound, changes })
-  const service = createWebhooksService({ db, store, audit, clock, notify: () => changes.announce(WEBHOOKS_QUEUED), outboundPolicy: outbound.policy })
+  const worker = createWebhookWorker({ ...workerOptions, db, store, audit, clock, outbound, changes, secrets })
+  const service = createWebhooksService({ db, store, audit, clock, notify: () => changes.announce(WEBHOOKS_QUEUED), outboundPolicy: outbound.policy, secrets })
+  secrets.registerSecretHolder({ name: 'webhook signing secrets', resealAll: (q, reseal) => store.resealSecrets(q, reseal) })
   return { store, service, worker, register: (app: App) => registerWebhooksRoutes(app, { webhooks: service }) }
 }
