@@ -139,7 +139,7 @@ export async function buildApp(deps: AppDeps) {
     denialHoldMs: deps.denialHoldMs,
     outbound,
   })
-  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.store, outbound, ...deps.vault })
+  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.grantLookup, outbound, ...deps.vault })
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)

@@ -2,20 +2,23 @@ import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
 import type { OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
-import type { ApprovalsStore } from '../approvals/approvals-store.js'
+import type { GrantLookup } from '../approvals/approvals-types.js'
 import type { Principal } from '../auth/auth-types.js'
 import { createExternalAcl } from './acl/external-acl.js'
 import { createGrantsAcl } from './acl/grants-acl.js'
 import { createSigningKeys } from './clients/signing-keys.js'
-import { createVaultClientsService, createVaultClientsStore } from './clients/vault-clients.js'
+import { createVaultClientsService } from './clients/vault-clients-service.js'
+import { createVaultClientsStore } from './clients/vault-clients-store.js'
 import { createModelsService } from './models/models-service.js'
 import { createModelsStore } from './models/models-store.js'
 import { ModelSchema, registerModelsRoutes } from './models/models-routes.js'
 import { registerOAuthRoutes } from './oauth-routes.js'
-import { createVaultPoliciesService, createVaultPoliciesStore } from './policies/vault-policies.js'
+import { createVaultPoliciesService } from './policies/vault-policies-service.js'
+import { createVaultPoliciesStore } from './policies/vault-policies-store.js'
 import { registerRecordsRoutes } from './records/records-routes.js'
 import { createRecordsService } from './records/records-service.js'
 import { createRecordsStore } from './records/records-store.js'
+import { createTableResolver } from './records/resolved-table.js'
 import { authenticateVaultRequest, createVaultContexts } from './records/vault-context.js'
 import { registerVaultAdminRoutes } from './vault-admin-routes.js'
 import { consoleVaultSchemas, registerConsoleVaultRoutes } from './console/console-vault-routes.js'
@@ -36,7 +39,8 @@ export function createVaultModule(
     clock: () => Date
     /** Verifies the Gatehouse user token in x-client-auth, for the `grants` ACL source. */
     authenticate: (secret: string) => Promise<Principal>
-    grants: Pick<ApprovalsStore, 'grantsCovering'>
+    /** The approvals module's answers about grants, for the `grants` ACL source. */
+    grants: GrantLookup
     /** External ACL calls go out through it; its policy also checks ACL URLs when a policy is saved. */
     outbound: OutboundClient
   } & VaultOptions,
@@ -53,7 +57,7 @@ export function createVaultModule(
   const acl = createExternalAcl({ outbound: deps.outbound })
   const grantsAcl = createGrantsAcl({ authenticate: deps.authenticate, grants: deps.grants, clock })
   const contexts = createVaultContexts({ db, keys, clients, policies: policiesStore, models: modelsStore })
-  const records = createRecordsService({ db, store: createRecordsStore(), contexts, acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
+  const records = createRecordsService({ db, store: createRecordsStore(), contexts, tables: createTableResolver({ db }), acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
   const consoleVault = createConsoleVaultService({ db, store: createConsoleVaultStore(), clients: clientsStore, policies: policiesStore, models: modelsStore, records, audit })
   return {
     services: { models, policies, clients, keys, records, consoleVault },

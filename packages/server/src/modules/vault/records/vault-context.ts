@@ -4,10 +4,10 @@ import { readBearer } from '../../../http/access.js'
 import { AppError, notFound } from '../../../http/errors.js'
 import type { AuditActor } from '../../audit/audit-types.js'
 import type { SigningKeys } from '../clients/signing-keys.js'
-import type { VaultClientsService } from '../clients/vault-clients.js'
+import type { VaultClientsService } from '../clients/vault-clients-service.js'
 import type { ModelsStore } from '../models/models-store.js'
 import type { Model } from '../models/model-types.js'
-import type { VaultPoliciesStore } from '../policies/vault-policies.js'
+import type { VaultPoliciesStore } from '../policies/vault-policies-store.js'
 import type { ModelRule, VaultAction, VaultPolicy } from '../policies/vault-policy-types.js'
 
 declare module 'fastify' {
