@@ -1200,7 +1200,7 @@ export interface components {
         /** @description Every error has this shape. */
         ErrorEnvelope: {
             error: {
-                code: "bad_request" | "validation_failed" | "unauthenticated" | "token_expired" | "token_revoked" | "invalid_credentials" | "sso_failed" | "password_sign_in_disabled" | "forbidden" | "csrf_failed" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "acl_client_auth_missing" | "acl_timeout" | "acl_unreachable" | "acl_error_status" | "acl_invalid_response" | "internal" | "unavailable";
+                code: "bad_request" | "validation_failed" | "unauthenticated" | "token_expired" | "token_revoked" | "invalid_credentials" | "sso_failed" | "password_sign_in_disabled" | "forbidden" | "csrf_failed" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "acl_client_auth_missing" | "acl_timeout" | "acl_unreachable" | "acl_error_status" | "acl_invalid_response" | "record_integrity_failed" | "internal" | "unavailable";
                 message: string;
                 requestId: string;
                 details?: {
@@ -1560,9 +1560,15 @@ export interface components {
             fields: {
                 [key: string]: {
                     type: "string" | "integer" | "decimal" | "boolean" | "date" | "datetime" | "json";
-                    /** @description Index it, for fast filters and sorts */
-                    searchable?: boolean;
+                    /** @description true: index it, for fast filters and sorts. 'equality' (encrypted fields only): a blind index for $eq, $in, $ne and $nin */
+                    searchable?: boolean | "equality";
                     required?: boolean;
+                    /** @description Store it as AES-256-GCM ciphertext (string, integer, decimal, date, datetime, json; not the primary key) */
+                    encrypted?: boolean;
+                    /** @description Rows the model is expected to hold: sizes an 'equality' blind index (default 1,000,000) */
+                    expectedRows?: number;
+                    /** @description The blind index length in bits, instead of the one expectedRows gives; fixed once the field exists */
+                    indexBits?: number;
                 };
             };
             /** Format: date-time */
@@ -8811,9 +8817,15 @@ export interface operations {
                     fields: {
                         [key: string]: {
                             type: "string" | "integer" | "decimal" | "boolean" | "date" | "datetime" | "json";
-                            /** @description Index it, for fast filters and sorts */
-                            searchable?: boolean;
+                            /** @description true: index it, for fast filters and sorts. 'equality' (encrypted fields only): a blind index for $eq, $in, $ne and $nin */
+                            searchable?: boolean | "equality";
                             required?: boolean;
+                            /** @description Store it as AES-256-GCM ciphertext (string, integer, decimal, date, datetime, json; not the primary key) */
+                            encrypted?: boolean;
+                            /** @description Rows the model is expected to hold: sizes an 'equality' blind index (default 1,000,000) */
+                            expectedRows?: number;
+                            /** @description The blind index length in bits, instead of the one expectedRows gives; fixed once the field exists */
+                            indexBits?: number;
                         };
                     };
                 };
@@ -8993,9 +9005,15 @@ export interface operations {
                     fields: {
                         [key: string]: {
                             type: "string" | "integer" | "decimal" | "boolean" | "date" | "datetime" | "json";
-                            /** @description Index it, for fast filters and sorts */
-                            searchable?: boolean;
+                            /** @description true: index it, for fast filters and sorts. 'equality' (encrypted fields only): a blind index for $eq, $in, $ne and $nin */
+                            searchable?: boolean | "equality";
                             required?: boolean;
+                            /** @description Store it as AES-256-GCM ciphertext (string, integer, decimal, date, datetime, json; not the primary key) */
+                            encrypted?: boolean;
+                            /** @description Rows the model is expected to hold: sizes an 'equality' blind index (default 1,000,000) */
+                            expectedRows?: number;
+                            /** @description The blind index length in bits, instead of the one expectedRows gives; fixed once the field exists */
+                            indexBits?: number;
                         };
                     };
                     /** @description Every field this change drops, with all its values: the confirmation a drop needs */

@@ -5,6 +5,7 @@ import type { AuditService } from '../audit/audit-service.js'
 import type { GrantLookup } from '../approvals/approvals-types.js'
 import type { Principal } from '../auth/auth-types.js'
 import { createExternalAcl } from './acl/external-acl.js'
+import type { FieldKeys } from './crypto/field-keys.js'
 import { createGrantsAcl } from './acl/grants-acl.js'
 import { createSigningKeys } from './clients/signing-keys.js'
 import { createVaultClientsService } from './clients/vault-clients-service.js'
@@ -30,6 +31,8 @@ export interface VaultOptions {
   tokenTtlSeconds?: number
   /** Candidates above which a find guarded by an external ACL is refused. */
   maxAclCandidates?: number
+  /** The data and index keys of encrypted fields; without them a model with an encrypted field is refused. */
+  fieldKeys?: FieldKeys
 }
 
 export function createVaultModule(
@@ -49,7 +52,7 @@ export function createVaultModule(
   const tokenTtlSeconds = deps.tokenTtlSeconds ?? 300
   const modelsStore = createModelsStore()
   const policiesStore = createVaultPoliciesStore()
-  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore })
+  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore, encryption: deps.fieldKeys !== undefined })
   const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore, outboundPolicy: deps.outbound.policy })
   const clientsStore = createVaultClientsStore()
   const clients = createVaultClientsService({ db, store: clientsStore, policies: policiesStore, audit })
@@ -57,7 +60,7 @@ export function createVaultModule(
   const acl = createExternalAcl({ outbound: deps.outbound })
   const grantsAcl = createGrantsAcl({ authenticate: deps.authenticate, grants: deps.grants, clock })
   const contexts = createVaultContexts({ db, keys, clients, policies: policiesStore, models: modelsStore })
-  const records = createRecordsService({ db, store: createRecordsStore(), contexts, tables: createTableResolver({ db }), acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
+  const records = createRecordsService({ db, store: createRecordsStore(), contexts, tables: createTableResolver({ db, keys: deps.fieldKeys }), acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
   const consoleVault = createConsoleVaultService({ db, store: createConsoleVaultStore(), clients: clientsStore, policies: policiesStore, models: modelsStore, records, audit })
   return {
     services: { models, policies, clients, keys, records, consoleVault },

@@ -68,6 +68,7 @@ export function createGrantsAcl({ authenticate, grants, clock }: GrantsAclDeps) 
   function condition(table: ResolvedTable, rule: GrantsRule, spaceId: string, person: GrantUser): SqlFragment {
     const column = table.columns.get(rule.field) // a Map: 'constructor' is no field
     if (!column) throw new AppError('forbidden', `the access policy opens '${table.model}' by field '${rule.field}', which the model does not have`)
+    if (column.encrypted) throw new AppError('forbidden', `the access policy opens '${table.model}' by field '${rule.field}', which is encrypted: a grants field must be a plain one`)
     // Fail closed: the subquery is valid only in a statement on the grants' own database.
     if (table.db !== grants.database) throw new AppError('forbidden', `model '${table.model}' is stored apart from the space's grants, so the 'grants' ACL source cannot open it`)
     const left = column.type === 'string' ? ident(column.column) : `${ident(column.column)}::text`

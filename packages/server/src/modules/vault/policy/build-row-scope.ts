@@ -10,5 +10,10 @@ import type { ModelRule } from '../policies/vault-policy-types.js'
  * `fields` are the resolved table's (so an encrypted column is compiled as its storage requires).
  */
 export function buildRowScope(fields: ReadonlyMap<string, FieldSpec>, rule: Pick<ModelRule, 'rowFilter'>): SqlFragment | null {
-  return rule.rowFilter ? compileFilter(rule.rowFilter, { fields, readable: () => true, firstParam: 1 }) : null
+  if (!rule.rowFilter) return null
+  // A scope must be exact in SQL: an encrypted field's blind index only narrows, so here it has none
+  // (null and $exists only), as when the policy was saved.
+  const exact = new Map([...fields].map(([name, spec]) => [name, spec.encrypted ? { ...spec, encrypted: { index: null } } : spec]))
+  const { sql, params } = compileFilter(rule.rowFilter, { fields: exact, readable: () => true, firstParam: 1 })
+  return { sql, params }
 }

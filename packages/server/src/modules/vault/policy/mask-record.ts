@@ -18,6 +18,15 @@ export function maskValue(value: unknown, how: Mask): unknown {
 }
 
 /**
+ * The model fields a client is shown of a record, in model order: the readable ones (narrowed by
+ * `only`) and the key. The only fields worth decrypting for it: an encrypted field outside them is
+ * never decrypted for this caller.
+ */
+export function shownFields(model: Pick<Model, 'fields' | 'primaryKey'>, rule: Pick<ModelRule, 'readable'>, only?: readonly string[]): string[] {
+  return Object.keys(model.fields).filter((name) => name === model.primaryKey || (isReadable(rule, name) && (!only || only.includes(name))))
+}
+
+/**
  * A record (already decrypted and in its JSON form) as this client may see it: readable fields
  * only, absent rather than null when hidden (as `last_name` is in reference 004), masked where the
  * rule says, the primary key always, created_at/updated_at always unmasked. `only` (a find's
@@ -25,9 +34,7 @@ export function maskValue(value: unknown, how: Mask): unknown {
  */
 export function maskRecord(model: Pick<Model, 'fields' | 'primaryKey'>, rule: Pick<ModelRule, 'readable' | 'masked'>, record: Record<string, unknown>, only?: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const name of Object.keys(model.fields)) {
-    if (!isReadable(rule, name) && name !== model.primaryKey) continue
-    if (only && !only.includes(name) && name !== model.primaryKey) continue
+  for (const name of shownFields(model, rule, only)) {
     const how = rule.masked && Object.hasOwn(rule.masked, name) ? rule.masked[name] : undefined
     out[name] = how ? maskValue(record[name], how) : record[name]
   }

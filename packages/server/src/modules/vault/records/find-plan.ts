@@ -1,6 +1,6 @@
 import type { SqlFragment } from '../../../db/sql-fragment.js'
 import { AppError } from '../../../http/errors.js'
-import { compileFilter, compileSort } from '../find/filter-compiler.js'
+import { compileFilter, compileSort, type ExactCheck } from '../find/filter-compiler.js'
 import type { Model } from '../models/model-types.js'
 import type { ModelRule } from '../policies/vault-policy-types.js'
 import { buildRowScope } from '../policy/build-row-scope.js'
@@ -18,6 +18,8 @@ export interface FindPlan {
   where: SqlFragment[]
   orderBy: string
   only: string[] | undefined
+  /** Checks after decryption on encrypted fields the filter compares by value (empty when none). */
+  checks: ExactCheck[]
 }
 
 /**
@@ -37,6 +39,6 @@ export function planFind(table: ResolvedTable, model: Model, rule: ModelRule, in
   const filter = compileFilter(input.filter ?? {}, { fields, readable: filterable, firstParam: 1 })
   const sort = compileSort(input.options?.sort, { fields, readable: filterable })
   const orderBy = `${sort || ' ORDER BY'}${sort ? ',' : ''} "${table.primaryKey.column}"`
-  const where = [filter, buildRowScope(fields, rule)].filter((condition): condition is SqlFragment => condition !== null)
-  return { where, orderBy, only }
+  const where = [{ sql: filter.sql, params: filter.params }, buildRowScope(fields, rule)].filter((condition): condition is SqlFragment => condition !== null)
+  return { where, orderBy, only, checks: filter.checks ?? [] }
 }

@@ -2,7 +2,8 @@ import { AppError } from '../../../http/errors.js'
 import type { FieldType, Model } from '../models/model-types.js'
 import type { ModelRule } from '../policies/vault-policy-types.js'
 import { checkWritableFields } from '../policy/check-writable-fields.js'
-import { maskRecord } from '../policy/mask-record.js'
+import { maskRecord, shownFields } from '../policy/mask-record.js'
+import type { ResolvedTable } from './resolved-table.js'
 import { invalidValue, valueText } from '../values/validate-value.js'
 
 const invalid = (path: string, message: string) => new AppError('validation_failed', `${path}: ${message}`, { issues: [{ path, message }] })
@@ -70,7 +71,10 @@ export function decodeRow(model: Pick<Model, 'fields'>, row: Record<string, unkn
   return out
 }
 
-/** A stored row as this client may see it: decoded, then projected and masked by its rule. */
-export function writeRecord(model: Model, rule: ModelRule, row: Record<string, unknown>, only?: readonly string[]): Record<string, unknown> {
-  return maskRecord(model, rule, decodeRow(model, row), only)
+/**
+ * A stored row as this client may see it: only the fields it is shown are decrypted, then the row
+ * is decoded, projected and masked by its rule (masking after decryption).
+ */
+export function writeRecord(table: Pick<ResolvedTable, 'open'>, model: Model, rule: ModelRule, row: Record<string, unknown>, only?: readonly string[]): Record<string, unknown> {
+  return maskRecord(model, rule, decodeRow(model, table.open(row, shownFields(model, rule, only))), only)
 }

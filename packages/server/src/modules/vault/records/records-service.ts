@@ -9,6 +9,7 @@ import type { Model } from '../models/model-types.js'
 import type { ModelRule, VaultAction } from '../policies/vault-policy-types.js'
 import { buildRowScope } from '../policy/build-row-scope.js'
 import { aclRefusal, askedOutcome, decideAcl } from '../policy/decide-acl.js'
+import { passesChecks } from '../find/exact-checks.js'
 import { planFind, type FindInput } from './find-plan.js'
 import { readRecord, writeRecord } from './record-codec.js'
 import { keyValue, type RecordsStore } from './records-store.js'
@@ -34,6 +35,9 @@ export const MAX_FIND_LIMIT = 100
 
 /** How many record ids an audit event lists; counts are always exact. */
 const AUDITED_IDS = 100
+
+/** Rows a find decrypts to check a blind-index lookup exactly; more is a 400 asking to narrow the filter. */
+export const MAX_EXACT_CANDIDATES = 10_000
 
 /**
  * The data plane. Each call prepares (the model, the client's rule, the resolved table and every
@@ -126,9 +130,9 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       return audited(context, name, 'write', async (tx, note) => {
         try {
           if (plan) await grantsAcl.assertGranted(tx, context.spaceId, plan, [values])
-          const row = await store.insert(tx, table, values)
+          const row = await store.insert(tx, table, table.seal(values, String(values.get(model.primaryKey))))
           note({ op: 'create', ids: [String(row[model.primaryKey])], acl: verdict.outcome, ...(await grantsAcl.note(tx, context.spaceId, plan, [row])) })
-          return writeRecord(model, rule, row)
+          return writeRecord(table, model, rule, row)
         } catch (error) {
           throw constraintMessage(error, { unique: `${name} '${String(values.get(model.primaryKey))}' already exists` })
         }
@@ -150,7 +154,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         const created: Record<string, unknown>[] = []
         if (plan) await grantsAcl.assertGranted(tx, context.spaceId, plan, rows)
         try {
-          for (const values of rows) created.push(writeRecord(model, rule, await store.insert(tx, table, values)))
+          for (const values of rows) created.push(writeRecord(table, model, rule, await store.insert(tx, table, table.seal(values, String(values.get(model.primaryKey))))))
         } catch (error) {
           throw constraintMessage(error, { unique: `one of the records already exists in '${name}'; nothing was written` })
         }
@@ -165,7 +169,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         const row = await store.getById(tx, table, key, scope)
         if (!row) throw notFound('record', id)
         note({ op: 'get', ids: [id], acl: verdict.outcome, ...(await grantsAcl.note(tx, context.spaceId, plan, [row])) })
-        return writeRecord(model, rule, row)
+        return writeRecord(table, model, rule, row)
       })
     },
 
@@ -182,10 +186,10 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       return audited(context, name, 'write', async (tx, note) => {
         // Moving a row to another customer needs a grant on that customer too.
         if (plan && values.has(plan.rule.field)) await grantsAcl.assertGranted(tx, context.spaceId, plan, [values])
-        const row = await store.update(tx, table, key, values, scope)
+        const row = await store.update(tx, table, key, table.seal(values, String(key)), scope)
         if (!row) throw notFound('record', id)
         note({ op: 'update', ids: [id], fields: [...values.keys()], acl: verdict.outcome, ...(await grantsAcl.note(tx, context.spaceId, plan, [row])) })
-        return writeRecord(model, rule, row)
+        return writeRecord(table, model, rule, row)
       })
     },
 
@@ -208,12 +212,23 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       if (limit > MAX_FIND_LIMIT) throw new AppError('validation_failed', `options.limit: at most ${MAX_FIND_LIMIT} records per find; use options.offset to page past them`)
       const prepared = await prepare(context, name, 'read', async () => {
         const { model, rule, table } = await open(context, name, 'read')
-        const { where, orderBy, only } = planFind(table, model, rule, input)
+        const { where, orderBy, only, checks } = planFind(table, model, rule, input)
         let outcome = 'none'
         const plan = await grantsAcl.plan(context.spaceId, context.clientToken, table, rule)
+        if (plan) where.push(plan.condition)
+        if (checks.length) {
+          // The blind index narrowed; decrypting the compared fields decides. What follows (the ACL,
+          // the page, the total) sees exactly the rows that match.
+          const fields = [...new Set(checks.map((check) => check.field))]
+          const candidates = await store.candidates(table.db, table, where, orderBy, fields, MAX_EXACT_CANDIDATES + 1)
+          if (candidates.length > MAX_EXACT_CANDIDATES) {
+            throw new AppError('bad_request', `more than ${MAX_EXACT_CANDIDATES} records share the blind index values this filter looks up: narrow it with other fields`)
+          }
+          const exact = candidates.filter((row) => passesChecks(checks, (field) => table.decryptText(row, field))).map((row) => row.__id)
+          where.push(store.idsCondition(table, exact))
+        }
         if (plan) {
-          // The join: the grant check is part of the find's own query, at the instant it runs.
-          where.push(plan.condition)
+          // The join: the grant check (pushed above) is part of the find's own query, at the instant it runs.
           outcome = 'grants'
         } else if (rule.acl.source !== 'none') {
           const candidates = await store.matchingIds(table.db, table, where, deps.maxAclCandidates + 1)
@@ -243,7 +258,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
             return insert
           })
           committed()
-          const data = rows.map((row) => writeRecord(model, rule, row, only))
+          const data = rows.map((row) => writeRecord(table, model, rule, row, only))
           return { data, meta: { total, count: data.length, limit, offset }, rowGrants: data.map(() => null) }
         } catch (error) {
           await refused(context, name, 'read', error)
@@ -252,7 +267,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       }
       return audited(context, name, 'read', async (tx, note) => {
         const { rows, total } = await store.page(tx, table, where, orderBy, limit, offset)
-        const data = rows.map((row) => writeRecord(model, rule, row, only))
+        const data = rows.map((row) => writeRecord(table, model, rule, row, only))
         const grants = await grantsAcl.note(tx, context.spaceId, plan, rows)
         note({ op: 'find', count: data.length, total, ids: data.slice(0, AUDITED_IDS).map((record) => String(record[model.primaryKey])), acl: outcome, ...grants })
         // For the console's explorer: the grant that opened each row (the /api answer's schema leaves it out).

@@ -1,15 +1,16 @@
 import type { Queryable } from '../../../db/db.js'
 import { splice, type SqlFragment } from '../../../db/sql-fragment.js'
-import { ident } from '../models/model-ddl.js'
+import { ident, internalIdent } from '../models/model-ddl.js'
 import type { Model } from '../models/model-types.js'
-import type { ResolvedTable } from './resolved-table.js'
+import type { ResolvedTable, StoredColumn } from './resolved-table.js'
 
 /** A WHERE fragment and its parameters, numbered from $1. */
 export type Condition = SqlFragment
 
-/** Dates as `YYYY-MM-DD` text and decimals as exact text: the same on PGlite and pg, in any time zone. */
+/** Dates as `YYYY-MM-DD` text and decimals as exact text: the same on PGlite and pg, in any time zone. Ciphertext as it is. */
 export function selectList(table: ResolvedTable): string {
-  const columns = [...table.columns.values()].map(({ field, type, column }) => {
+  const columns = [...table.columns.values()].map(({ field, type, column, encrypted }) => {
+    if (encrypted) return column === field ? ident(column) : `${ident(column)} AS ${ident(field)}` // ciphertext, as bytes
     if (type === 'date') return `to_char(${ident(column)}, 'YYYY-MM-DD') AS ${ident(field)}`
     if (type === 'decimal') return `${ident(column)}::text AS ${ident(field)}`
     return column === field ? ident(column) : `${ident(column)} AS ${ident(field)}`
@@ -27,17 +28,19 @@ export function keyValue(model: Model, id: string): string | number | null {
 /** `column = $n::type` for the primary key. */
 const keyIs = (table: ResolvedTable, placeholder: number) => `${ident(table.primaryKey.column)} = $${placeholder}::${table.primaryKey.sqlType}`
 
+const columnName = (stored: StoredColumn) => (stored.internal ? internalIdent(stored.column) : ident(stored.column))
+
 /** Appends `condition`'s parameters to `params`, renumbering its placeholders. */
 export const merge = splice
 
 export function createRecordsStore() {
   return {
-    async insert(tx: Queryable, table: ResolvedTable, values: Map<string, unknown>): Promise<Record<string, unknown>> {
-      const columns = [...values.keys()].map((name) => table.columns.get(name)!)
-      const params = columns.map(({ field }) => values.get(field))
+    /** One row from `table.seal`'s columns. */
+    async insert(tx: Queryable, table: ResolvedTable, columns: StoredColumn[]): Promise<Record<string, unknown>> {
+      const params = columns.map(({ value }) => value)
       const placeholders = columns.map(({ sqlType }, i) => `$${i + 1}::${sqlType}`)
       const { rows } = await tx.query(
-        `INSERT INTO ${table.ref} (${columns.map(({ column }) => ident(column)).join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING ${selectList(table)}`,
+        `INSERT INTO ${table.ref} (${columns.map(columnName).join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING ${selectList(table)}`,
         params,
       )
       return rows[0]!
@@ -53,12 +56,11 @@ export function createRecordsStore() {
       return rows[0] ?? null
     },
 
-    async update(tx: Queryable, table: ResolvedTable, id: string | number, values: Map<string, unknown>, scope: Condition | null): Promise<Record<string, unknown> | null> {
+    async update(tx: Queryable, table: ResolvedTable, id: string | number, columns: StoredColumn[], scope: Condition | null): Promise<Record<string, unknown> | null> {
       const params: unknown[] = [id]
-      const sets = [...values.entries()].map(([name, value]) => {
-        const { column, sqlType } = table.columns.get(name)!
-        params.push(value)
-        return `${ident(column)} = $${params.length}::${sqlType}`
+      const sets = columns.map((stored) => {
+        params.push(stored.value)
+        return `${columnName(stored)} = $${params.length}::${stored.sqlType}`
       })
       sets.push(`"updated_at" = date_trunc('second', now())`)
       const extra = merge(params, scope)
@@ -74,6 +76,24 @@ export function createRecordsStore() {
       const extra = merge(params, scope)
       const { rowCount } = await tx.query(`DELETE FROM ${table.ref} WHERE ${keyIs(table, 1)} AND (${extra})`, params)
       return rowCount > 0
+    },
+
+    /**
+     * The rows matching, in `orderBy` order, at most `limit`: their key (as text, and as stored for
+     * decryption) and the columns of `fields`. For the exact checks on encrypted fields after a
+     * blind-index lookup.
+     */
+    async candidates(db: Queryable, table: ResolvedTable, where: Condition[], orderBy: string, fields: string[], limit: number): Promise<Array<Record<string, unknown> & { __id: string }>> {
+      const params: unknown[] = []
+      const clauses = where.map((condition) => `(${merge(params, condition)})`)
+      params.push(limit)
+      const key = ident(table.primaryKey.column)
+      const columns = fields.map((field) => ident(table.columns.get(field)!.column))
+      const { rows } = await db.query<Record<string, unknown> & { __id: string }>(
+        `SELECT ${key}::text AS __id, ${[key, ...columns].join(', ')} FROM ${table.ref} WHERE ${clauses.join(' AND ') || 'TRUE'}${orderBy} LIMIT $${params.length}`,
+        params,
+      )
+      return rows
     },
 
     /** Ids of the rows matching, in key order, at most `limit` (the caller asks one more than it allows). */

@@ -1,23 +1,37 @@
 import type { Db } from '../../../db/db.js'
+import { AppError } from '../../../http/errors.js'
+import { blindIndex, cipherKeyVersion, decryptField, encryptField, fieldAad } from '../crypto/field-cipher.js'
+import type { FieldKey, FieldKeys } from '../crypto/field-keys.js'
+import { canonicalText, columnValue } from '../crypto/field-values.js'
 import type { FieldSpec } from '../find/filter-types.js'
-import { tableRef } from '../models/model-ddl.js'
+import { blindIndexColumn, tableRef } from '../models/model-ddl.js'
 import { SQL_TYPES, type FieldType, type Model } from '../models/model-types.js'
 
 /** Where one model field lives in its table. */
 export interface ColumnSpec {
   field: string
   type: FieldType
-  /** The column holding the value; already an IDENTIFIER, still emitted only through ident(). */
+  /** The column holding the value (or its ciphertext); an IDENTIFIER, still emitted only through ident(). */
   column: string
-  /** The SQL type parameters are cast to. */
+  /** The SQL type parameters are cast to: the field's, or bytea for ciphertext. */
   sqlType: string
+  /** An encrypted field, and the column of its blind index if it has one. */
+  encrypted?: { indexColumn: string | null; bits: number }
+}
+
+/** One column value as the store writes it; `internal` columns (blind indexes) are the vault's own names. */
+export interface StoredColumn {
+  column: string
+  sqlType: string
+  value: unknown
+  internal?: boolean
 }
 
 /**
  * Everything the records store needs to reach one model's rows, resolved once per call: which
- * database, which table, and which column holds each field. The store sees only this, never the
- * model or a global handle, so where a model's rows live (another database, a space's own schema)
- * and how a field is stored (a ciphertext column and its blind index) are decided here.
+ * database, which table, which column holds each field, and how an encrypted field is sealed and
+ * opened. The store sees only this, never the model or a global handle, so where a model's rows
+ * live and how a field is stored are decided here.
  */
 export interface ResolvedTable {
   /** The database holding the rows; reads outside a transaction go to it. */
@@ -30,25 +44,129 @@ export interface ResolvedTable {
   columns: ReadonlyMap<string, ColumnSpec>
   /** What a filter, a sort or a row scope may name: the fields and created_at/updated_at. */
   filterFields: ReadonlyMap<string, FieldSpec>
+  /** Validated values (field → text or null) of the record `key` → the columns to write: ciphertext and blind index for an encrypted field. */
+  seal(values: ReadonlyMap<string, unknown>, key: string): StoredColumn[]
+  /**
+   * A stored row with `fields` decrypted (the others of its encrypted fields removed, never shown
+   * as ciphertext). A value that does not decrypt under its record's identity is refused whole.
+   */
+  open(row: Record<string, unknown>, fields: Iterable<string>): Record<string, unknown>
+  /** One encrypted field's canonical text (null when missing), for an exact check; the same refusal as `open`. */
+  decryptText(row: Record<string, unknown>, field: string): string | null
 }
 
-export function resolveTable(db: Db, model: Model): ResolvedTable {
+interface TableKeys {
+  data: { current: FieldKey; readable: FieldKey[] }
+  index: Map<string, { current: FieldKey; searchable: FieldKey[] }>
+}
+
+function columnsOf(model: Model): Map<string, ColumnSpec> {
   const columns = new Map<string, ColumnSpec>()
-  const filterFields = new Map<string, FieldSpec>()
   for (const [name, field] of Object.entries(model.fields)) {
-    columns.set(name, { field: name, type: field.type, column: name, sqlType: SQL_TYPES[field.type] })
-    filterFields.set(name, { name, type: field.type, column: name })
+    if (!field.encrypted) {
+      columns.set(name, { field: name, type: field.type, column: name, sqlType: SQL_TYPES[field.type] })
+      continue
+    }
+    const indexed = field.searchable === 'equality'
+    columns.set(name, { field: name, type: field.type, column: name, sqlType: 'bytea', encrypted: { indexColumn: indexed ? blindIndexColumn(name) : null, bits: field.indexBits ?? 0 } })
+  }
+  return columns
+}
+
+const integrity = (model: string, key: unknown, field: string) =>
+  new AppError('record_integrity_failed', `record '${String(key)}' of '${model}': field '${field}' does not decrypt as this record's (its ciphertext was altered or moved from another record or field); nothing was returned`)
+
+export function resolveTable(db: Db, model: Model, spaceId = '', keys: TableKeys | null = null): ResolvedTable {
+  const columns = columnsOf(model)
+  const filterFields = new Map<string, FieldSpec>()
+  for (const spec of columns.values()) {
+    const index = spec.encrypted?.indexColumn ? keys?.index.get(spec.field) : undefined
+    const encrypted = spec.encrypted
+      ? {
+          index:
+            spec.encrypted.indexColumn && index
+              ? { column: spec.encrypted.indexColumn, bits: spec.encrypted.bits, lookup: (value: string) => index.searchable.map((key) => blindIndex(key.key, value, spec.encrypted!.bits)) }
+              : null,
+        }
+      : undefined
+    filterFields.set(spec.field, { name: spec.field, type: spec.type, column: spec.column, ...(encrypted ? { encrypted } : {}) })
   }
   filterFields.set('created_at', { name: 'created_at', type: 'datetime', column: 'created_at' })
   filterFields.set('updated_at', { name: 'updated_at', type: 'datetime', column: 'updated_at' })
-  return { db, model: model.name, ref: tableRef(model.tableName), primaryKey: columns.get(model.primaryKey)!, columns, filterFields }
+  const aad = (field: string, key: string) => fieldAad(spaceId, model.name, field, key)
+  const needKeys = (): TableKeys => {
+    if (!keys) throw new AppError('unavailable', `model '${model.name}' has encrypted fields and this server holds no field keys`)
+    return keys
+  }
+
+  function decryptText(row: Record<string, unknown>, field: string): string | null {
+    const stored = row[field]
+    if (stored === null || stored === undefined) return null
+    const key = String(row[model.primaryKey])
+    const bytes = Buffer.isBuffer(stored) ? stored : Buffer.from(stored as Uint8Array)
+    const version = cipherKeyVersion(bytes)
+    const dataKey = needKeys().data.readable.find((candidate) => candidate.version === version)
+    const text = dataKey ? decryptField(dataKey.key, bytes, aad(field, key)) : null
+    if (text === null) throw integrity(model.name, key, field)
+    return text
+  }
+
+  return {
+    db,
+    model: model.name,
+    ref: tableRef(model.tableName),
+    primaryKey: columns.get(model.primaryKey)!,
+    columns,
+    filterFields,
+
+    seal(values, key) {
+      const out: StoredColumn[] = []
+      for (const [field, value] of values) {
+        const spec = columns.get(field)!
+        if (!spec.encrypted) {
+          out.push({ column: spec.column, sqlType: spec.sqlType, value })
+          continue
+        }
+        const { data, index } = needKeys()
+        const canonical = value === null || value === undefined ? null : canonicalText(spec.type, String(value))
+        out.push({ column: spec.column, sqlType: 'bytea', value: canonical === null ? null : encryptField(data.current, canonical, aad(field, key)) })
+        if (spec.encrypted.indexColumn) {
+          const indexKey = index.get(field)!.current.key
+          out.push({ column: spec.encrypted.indexColumn, sqlType: 'bigint', value: canonical === null ? null : String(blindIndex(indexKey, canonical, spec.encrypted.bits)), internal: true })
+        }
+      }
+      return out
+    },
+
+    open(row, fields) {
+      const wanted = new Set(fields)
+      for (const spec of columns.values()) {
+        if (!spec.encrypted) continue
+        if (!wanted.has(spec.field)) {
+          delete row[spec.field]
+          continue
+        }
+        const text = decryptText(row, spec.field)
+        row[spec.field] = text === null ? null : columnValue(spec.type, text)
+      }
+      return row
+    },
+
+    decryptText,
+  }
 }
 
-/** Resolves a model's table for a call; one place to put per-space databases and field keys later. */
-export function createTableResolver(deps: { db: Db }) {
+/** Resolves a model's table for a call: its database, and the field keys its encrypted fields need. */
+export function createTableResolver(deps: { db: Db; keys?: FieldKeys }) {
   return {
-    async resolve(_spaceId: string, model: Model): Promise<ResolvedTable> {
-      return resolveTable(deps.db, model)
+    async resolve(spaceId: string, model: Model): Promise<ResolvedTable> {
+      const encrypted = Object.entries(model.fields).filter(([, field]) => field.encrypted)
+      if (encrypted.length === 0) return resolveTable(deps.db, model, spaceId)
+      if (!deps.keys) throw new AppError('unavailable', `model '${model.name}' has encrypted fields and this server holds no field keys: configure its master key`)
+      const data = await deps.keys.dataKeys(deps.db, spaceId)
+      const index = new Map<string, { current: FieldKey; searchable: FieldKey[] }>()
+      for (const [name, field] of encrypted) if (field.searchable === 'equality') index.set(name, await deps.keys.indexKeys(deps.db, spaceId, model.name, name))
+      return resolveTable(deps.db, model, spaceId, { data, index })
     },
   }
 }
