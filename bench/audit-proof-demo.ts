@@ -6,16 +6,17 @@
  * and that one event is in it. Prints every input and result.
  */
 import { verifyConsistencyProof, verifyInclusionProof } from '@gatehouse/sdk'
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { buildApp } from '../packages/server/src/app.js'
 import { migrate } from '../packages/server/src/db/migrate.js'
 import { openPgliteDb } from '../packages/server/src/db/pglite.js'
 import { openPostgresDb } from '../packages/server/src/db/postgres.js'
 import { createCheckpointSigner } from '../packages/server/src/modules/audit/audit-signer.js'
+import { createLocalKms } from '../packages/server/src/modules/keys/index.js'
 
 const events = Number(process.argv[2] ?? 10_000)
 const db = process.env.DATABASE_URL ? openPostgresDb({ connectionString: process.env.DATABASE_URL, maxConnections: 10 }) : await openPgliteDb(undefined)
-const built = await buildApp({ db, signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey), auditLog: { logName: 'gatehouse.example.com' } })
+const built = await buildApp({ db, signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey), kms: createLocalKms(randomBytes(32)), auditLog: { logName: 'gatehouse.example.com' } })
 const { result } = await migrate(db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
 const token = result!.adminToken.token
 const space = result!.space.id

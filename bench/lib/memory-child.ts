@@ -8,7 +8,7 @@
  * memory never shrinks) and the client consuming the export.
  */
 import { once } from 'node:events'
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { Worker } from 'node:worker_threads'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -16,6 +16,7 @@ import { buildApp } from '../../packages/server/src/app.js'
 import type { Db } from '../../packages/server/src/db/db.js'
 import { migrate } from '../../packages/server/src/db/migrate.js'
 import { createCheckpointSigner } from '../../packages/server/src/modules/audit/audit-signer.js'
+import { createLocalKms } from '../../packages/server/src/modules/keys/index.js'
 import type { EventRow } from '../../packages/server/src/modules/audit/audit-store.js'
 import type { AuditEvent } from '../../packages/server/src/modules/audit/audit-types.js'
 import { openStoreAt, type StoreLocation } from './stores.js'
@@ -111,7 +112,7 @@ async function baselineServer(db: Db, space: string, findTable: string | undefin
 }
 
 async function gatehouseServer(db: Db): Promise<FastifyInstance> {
-  const built = await buildApp({ db, signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey) })
+  const built = await buildApp({ db, signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey), kms: createLocalKms(randomBytes(32)) })
   // As main.ts starts: migrations are already applied and the store is bootstrapped, so this only checks.
   await migrate(db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
   return built.app

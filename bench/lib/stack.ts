@@ -1,9 +1,10 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { buildApp, type BuiltApp } from '../../packages/server/src/app.js'
 import type { Db, StoreKind } from '../../packages/server/src/db/db.js'
 import { migrate } from '../../packages/server/src/db/migrate.js'
 import { createCheckpointSigner } from '../../packages/server/src/modules/audit/audit-signer.js'
+import { createLocalKms } from '../../packages/server/src/modules/keys/index.js'
 import type { Role, Scope } from '../../packages/server/src/modules/auth/auth-types.js'
 import { traceStatements, type StatementTracer } from './statement-tracer.js'
 import { openFreshStore, type StoreHandle, type StoreLocation } from './stores.js'
@@ -46,6 +47,7 @@ export async function startStack(kind: StoreKind, options: StackOptions & { admi
     built = await buildApp({
       db: tracer?.db ?? store.db,
       signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey),
+      kms: createLocalKms(randomBytes(32)),
       // The bench makes a handful of tokens, never signs in: the limit only needs to stay out of the way.
       signInRateLimit: { max: 1000, timeWindowMs: 60_000 },
       // Scenario 2's ACL endpoints listen on 127.0.0.1, which the outbound policy refuses by default.

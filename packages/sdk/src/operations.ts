@@ -106,6 +106,8 @@ export const sdkMethods = {
   createVaultClient: 'vault.client.create',
   deleteVaultClient: 'vault.client.delete',
   rotateVaultSigningKey: 'vault.client.rotateSigningKey',
+  listVaultJobs: 'vault.job.list',
+  getVaultJob: 'vault.job.get',
   oauthToken: 'vault.token',
   findRecords: 'vault.connect().find',
   createRecord: 'vault.connect().create',

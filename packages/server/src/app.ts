@@ -27,6 +27,8 @@ import { createMembersModule } from './modules/members/index.js'
 import { createSpacesModule } from './modules/spaces/index.js'
 import { createSsoModule } from './modules/sso/index.js'
 import { createWebhooksModule } from './modules/webhooks/index.js'
+import { createKeysModule, type Kms } from './modules/keys/index.js'
+import { createJobsModule } from './modules/jobs/index.js'
 import { createResourcesModule } from './modules/resources/index.js'
 import { createApprovalsModule } from './modules/approvals/index.js'
 import { createVaultModule, type VaultOptions } from './modules/vault/index.js'
@@ -35,6 +37,10 @@ import { MAX_PATH_PARAM_LENGTH } from './modules/vault/records/records-routes.js
 export interface AppDeps {
   db: Db
   signer: CheckpointSigner
+  /** The master key (KEK) wrapping data keys, index keys and stored secrets (docs/vault-encryption.md). */
+  kms: Kms
+  /** During a master key rotation only: the key being rotated away from (it can still unwrap). */
+  previousKms?: Kms | null
   logger?: Logger
   clock?: () => Date
   userTokenTtlSeconds?: number
@@ -101,6 +107,17 @@ export async function buildApp(deps: AppDeps) {
       }
     },
   })
+  const keys = createKeysModule({
+    db: deps.db,
+    kms: deps.kms,
+    previousKms: deps.previousKms ?? null,
+    clock,
+    audit: audit.service,
+    // Late-bound: spaces is built below; used only by a master key rotation.
+    spaceIds: (q) => spaces.store.list(q, null, 1_000_000).then((found) => found.map((space) => space.id)),
+  })
+  // Background jobs (re-encryption, re-indexing): any node runs them; modules register their kinds on `jobs.runner`.
+  const jobs = createJobsModule({ db: deps.db, clock, logger: app.log })
   const members = createMembersModule({
     db: deps.db,
     audit: audit.service,
@@ -116,7 +133,7 @@ export async function buildApp(deps: AppDeps) {
     endUserAccess: (...args: Parameters<typeof approvals.service.endUserAccess>) => approvals.service.endUserAccess(...args),
     committed: () => approvals.service.committed(),
   }
-  const sso = createSsoModule({ db: deps.db, audit: audit.service, auth: () => auth.service, members: members.store, userAccess, outbound, clock, publicUrl: deps.publicUrl ?? null, fromConfig: deps.ssoFromConfig ?? null })
+  const sso = createSsoModule({ db: deps.db, audit: audit.service, auth: () => auth.service, members: members.store, userAccess, outbound, clock, publicUrl: deps.publicUrl ?? null, fromConfig: deps.ssoFromConfig ?? null, secrets: keys.service })
   const auth = createAuthModule({
     db: deps.db,
     audit: audit.service,
@@ -127,7 +144,7 @@ export async function buildApp(deps: AppDeps) {
     passwordSignInAllowed: sso.passwordSignInAllowed,
   })
   const spaces = createSpacesModule({ db: deps.db, audit: audit.service, auth: auth.service, members: members.store })
-  const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: 1000, outbound })
+  const webhooks = createWebhooksModule({ db: deps.db, audit: audit.service, clock, logger: app.log, pollIntervalMs: 1000, outbound, secrets: keys.service })
   const resources = createResourcesModule({ db: deps.db, audit: audit.service })
   const approvals = createApprovalsModule({
     db: deps.db,
@@ -139,7 +156,7 @@ export async function buildApp(deps: AppDeps) {
     denialHoldMs: deps.denialHoldMs,
     outbound,
   })
-  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.grantLookup, outbound, ...deps.vault })
+  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.grantLookup, outbound, secrets: keys.service, fieldKeys: keys.service, ...deps.vault })
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -158,7 +175,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(cookie)
   const routes = registerAccessControl(app, auth.service.authenticate, { vault: vault.authenticateRequest, session: sessionTokenOf })
 
-  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...sso.schemas, ...resources.schemas, ...approvals.schemas, ...vault.schemas]) app.addSchema(schema)
+  for (const schema of [ErrorEnvelope, ...audit.schemas, ...auth.schemas, ...sso.schemas, ...resources.schemas, ...approvals.schemas, ...vault.schemas, ...jobs.schemas]) app.addSchema(schema)
 
   await app.register(rateLimit, {
     global: false,
@@ -196,9 +213,11 @@ export async function buildApp(deps: AppDeps) {
   resources.register(app)
   approvals.register(app)
   vault.register(app)
+  jobs.register(app)
   await registerConsole(app, { distDir: deps.consoleDistDir })
   // The worker stops first, so no delivery is attempted through a closed client (and recorded as failed).
   app.addHook('onClose', async () => {
+    await jobs.runner.stop()
     await audit.sequencer.stop()
     await webhooks.worker.stop()
     await outbound.close()
@@ -220,7 +239,11 @@ export async function buildApp(deps: AppDeps) {
       approvals: approvals.service,
       policies: approvals.policies,
       vault: vault.services,
+      keys: keys.service,
+      jobs: jobs.service,
     },
+    /** Runs background jobs: started by server.ts after migrations; tests drive their own runners. */
+    jobRunner: jobs.runner,
     /** Started by server.ts after migrations; tests run their own workers. */
     webhookWorker: webhooks.worker,
     /** The audit log's background sequencer: started by server.ts after migrations; tests integrate on demand. */

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ALLOW_VARIABLE, parseOutboundAllow } from './lib/outbound/index.js'
+import type { MasterKeySource } from './modules/keys/master-key.js'
 
 /** Everything the server reads from its environment, read and checked once, here. */
 export interface Config {
@@ -12,6 +13,10 @@ export interface Config {
   auditKeyFile: string
   /** Rotate the audit checkpoint key: the key id being retired (GATEHOUSE_AUDIT_KEY_ROTATE_FROM). */
   auditKeyRotateFrom: string | null
+  /** The master key (KEK): GATEHOUSE_MASTER_KEY (base64), else the file GATEHOUSE_MASTER_KEY_FILE (default <data dir>/master.key, made on first start). */
+  masterKey: MasterKeySource
+  /** Rotating the master key: the current one, as GATEHOUSE_MASTER_KEY_PREVIOUS (base64) or GATEHOUSE_MASTER_KEY_PREVIOUS_FILE. */
+  masterKeyPrevious: MasterKeySource | null
   /** Refuse `db.query` inside a transaction callback of the same Db; off when NODE_ENV=production. */
   strictTransactions: boolean
   userTokenTtlSeconds: number
@@ -79,6 +84,28 @@ function auditKeyId(env: Env): string | null {
   if (raw === undefined || raw === '') return null
   if (!/^[0-9a-f]{16}$/.test(raw)) throw new ConfigError(`GATEHOUSE_AUDIT_KEY_ROTATE_FROM must be an audit key id (16 hex digits), got '${raw}'`)
   return raw
+}
+
+function base64Key(env: Env, name: string): Buffer | null {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return null
+  const key = /^[A-Za-z0-9+/_-]+=*$/.test(raw.trim()) ? Buffer.from(raw.trim(), 'base64') : Buffer.alloc(0)
+  if (key.length !== 32) throw new ConfigError(`${name} must be a master key: 32 bytes in base64 (e.g. from \`openssl rand -base64 32\`)`)
+  return key
+}
+
+function masterKey(env: Env, dataDir: string): MasterKeySource {
+  const key = base64Key(env, 'GATEHOUSE_MASTER_KEY')
+  if (key && env.GATEHOUSE_MASTER_KEY_FILE) throw new ConfigError('set GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE, not both')
+  return key ? { kind: 'env', key } : { kind: 'file', path: resolve(env.GATEHOUSE_MASTER_KEY_FILE || `${dataDir}/master.key`) }
+}
+
+function masterKeyPrevious(env: Env): MasterKeySource | null {
+  const key = base64Key(env, 'GATEHOUSE_MASTER_KEY_PREVIOUS')
+  const file = env.GATEHOUSE_MASTER_KEY_PREVIOUS_FILE
+  if (key && file) throw new ConfigError('set GATEHOUSE_MASTER_KEY_PREVIOUS or GATEHOUSE_MASTER_KEY_PREVIOUS_FILE, not both')
+  if (key) return { kind: 'env', key }
+  return file ? { kind: 'file', path: resolve(file) } : null
 }
 
 function auditLog(env: Env): Config['auditLog'] {
@@ -162,6 +189,8 @@ export function readConfig(env: Env, argv: string[] = []): Config {
     dbPoolMax: integer(merged, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 1000),
     auditKeyFile: resolve(merged.GATEHOUSE_AUDIT_KEY_FILE || `${dataDir}/audit-signing-key.pem`),
     auditKeyRotateFrom: auditKeyId(merged),
+    masterKey: masterKey(merged, dataDir),
+    masterKeyPrevious: masterKeyPrevious(merged),
     strictTransactions: merged.NODE_ENV !== 'production',
     userTokenTtlSeconds: integer(merged, 'GATEHOUSE_USER_TOKEN_TTL_SECONDS', 3600, 60, 24 * 3600),
     signInAttemptsPerMinute: integer(merged, 'GATEHOUSE_SIGN_IN_ATTEMPTS_PER_MINUTE', 10, 1, 10_000),

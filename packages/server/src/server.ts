@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import { buildApp, type BuiltApp } from './app.js'
 import type { Config } from './config.js'
 import type { Db } from './db/db.js'
-import { migrate } from './db/migrate.js'
+import { migrate, MIGRATION_LOCK_KEY } from './db/migrate.js'
 import { createPeriodicTask } from './lib/periodic.js'
 import { ensurePrivateDir, tightenTree, type Tightened } from './lib/private-files.js'
 import { openPgliteDb } from './db/pglite.js'
@@ -14,6 +14,8 @@ import { adoptAuditKey } from './modules/audit/audit-keys.js'
 import { createDeferredSigner } from './modules/audit/audit-signer.js'
 import { createAuditStore } from './modules/audit/audit-store.js'
 import type { CreatedSpace } from './modules/spaces/spaces-types.js'
+import { createKeysStore } from './modules/keys/keys-store.js'
+import { adoptMasterKey, loadPreviousMasterKey, prepareMasterKey } from './modules/keys/master-key.js'
 
 export interface RunningServer {
   url: string
@@ -79,11 +81,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   let built: BuiltApp | undefined
   try {
+    // The master key is checked before anything is migrated or written: a node started with the
+    // wrong key stops here, naming the key the store expects, and changes nothing.
+    const previousMasterKey = loadPreviousMasterKey(config.masterKeyPrevious)
+    const keysStore = createKeysStore()
+    const masterKey = await db.withAdvisoryLock(MIGRATION_LOCK_KEY, (conn) => prepareMasterKey(conn, keysStore, config.masterKey, previousMasterKey))
     // The audit key is chosen after migrating, under the migration lock (adoptAuditKey below).
     const auditKey = createDeferredSigner()
     const app = await buildApp({
       db,
       signer: auditKey.signer,
+      kms: masterKey.kms,
+      previousKms: previousMasterKey,
       logger,
       userTokenTtlSeconds: config.userTokenTtlSeconds,
       signInRateLimit: { max: config.signInAttemptsPerMinute, timeWindowMs: 60_000 },
@@ -109,6 +118,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       // The key file may predate the owner-only rule: tightened, with a warning.
       warnIfLoose(logger, config.auditKeyFile, tightenTree(config.auditKeyFile))
       if (outcome !== 'current') logger.info({ keyId: signer.keyId, keyFile: config.auditKeyFile }, `audit signing key ${outcome}`)
+      const master = await adoptMasterKey(conn, app.services.keys, keysStore, masterKey, previousMasterKey)
+      if (master.decision !== 'current') logger.info({ keyId: masterKey.kms.keyId, from: masterKey.where }, `master key ${master.decision === 'register' ? 'registered' : 'rotated: every wrapped key and secret is now under it'}`)
+      if (master.decision === 'current' && previousMasterKey) logger.warn({ keyId: previousMasterKey.keyId }, 'GATEHOUSE_MASTER_KEY_PREVIOUS is set but the rotation is done: remove it')
+      if (master.sealed > 0) logger.info({ count: master.sealed }, 'sealed stored secrets under the master key')
+      // The key file may predate the owner-only rule: tightened, with a warning.
+      if (config.masterKey.kind === 'file') warnIfLoose(logger, config.masterKey.path, tightenTree(config.masterKey.path))
       return app.services.spaces.bootstrapIfEmpty(conn)
     })
     if (applied.length > 0) logger.info({ applied }, 'applied migrations')
@@ -118,6 +133,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     app.webhookWorker.start()
     // Events committed before a crash and never integrated are picked up by its first sweep.
     if (config.auditLog.sequencerIntervalMs > 0) app.auditSequencer.start()
+    // A job left running by a node that stopped or died is resumed once its lease runs out.
+    app.jobRunner.start()
     // Expiry is enforced at read time; this only announces it (audit event, access/expire webhook).
     const expiries = createPeriodicTask('announce-expiries', () => app.services.approvals.announceExpiries(), 10_000, app.app.log)
     expiries.start()
@@ -130,6 +147,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         app.lifecycle.draining = true
         await app.app.close()
         await expiries.stop()
+        await app.jobRunner.stop()
         await app.auditSequencer.stop()
         await app.webhookWorker.stop()
         await db.close()
@@ -141,6 +159,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await built?.app.close().catch(() => undefined)
     await built?.webhookWorker.stop().catch(() => undefined)
     await built?.auditSequencer.stop().catch(() => undefined)
+    await built?.jobRunner.stop().catch(() => undefined)
     await db.close().catch(() => undefined)
     unlock()
     throw error

@@ -4,7 +4,7 @@ import { buildApp, type BuiltApp } from '../src/app.js'
 import { loadMigrations, migrate } from '../src/db/migrate.js'
 import { GENESIS_HASH, hashEvent } from '../src/modules/audit/audit-chain.js'
 import type { AuditEventBody, SignedCheckpoint } from '../src/modules/audit/audit-types.js'
-import { openTestDb, STORE, testSigner, type TestDb } from './harness.js'
+import { openTestDb, STORE, testKms, testSigner, type TestDb } from './harness.js'
 
 // A store written by the hash-chain version (migrations 0001–0006, events with prevHash/hash and a
 // head row lock) migrated to the verifiable log (0007): its events become the tree's first leaves,
@@ -47,7 +47,7 @@ beforeAll(async () => {
   legacyCheckpoint = signer.sign({ space, seq: 37, hash: prevHash, time: new Date().toISOString() })
   await db.query('INSERT INTO audit_signing_keys (key_id, algorithm, public_key_pem) VALUES ($1, $2, $3)', [signer.keyId, 'Ed25519', signer.publicKeyPem])
 
-  built = await buildApp({ db, signer, clock: () => new Date() })
+  built = await buildApp({ db, signer, kms: testKms(), clock: () => new Date() })
   const { applied } = await migrate(db, async () => null)
   expect(applied).toContain(7)
 })

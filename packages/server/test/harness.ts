@@ -9,6 +9,8 @@ import { openPostgresDb } from '../src/db/postgres.js'
 import { createCheckpointSigner, type CheckpointSigner } from '../src/modules/audit/audit-signer.js'
 import type { Role } from '../src/modules/auth/auth-types.js'
 import type { VaultOptions } from '../src/modules/vault/index.js'
+import { createKeysStore, createLocalKms, type Kms } from '../src/modules/keys/index.js'
+import { adoptMasterKey } from '../src/modules/keys/master-key.js'
 
 /** Tests run on PGlite, or on PostgreSQL when DATABASE_URL is set (`.ci/run` does both). */
 export const STORE = process.env.DATABASE_URL ? 'postgres' : 'pglite'
@@ -48,6 +50,9 @@ export async function openTestDb(): Promise<TestDb> {
   }
 }
 
+/** A random master key: every test store has its own. */
+export const testKms = (): Kms => createLocalKms(randomBytes(32))
+
 export const testSigner = (): CheckpointSigner => createCheckpointSigner(generateKeyPairSync('ed25519').privateKey)
 
 export interface InjectOptions {
@@ -61,6 +66,8 @@ export interface Harness {
   db: Db
   testDb: TestDb
   signer: CheckpointSigner
+  /** The master key of this store (a second app on it must be given the same one). */
+  kms: Kms
   /** The `default` space's bootstrap admin token. */
   adminToken: string
   /** Moves the server's clock (token expiry is decided by it). */
@@ -76,11 +83,13 @@ export interface Harness {
 export async function createHarness(options: { signInAttemptsPerMinute?: number; vault?: VaultOptions; outboundAllow?: string[]; auditLog?: AppDeps['auditLog']; ssoFromConfig?: OidcFromConfig } = {}): Promise<Harness> {
   const testDb = await openTestDb()
   const signer = testSigner()
+  const kms = testKms()
   let offsetMs = 0
   const clock = () => new Date(Date.now() + offsetMs)
   const built = await buildApp({
     db: testDb.db,
     signer,
+    kms,
     clock,
     signInRateLimit: { max: options.signInAttemptsPerMinute ?? 1000, timeWindowMs: 60_000 },
     ...(options.vault ? { vault: options.vault } : {}),
@@ -89,7 +98,10 @@ export async function createHarness(options: { signInAttemptsPerMinute?: number;
     outboundAllow: options.outboundAllow ?? ['127.0.0.1/32'],
     ...(options.ssoFromConfig ? { ssoFromConfig: options.ssoFromConfig } : {}),
   })
-  const { result } = await migrate(testDb.db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
+  const { result } = await migrate(testDb.db, async (conn) => {
+    await adoptMasterKey(conn, built.services.keys, createKeysStore(), { kms, where: 'the test master key', created: false, save: () => undefined }, null)
+    return built.services.spaces.bootstrapIfEmpty(conn)
+  })
   if (!result) throw new Error('bootstrap did not run on an empty store')
 
   const harness: Harness = {
@@ -97,6 +109,7 @@ export async function createHarness(options: { signInAttemptsPerMinute?: number;
     db: testDb.db,
     testDb,
     signer,
+    kms,
     adminToken: result.adminToken.token,
     advanceClock: (ms) => {
       offsetMs += ms

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.js'
 import { migrate } from '../src/db/migrate.js'
 import { createLogger } from '../src/logger.js'
-import { createHarness, openTestDb, testSigner, type Harness } from './harness.js'
+import { createHarness, openTestDb, testKms, testSigner, type Harness } from './harness.js'
 
 let h: Harness
 beforeAll(async () => {
@@ -109,7 +109,7 @@ describe('logs', () => {
       },
     })
     const testDb = await openTestDb()
-    const built = await buildApp({ db: testDb.db, signer: testSigner(), logger: createLogger('info', sink) })
+    const built = await buildApp({ db: testDb.db, signer: testSigner(), kms: testKms(), logger: createLogger('info', sink) })
     try {
       const { result } = await migrate(testDb.db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
       const token = result!.adminToken.token

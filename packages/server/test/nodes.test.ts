@@ -17,7 +17,7 @@ let b: BuiltApp
 beforeAll(async () => {
   h = await createHarness()
   dbB = h.testDb.url ? openPostgresDb({ connectionString: h.testDb.url, maxConnections: 5 }) : h.db
-  b = await buildApp({ db: dbB, signer: h.signer, clock: h.clock })
+  b = await buildApp({ db: dbB, signer: h.signer, kms: h.kms, clock: h.clock })
 })
 afterAll(async () => {
   await b.app.close()
@@ -149,7 +149,7 @@ describe('the expiry announcer', () => {
 
 describe('the audit checkpoint key across nodes', () => {
   it('a node whose key is not the database\'s current one refuses to sign checkpoints, and never adds a second key', async () => {
-    const other = await buildApp({ db: dbB, signer: testSigner(), clock: h.clock })
+    const other = await buildApp({ db: dbB, signer: testSigner(), kms: h.kms, clock: h.clock })
     try {
       const first = await h.request('POST', '/v1/spaces/default/audit/checkpoints', { token: h.adminToken })
       expect(first.status, first.text).toBe(201)

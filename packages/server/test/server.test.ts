@@ -5,7 +5,7 @@ import { readConfig } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
 import { startServer } from '../src/server.js'
 import { buildApp } from '../src/app.js'
-import { openTestDb, STORE, testSigner } from './harness.js'
+import { openTestDb, STORE, testKms, testSigner } from './harness.js'
 import { MAIN, processHarness, tokenIn } from './process-harness.js'
 
 const { onCleanup, tempDir, storeEnv, startProcess } = processHarness()
@@ -53,8 +53,9 @@ describe(`the server process on ${STORE}`, () => {
   })
 
   it.runIf(STORE === 'postgres')('two processes starting at once on one empty PostgreSQL both come up, and only one prints a token', async () => {
-    // Nodes of one deployment share the audit key file (a node with another key is refused).
-    const env = { ...(await storeEnv()), GATEHOUSE_AUDIT_KEY_FILE: join(tempDir(), 'audit-signing-key.pem') }
+    // Nodes of one deployment share the audit and master key files (a node with another key is refused).
+    const keys = tempDir()
+    const env = { ...(await storeEnv()), GATEHOUSE_AUDIT_KEY_FILE: join(keys, 'audit-signing-key.pem'), GATEHOUSE_MASTER_KEY_FILE: join(keys, 'master.key') }
     const [a, b] = await Promise.all([startProcess({ ...env, GATEHOUSE_DATA_DIR: tempDir() }), startProcess({ ...env, GATEHOUSE_DATA_DIR: tempDir() })])
     const tokens = [tokenIn(a.output()), tokenIn(b.output())].filter(Boolean)
     expect(tokens).toHaveLength(1)
@@ -118,7 +119,7 @@ describe('start-up', () => {
   it('answers 503 until migrations have run', async () => {
     const testDb = await openTestDb()
     onCleanup(() => testDb.drop())
-    const built = await buildApp({ db: testDb.db, signer: testSigner(), startGated: true })
+    const built = await buildApp({ db: testDb.db, signer: testSigner(), kms: testKms(), startGated: true })
     onCleanup(() => built.app.close())
     const early = await built.app.inject({ method: 'GET', url: '/v1/spaces/default' })
     expect(early.statusCode).toBe(503)

@@ -115,8 +115,8 @@ describe('browser session: cookies and CSRF', () => {
   })
 
   it('marks the cookies Secure when the request came over HTTPS through a trusted proxy, and only then', async () => {
-    const trusting = await buildApp({ db: h.db, signer: h.signer, trustProxy: true })
-    const untrusting = await buildApp({ db: h.db, signer: h.signer, trustProxy: false })
+    const trusting = await buildApp({ db: h.db, signer: h.signer, kms: h.kms, trustProxy: true })
+    const untrusting = await buildApp({ db: h.db, signer: h.signer, kms: h.kms, trustProxy: false })
     try {
       const payload = { email: user.email, password: PASSWORD }
       const viaProxy = await trusting.app.inject({ method: 'POST', url: '/v1/spaces/default/auth/session', headers: { 'x-forwarded-proto': 'https' }, payload })
@@ -147,7 +147,7 @@ describe('serving the console', () => {
   })
 
   it('redirects / and /console to /console/, serves index.html with no-cache and a strict CSP, and falls back to it for client routes', async () => {
-    const built = await buildApp({ db: h.db, signer: h.signer, consoleDistDir: dist })
+    const built = await buildApp({ db: h.db, signer: h.signer, kms: h.kms, consoleDistDir: dist })
     try {
       const root = await built.app.inject({ method: 'GET', url: '/' })
       expect(root.statusCode).toBe(302)
@@ -178,7 +178,7 @@ describe('serving the console', () => {
   })
 
   it('answers 503 with how to build it when the console was not built', async () => {
-    const built = await buildApp({ db: h.db, signer: h.signer, consoleDistDir: join(dist, 'nothing-here') })
+    const built = await buildApp({ db: h.db, signer: h.signer, kms: h.kms, consoleDistDir: join(dist, 'nothing-here') })
     try {
       const page = await built.app.inject({ method: 'GET', url: '/console/' })
       expect(page.statusCode).toBe(503)

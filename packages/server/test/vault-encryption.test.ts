@@ -2,14 +2,12 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FieldSpec } from '../src/modules/vault/find/filter-types.js'
 import { createHarness, type Harness } from './harness.js'
-import { createTestFieldKeys } from './vault-field-keys.js'
 import { matches } from './vault-filter-evaluator.js'
 import { setUpVault } from './vault-harness.js'
 
 let h: Harness
-const keys = createTestFieldKeys()
 beforeAll(async () => {
-  h = await createHarness({ vault: { fieldKeys: keys } })
+  h = await createHarness()
 })
 afterAll(() => h.close())
 
@@ -77,7 +75,7 @@ describe('encrypted fields', () => {
     expect(Buffer.from(rows[0]!.name).length).toBeGreaterThan(17 + 16) // format, key version, nonce, ciphertext, tag
   })
 
-  it('a ciphertext swapped between two rows, or moved to another field, is refused with record_integrity_failed and audited', async () => {
+  it('a ciphertext swapped between two rows, or moved to another field, is refused with integrity_failed and audited', async () => {
     await admin('POST', '/models', { name: 'swapped', primaryKey: 'id', fields: { id: { type: 'string' }, a: { type: 'string', encrypted: true }, b: { type: 'string', encrypted: true } } })
     const { token: swapToken } = await setUpVault(h, { swapped: { actions: ['read', 'write'], acl: { source: 'none' } } }, null)
     for (const id of ['r1', 'r2']) expect((await api(swapToken).post('/swapped', { id, a: `a of ${id}`, b: `b of ${id}` })).status).toBe(201)
@@ -86,15 +84,15 @@ describe('encrypted fields', () => {
     await h.db.query(`UPDATE ${table} SET a = b WHERE id = 'r2'`)
     for (const id of ['r1', 'r2']) {
       const read = await api(swapToken).get(`/swapped/${id}`)
-      expect(read.status, read.text).toBe(409)
-      expect(read.body.error.code).toBe('record_integrity_failed')
+      expect(read.status, read.text).toBe(422)
+      expect(read.body.error.code).toBe('integrity_failed')
       expect(read.body.error.message).toContain(`'${id}'`)
       expect(read.text).not.toContain('of r')
     }
     const found = await api(swapToken).find('swapped', {})
-    expect(found.body.error.code).toBe('record_integrity_failed')
+    expect(found.body.error.code).toBe('integrity_failed')
     const audited = await h.request('GET', '/v1/spaces/default/audit?event=vault/refused&limit=500', { token: h.adminToken })
-    const refusals = (audited.body.events as Array<{ meta: Record<string, unknown> }>).filter((event) => event.meta.code === 'record_integrity_failed')
+    const refusals = (audited.body.events as Array<{ meta: Record<string, unknown> }>).filter((event) => event.meta.code === 'integrity_failed')
     expect(refusals.map((event) => event.meta.model)).toEqual(['swapped', 'swapped', 'swapped'])
     expect(JSON.stringify(refusals)).not.toContain('of r') // the event names the record and field, never a value
   })
@@ -177,8 +175,9 @@ describe('encrypted fields', () => {
 
   it('reads try every live key version and filters search every live index version, during a rotation', async () => {
     const { s: spaceId } = await tableOf('patients')
-    keys.rotateData(spaceId)
-    keys.rotateIndex(spaceId, 'patients', 'name')
+    const keys = h.built.services.keys
+    expect(await keys.rotateDataKey(spaceId)).toBe(2)
+    expect(await keys.rotateIndexKey(spaceId, 'patients', 'name')).toBe(2)
     expect((await api(token).post('/patients', { id: 'p4', name: 'Zebulon-Qx7', city: 'Faro' })).status).toBe(201)
     const found = await api(token).find('patients', { filter: { name: 'Zebulon-Qx7' } })
     expect(found.body.data.map((record: { id: string }) => record.id)).toEqual(['p1', 'p3', 'p4'])
@@ -186,9 +185,9 @@ describe('encrypted fields', () => {
     const versions = await h.db.query<{ v: number }>(`SELECT DISTINCT get_byte(name, 4) AS v FROM ${table} WHERE name IS NOT NULL ORDER BY 1`)
     expect(versions.rows.map((row) => row.v)).toEqual([1, 2])
     // Without the old key (what the re-encryption job makes safe), an old record no longer opens.
-    keys.retireOld()
+    await keys.retireDataKey(spaceId, 1)
     expect((await api(token).get('/patients/p4')).status).toBe(200)
-    expect((await api(token).get('/patients/p1')).body.error.code).toBe('record_integrity_failed')
+    expect((await api(token).get('/patients/p1')).body.error.code).toBe('integrity_failed')
   })
 })
 

@@ -1,7 +1,6 @@
 import { Ajv } from 'ajv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from './harness.js'
-import { createTestFieldKeys } from './vault-field-keys.js'
 import { EMPLOYEES, referenceSchemas, setUpVault, startFilterEndpoint, type FilterEndpoint } from './vault-harness.js'
 
 const CLIENT_TOKEN = 'app-session-token-of-the-current-user'
@@ -28,7 +27,7 @@ describe.each(VARIANTS)('reference 004 walk, $name', ({ name: variant, model }) 
   let vaultToken: string
 
   beforeAll(async () => {
-    h = await createHarness({ vault: { fieldKeys: createTestFieldKeys() } })
+    h = await createHarness()
     endpoint = await startFilterEndpoint()
     // Reference 004's filter endpoint: reads are narrowed to two ids, writes allowed on everything.
     endpoint.answer = (body) =>

@@ -68,6 +68,7 @@ export function testWorker(h: Harness, options: Partial<WebhookWorkerDeps> & { d
     schedule: MS_SCHEDULE,
     timeoutMs: 5000,
     outbound: h.built.outbound,
+    secrets: h.built.services.keys,
     ...options,
   })
   return Object.assign(worker, {

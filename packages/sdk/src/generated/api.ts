@@ -1193,6 +1193,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/spaces/{space}/vault/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Background jobs of the vault (re-encryption after a key rotation, re-indexing), newest first. */
+        get: operations["listVaultJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/spaces/{space}/vault/jobs/{job}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A job's state and progress (done of total). */
+        get: operations["getVaultJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1200,7 +1234,7 @@ export interface components {
         /** @description Every error has this shape. */
         ErrorEnvelope: {
             error: {
-                code: "bad_request" | "validation_failed" | "unauthenticated" | "token_expired" | "token_revoked" | "invalid_credentials" | "sso_failed" | "password_sign_in_disabled" | "forbidden" | "csrf_failed" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "acl_client_auth_missing" | "acl_timeout" | "acl_unreachable" | "acl_error_status" | "acl_invalid_response" | "record_integrity_failed" | "internal" | "unavailable";
+                code: "bad_request" | "validation_failed" | "unauthenticated" | "token_expired" | "token_revoked" | "invalid_credentials" | "sso_failed" | "password_sign_in_disabled" | "forbidden" | "csrf_failed" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "acl_client_auth_missing" | "acl_timeout" | "acl_unreachable" | "acl_error_status" | "acl_invalid_response" | "integrity_failed" | "internal" | "unavailable";
                 message: string;
                 requestId: string;
                 details?: {
@@ -1616,6 +1650,30 @@ export interface components {
                 limit: number;
                 offset: number;
             };
+        };
+        VaultJob: {
+            id: string;
+            space: string;
+            /** @description e.g. reencrypt, reindex */
+            kind: string;
+            params: {
+                [key: string]: unknown;
+            };
+            state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** @description Units done so far (records, for a re-encryption) */
+            done: number;
+            /** @description All units, when known */
+            total: number | null;
+            /** @description Where the next batch starts */
+            cursor: string | null;
+            /** @description The last failed batch, if the job is retrying or failed */
+            error: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            startedAt: string | null;
+            /** Format: date-time */
+            updatedAt: string;
+            finishedAt: string | null;
         };
     };
     responses: never;
@@ -11088,6 +11146,169 @@ export interface operations {
             };
             /** @description Every error has this shape. */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listVaultJobs: {
+        parameters: {
+            query?: {
+                state?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                kind?: string;
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The space slug, e.g. `default` */
+                space: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        jobs: components["schemas"]["VaultJob"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Every error has this shape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getVaultJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The space slug, e.g. `default` */
+                space: string;
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VaultJob"];
+                };
+            };
+            /** @description Every error has this shape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

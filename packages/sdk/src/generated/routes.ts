@@ -107,4 +107,6 @@ export const routes = {
   getConsoleVault: { method: 'GET', path: '/v1/spaces/{space}/vault/console' },
   setConsoleVaultClient: { method: 'PUT', path: '/v1/spaces/{space}/vault/console' },
   consoleFindRecords: { method: 'POST', path: '/v1/spaces/{space}/vault/console/models/{model}/find' },
+  listVaultJobs: { method: 'GET', path: '/v1/spaces/{space}/vault/jobs' },
+  getVaultJob: { method: 'GET', path: '/v1/spaces/{space}/vault/jobs/{job}' },
 } as const satisfies Record<keyof operations, { method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH'; path: string }>

@@ -27,6 +27,11 @@ export const vaultNamespaces = (call: Call) => ({
     /** Server-wide: new vault tokens are signed with a new key; tokens signed with the old one keep working until they expire. */
     rotateSigningKey: () => call('rotateVaultSigningKey'),
   },
+  /** Background jobs (re-encryption after a key rotation, re-indexing): their state and progress. */
+  job: {
+    list: (query: QueryOf<'listVaultJobs'> = {}) => call('listVaultJobs', { query }),
+    get: (job: string) => call('getVaultJob', { path: { job } }),
+  },
   /** The OAuth client-credentials exchange itself; `connect()` does it for you. */
   token: (body: BodyOf<'oauthToken'>) => call('oauthToken', { body }),
 })

@@ -23,8 +23,8 @@ export const ERROR_STATUS = {
   acl_unreachable: 502,
   acl_error_status: 502,
   acl_invalid_response: 502,
-  /** An encrypted field that does not decrypt as its record's: altered, or moved from another row or field. */
-  record_integrity_failed: 409,
+  /** A stored ciphertext or sealed key does not open (altered, moved to another row, unknown key version). */
+  integrity_failed: 422,
   internal: 500,
   unavailable: 503,
 } as const

@@ -8,6 +8,7 @@ import { createSpacesService } from './spaces-service.js'
 import { createSpacesStore } from './spaces-store.js'
 
 export function createSpacesModule(deps: { db: Db; audit: AuditService; auth: AuthService; members: MembersStore }) {
-  const service = createSpacesService({ ...deps, store: createSpacesStore() })
-  return { service, register: (app: App) => registerSpacesRoutes(app, { spaces: service }) }
+  const store = createSpacesStore()
+  const service = createSpacesService({ ...deps, store })
+  return { store, service, register: (app: App) => registerSpacesRoutes(app, { spaces: service }) }
 }

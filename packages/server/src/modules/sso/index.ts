@@ -6,6 +6,7 @@ import type { AuditService } from '../audit/audit-service.js'
 import type { AuthService } from '../auth/auth-service.js'
 import type { MembersStore } from '../members/members-store.js'
 import type { UserAccessHooks } from '../members/members-types.js'
+import type { SecretSealer } from '../keys/keys-types.js'
 import { createRelyingParty } from './sso-oidc.js'
 import { registerSsoRoutes, ssoSchemas } from './sso-routes.js'
 import { createSsoProvidersService } from './sso-providers-service.js'
@@ -23,9 +24,12 @@ export function createSsoModule(deps: {
   clock: () => Date
   publicUrl?: string | null
   fromConfig?: OidcFromConfig | null
+  /** The key service: client secrets are stored sealed under the master key. */
+  secrets: SecretSealer
 }) {
   const store = createSsoStore()
-  const providers = createSsoProvidersService({ db: deps.db, store, audit: deps.audit, outboundPolicy: deps.outbound.policy })
+  const providers = createSsoProvidersService({ db: deps.db, store, audit: deps.audit, outboundPolicy: deps.outbound.policy, secrets: deps.secrets })
+  deps.secrets.registerSecretHolder({ name: 'SSO client secrets', resealAll: (q, reseal) => store.resealSecrets(q, reseal) })
   const signIn = createSsoService({
     db: deps.db,
     store,
@@ -36,6 +40,7 @@ export function createSsoModule(deps: {
     relyingParty: createRelyingParty(deps.outbound),
     clock: deps.clock,
     fromConfig: deps.fromConfig ?? null,
+    secrets: deps.secrets,
   })
   const service = { ...providers, ...signIn }
   return {

@@ -8,7 +8,8 @@ import type { AuditActor } from '../audit/audit-types.js'
 import type { Principal } from '../auth/auth-types.js'
 import { assertMayProduce } from '../auth/credential-policy.js'
 import { isLoopbackHost } from './sso-policy.js'
-import { withoutSecret, type SsoStore } from './sso-store.js'
+import type { SecretSealer } from '../keys/keys-types.js'
+import { ssoSecretContext, withoutSecret, type SsoStore } from './sso-store.js'
 import type { ProviderChanges, ProviderInput, SsoProvider } from './sso-types.js'
 
 export const DEFAULT_SCOPES = ['openid', 'email', 'profile']
@@ -20,10 +21,12 @@ export interface SsoProvidersDeps {
   store: SsoStore
   audit: Pick<AuditService, 'append'>
   outboundPolicy: OutboundPolicy
+  /** Client secrets are stored sealed under the master key. */
+  secrets: Pick<SecretSealer, 'sealSecret'>
 }
 
 /** Providers of a space and its sign-in settings: what admins configure. */
-export function createSsoProvidersService({ db, store, audit, outboundPolicy }: SsoProvidersDeps) {
+export function createSsoProvidersService({ db, store, audit, outboundPolicy, secrets }: SsoProvidersDeps) {
   const mustGetProvider = async (spaceId: string, id: string) => (await store.getProvider(db, spaceId, id)) ?? Promise.reject(notFound('SSO provider', id))
 
   /** Issuer must be https (plain http only to a loopback IdP) and allowed by the outbound policy. */
@@ -54,7 +57,7 @@ export function createSsoProvidersService({ db, store, audit, outboundPolicy }: 
         displayName: input.displayName,
         issuer: checkIssuer(input.issuer),
         clientId: input.clientId,
-        clientSecret: input.clientSecret ?? null,
+        clientSecret: input.clientSecret === undefined ? null : await secrets.sealSecret(input.clientSecret, ssoSecretContext(by.spaceId, input.id)),
         scopes: checkScopes(input.scopes ?? DEFAULT_SCOPES),
         enabled: input.enabled ?? true,
         requireVerifiedEmail: input.requireVerifiedEmail ?? true,
@@ -87,8 +90,9 @@ export function createSsoProvidersService({ db, store, audit, outboundPolicy }: 
       assertMayConfigure(by, id)
       if (changes.issuer !== undefined) checkIssuer(changes.issuer)
       if (changes.scopes !== undefined) checkScopes(changes.scopes)
+      const stored = typeof changes.clientSecret === 'string' ? { ...changes, clientSecret: await secrets.sealSecret(changes.clientSecret, ssoSecretContext(by.spaceId, id)) } : changes
       await db.transaction(async (tx) => {
-        if (!(await store.updateProvider(tx, by.spaceId, id, changes))) throw notFound('SSO provider', id)
+        if (!(await store.updateProvider(tx, by.spaceId, id, stored))) throw notFound('SSO provider', id)
         const { clientSecret, ...recorded } = changes
         await audit.append(tx, by.spaceId, { event: 'sso/provider_update', actor: by.actor, resources: [{ kind: 'sso_provider', id }], meta: { ...recorded, ...(clientSecret !== undefined ? { clientSecretChanged: true } : {}) } })
       })

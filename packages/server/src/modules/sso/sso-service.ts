@@ -14,7 +14,8 @@ import type { UserAccessHooks } from '../members/members-types.js'
 import { pkce, type RelyingParty } from './sso-oidc.js'
 import { checkCliRedirect, checkReturnTo, claimValues, decideIdentity, mapRole, planGroupSync, classifyOidcError } from './sso-policy.js'
 import { CONFIG_SPACE } from './sso-providers-service.js'
-import type { SsoStore } from './sso-store.js'
+import type { SecretSealer } from '../keys/keys-types.js'
+import { ssoSecretContext, type SsoStore } from './sso-store.js'
 import type { RefusalReason, SsoProviderSecretView } from './sso-types.js'
 
 export interface SsoServiceDeps {
@@ -28,6 +29,8 @@ export interface SsoServiceDeps {
   clock: () => Date
   /** The GATEHOUSE_OIDC_* provider of the default space: its client secret is read from here, never stored. */
   fromConfig?: OidcFromConfig | null
+  /** Opens the stored (sealed) client secrets. */
+  secrets: Pick<SecretSealer, 'openSecret'>
 }
 
 /** How long a started sign-in may take at the IdP, and how long a CLI has to exchange its code. */
@@ -50,10 +53,12 @@ export type CallbackResult =
   | { kind: 'cli'; location: string }
 
 /** Signing in: the browser and CLI flows, from the start redirect to the user access token. */
-export function createSsoService({ db, store, members, userAccess, auth, audit, relyingParty, clock, fromConfig }: SsoServiceDeps) {
+export function createSsoService({ db, store, members, userAccess, auth, audit, relyingParty, clock, fromConfig, secrets }: SsoServiceDeps) {
   /** A provider with the secret the relying party uses: stored, or for the configured one, from configuration. */
-  const withSecret = (spaceId: string, provider: SsoProviderSecretView): SsoProviderSecretView =>
-    provider.clientSecret === null && fromConfig && spaceId === CONFIG_SPACE && provider.id === fromConfig.providerId ? { ...provider, clientSecret: fromConfig.clientSecret } : provider
+  const withSecret = async (spaceId: string, provider: SsoProviderSecretView): Promise<SsoProviderSecretView> => {
+    if (provider.clientSecret !== null) return { ...provider, clientSecret: await secrets.openSecret(provider.clientSecret, ssoSecretContext(spaceId, provider.id)) }
+    return fromConfig && spaceId === CONFIG_SPACE && provider.id === fromConfig.providerId ? { ...provider, clientSecret: fromConfig.clientSecret } : provider
+  }
 
   /** Records the refusal in the space's audit log and answers 401 `sso_failed` with the reason. */
   async function refuse(spaceId: string, providerId: string, reason: RefusalReason, message: string, extra: Record<string, unknown> = {}): Promise<never> {
@@ -141,7 +146,7 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
       const state = pkce.state()
       const nonce = pkce.nonce()
       const codeVerifier = pkce.verifier()
-      const location = await relyingParty.authorizationUrl(withSecret(spaceId, provider), { redirectUri, state, nonce, codeChallenge: await pkce.challenge(codeVerifier) }).catch((error) => {
+      const location = await relyingParty.authorizationUrl(await withSecret(spaceId, provider), { redirectUri, state, nonce, codeChallenge: await pkce.challenge(codeVerifier) }).catch((error) => {
         throw new AppError('unavailable', `could not reach the identity provider of '${providerId}' (${classifyOidcError(error)}); try again later`)
       })
       await store.insertFlow(db, {
@@ -183,7 +188,7 @@ export function createSsoService({ db, store, members, userAccess, auth, audit, 
       for (const [name, value] of Object.entries(query)) callbackUrl.searchParams.set(name, value)
       let claims: Record<string, unknown>
       try {
-        claims = await relyingParty.exchange(withSecret(spaceId, provider), callbackUrl, { state, nonce: flow.nonce, codeVerifier: flow.codeVerifier })
+        claims = await relyingParty.exchange(await withSecret(spaceId, provider), callbackUrl, { state, nonce: flow.nonce, codeVerifier: flow.codeVerifier })
       } catch (error) {
         const reason = classifyOidcError(error)
         return refuse(spaceId, providerId, reason, (error as Error).message ?? 'the ID token was refused')

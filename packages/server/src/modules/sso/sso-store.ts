@@ -19,6 +19,9 @@ interface ProviderRow {
   updated_at: Date
 }
 
+/** The sealing context of a provider's client secret. */
+export const ssoSecretContext = (spaceId: string, providerId: string) => `sso_providers:${spaceId}:${providerId}`
+
 const PROVIDER_COLUMNS = `id, display_name, issuer, client_id, client_secret, scopes, enabled, require_verified_email,
   link_existing_users, groups_claim, role_claim, role_map, created_at, updated_at`
 
@@ -87,6 +90,21 @@ export function createSsoStore() {
         [spaceId, p.id, p.displayName, p.issuer, p.clientId, p.clientSecret, JSON.stringify(p.scopes), p.enabled, p.requireVerifiedEmail,
           p.linkExistingUsers, p.groupsClaim, p.roleClaim, JSON.stringify(p.roleMap)],
       )
+    },
+
+    /** Rewrites every stored client secret through `reseal` (sealing plain ones, rewrapping sealed ones). */
+    async resealSecrets(q: Queryable, reseal: (stored: string, context: string) => Promise<string>): Promise<number> {
+      const { rows } = await q.query<{ space_id: string; id: string; client_secret: string }>(
+        'SELECT space_id, id, client_secret FROM sso_providers WHERE client_secret IS NOT NULL ORDER BY space_id, id FOR UPDATE',
+      )
+      let changed = 0
+      for (const row of rows) {
+        const sealed = await reseal(row.client_secret, ssoSecretContext(row.space_id, row.id))
+        if (sealed === row.client_secret) continue
+        await q.query('UPDATE sso_providers SET client_secret = $3 WHERE space_id = $1 AND id = $2', [row.space_id, row.id, sealed])
+        changed++
+      }
+      return changed
     },
 
     async getProvider(db: Queryable, spaceId: string, id: string): Promise<SsoProviderSecretView | null> {

@@ -7,6 +7,7 @@ import type { Principal } from '../auth/auth-types.js'
 import { createExternalAcl } from './acl/external-acl.js'
 import type { FieldKeys } from './crypto/field-keys.js'
 import { createGrantsAcl } from './acl/grants-acl.js'
+import type { SecretSealer } from '../keys/keys-types.js'
 import { createSigningKeys } from './clients/signing-keys.js'
 import { createVaultClientsService } from './clients/vault-clients-service.js'
 import { createVaultClientsStore } from './clients/vault-clients-store.js'
@@ -46,6 +47,8 @@ export function createVaultModule(
     grants: GrantLookup
     /** External ACL calls go out through it; its policy also checks ACL URLs when a policy is saved. */
     outbound: OutboundClient
+    /** The key service: the token signing keys' private keys are stored sealed under the master key. */
+    secrets: SecretSealer
   } & VaultOptions,
 ) {
   const { db, audit, clock } = deps
@@ -56,7 +59,7 @@ export function createVaultModule(
   const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore, outboundPolicy: deps.outbound.policy })
   const clientsStore = createVaultClientsStore()
   const clients = createVaultClientsService({ db, store: clientsStore, policies: policiesStore, audit })
-  const keys = createSigningKeys({ db, clock, tokenTtlSeconds })
+  const keys = createSigningKeys({ db, clock, tokenTtlSeconds, secrets: deps.secrets })
   const acl = createExternalAcl({ outbound: deps.outbound })
   const grantsAcl = createGrantsAcl({ authenticate: deps.authenticate, grants: deps.grants, clock })
   const contexts = createVaultContexts({ db, keys, clients, policies: policiesStore, models: modelsStore })

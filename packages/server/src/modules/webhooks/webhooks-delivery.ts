@@ -5,7 +5,8 @@ import type { Db } from '../../db/db.js'
 import { OutboundFailure, type OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
 import { SYSTEM_ACTOR } from '../spaces/spaces-service.js'
-import type { WebhooksStore } from './webhooks-store.js'
+import type { SecretSealer } from '../keys/keys-types.js'
+import { webhookSecretContext, type WebhooksStore } from './webhooks-store.js'
 import type { ClaimedDelivery, DeliveryState } from './webhooks-types.js'
 
 /**
@@ -32,6 +33,8 @@ export interface WebhookWorkerDeps {
   random?: () => number
   /** The outbound client: its policy decides where deliveries may go, at connect time. */
   outbound: Pick<OutboundClient, 'send'>
+  /** Opens the endpoints' sealed signing secrets. */
+  secrets: Pick<SecretSealer, 'openSecret'>
   /** Per request (default 15 s). */
   timeoutMs?: number
   /** How long a claim keeps other workers off a delivery; must outlast a request (default timeout + 60 s). */
@@ -147,7 +150,14 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
     }
   }
 
-  async function deliver(delivery: ClaimedDelivery, leaseId: string): Promise<void> {
+  async function deliver(claimed: ClaimedDelivery, leaseId: string): Promise<void> {
+    // A secret that does not open throws: nothing is sent, and the delivery is retried when its lease runs out.
+    const context = webhookSecretContext(claimed.spaceId, claimed.endpointId)
+    const delivery = {
+      ...claimed,
+      secret: await deps.secrets.openSecret(claimed.secret, context),
+      previousSecret: claimed.previousSecret === null ? null : await deps.secrets.openSecret(claimed.previousSecret, context),
+    }
     const result = await post(delivery)
     const finishedAt = clock()
     const outcome = decideOutcome(result, delivery.roundAttempts + 1, finishedAt, policy)

@@ -7,7 +7,8 @@ import { keysetPage } from '../../lib/paging.js'
 import { assertOutboundUrl, type OutboundPolicy } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { Principal } from '../auth/auth-types.js'
-import type { WebhooksStore } from './webhooks-store.js'
+import type { SecretSealer } from '../keys/keys-types.js'
+import { webhookSecretContext, type WebhooksStore } from './webhooks-store.js'
 import type {
   DeliveryDetail,
   DeliveryState,
@@ -31,6 +32,8 @@ export interface WebhooksServiceDeps {
   secretOverlapMs?: number
   /** Where deliveries may go (checked again at connect time). */
   outboundPolicy: OutboundPolicy
+  /** Signing secrets are stored sealed under the master key. */
+  secrets: Pick<SecretSealer, 'sealSecret'>
 }
 
 export const DEFAULT_SECRET_OVERLAP_MS = 24 * 3600 * 1000
@@ -61,7 +64,7 @@ const auditOrigin = (url: string | undefined) => (url === undefined ? undefined 
 
 const dedupe = (events: WebhookEventFilter[] | undefined) => (events ? [...new Set(events)] : undefined)
 
-export function createWebhooksService({ db, store, audit, clock, notify, secretOverlapMs = DEFAULT_SECRET_OVERLAP_MS, outboundPolicy }: WebhooksServiceDeps) {
+export function createWebhooksService({ db, store, audit, clock, notify, secretOverlapMs = DEFAULT_SECRET_OVERLAP_MS, outboundPolicy, secrets }: WebhooksServiceDeps) {
   const mustGetEndpoint = async (spaceId: string, endpointId: string) =>
     (await store.getEndpoint(db, spaceId, endpointId)) ?? Promise.reject(notFound('webhook endpoint', endpointId))
 
@@ -75,8 +78,10 @@ export function createWebhooksService({ db, store, audit, clock, notify, secretO
       const url = checkUrl(input.url, outboundPolicy)
       const events = dedupe(input.events) ?? []
       const enabled = input.enabled ?? true
+      // Stored sealed under the master key; answered in plain text only here, once.
+      const sealed = await secrets.sealSecret(secret, webhookSecretContext(by.spaceId, id))
       await db.transaction(async (tx) => {
-        await store.insertEndpoint(tx, by.spaceId, { id, url, description: input.description ?? '', events, enabled, secret, now: clock() })
+        await store.insertEndpoint(tx, by.spaceId, { id, url, description: input.description ?? '', events, enabled, secret: sealed, now: clock() })
         await audit.append(tx, by.spaceId, {
           event: 'webhook/create',
           actor: by.actor,
@@ -138,10 +143,11 @@ export function createWebhooksService({ db, store, audit, clock, notify, secretO
     async rotateSecret(by: Principal, endpointId: string, options: { overlapSeconds?: number } = {}): Promise<EndpointWithSecret> {
       const secret = newSigningSecret()
       const overlapMs = options.overlapSeconds === undefined ? secretOverlapMs : options.overlapSeconds * 1000
+      const sealed = await secrets.sealSecret(secret, webhookSecretContext(by.spaceId, endpointId))
       await db.transaction(async (tx) => {
         const now = clock()
         const previousExpiresAt = new Date(now.getTime() + overlapMs)
-        if (!(await store.rotateSecret(tx, by.spaceId, endpointId, secret, previousExpiresAt, now))) throw notFound('webhook endpoint', endpointId)
+        if (!(await store.rotateSecret(tx, by.spaceId, endpointId, sealed, previousExpiresAt, now))) throw notFound('webhook endpoint', endpointId)
         await audit.append(tx, by.spaceId, {
           event: 'webhook/rotate_secret',
           actor: by.actor,

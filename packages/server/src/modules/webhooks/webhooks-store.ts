@@ -109,8 +109,28 @@ export interface AttemptRecord {
   nextAttemptAt: Date | null
 }
 
+/** The sealing context of an endpoint's secrets: the current and the previous one share it (rotation moves one to the other). */
+export const webhookSecretContext = (spaceId: string, endpointId: string) => `webhook_endpoints:${spaceId}:${endpointId}`
+
 export function createWebhooksStore() {
   return {
+    /** Rewrites every endpoint's secrets through `reseal` (sealing plain ones, rewrapping sealed ones). */
+    async resealSecrets(q: Queryable, reseal: (stored: string, context: string) => Promise<string>): Promise<number> {
+      const { rows } = await q.query<{ space_id: string; id: string; secret: string; previous_secret: string | null }>(
+        'SELECT space_id, id, secret, previous_secret FROM webhook_endpoints ORDER BY space_id, id FOR UPDATE',
+      )
+      let changed = 0
+      for (const row of rows) {
+        const context = webhookSecretContext(row.space_id, row.id)
+        const secret = await reseal(row.secret, context)
+        const previous = row.previous_secret === null ? null : await reseal(row.previous_secret, context)
+        if (secret === row.secret && previous === row.previous_secret) continue
+        await q.query('UPDATE webhook_endpoints SET secret = $3, previous_secret = $4 WHERE space_id = $1 AND id = $2', [row.space_id, row.id, secret, previous])
+        changed++
+      }
+      return changed
+    },
+
     async insertEndpoint(
       tx: Queryable,
       spaceId: string,

@@ -2,6 +2,7 @@ import { createLocalJWKSet, decodeJwt, exportJWK, exportPKCS8, generateKeyPair, 
 import type { Db } from '../../../db/db.js'
 import { AppError } from '../../../http/errors.js'
 import { newId } from '../../../lib/ids.js'
+import type { SecretSealer } from '../../keys/keys-types.js'
 
 export const TOKEN_ISSUER = 'gatehouse'
 export const TOKEN_AUDIENCE = 'gatehouse-vault'
@@ -26,15 +27,19 @@ interface KeyRow {
   retired_at: Date | null
 }
 
+/** The sealing context of a signing key's private key. */
+const privateKeyContext = (kid: string) => `vault_signing_keys:${kid}`
+
 /**
  * EdDSA keys for vault client tokens, kept in the database so every server process signs and
  * verifies with the same set. Rotation retires the signing key but keeps publishing it for its
  * publication window: the token lifetime plus KEY_SET_REFRESH_MS, since a process that has not yet
  * re-read the set may still sign with the retired key for that long. The window is checked against
  * the clock at each use, not only when the set is read, so no process verifies with a retired key
- * after its window has ended, however recently it read the set.
+ * after its window has ended, however recently it read the set. Private keys are stored sealed
+ * under the master key (opened for each signature: an AES-GCM decryption, microseconds).
  */
-export function createSigningKeys({ db, clock, tokenTtlSeconds }: { db: Db; clock: () => Date; tokenTtlSeconds: number }) {
+export function createSigningKeys({ db, clock, tokenTtlSeconds, secrets }: { db: Db; clock: () => Date; tokenTtlSeconds: number; secrets: SecretSealer }) {
   const windowMs = tokenTtlSeconds * 1000 + KEY_SET_REFRESH_MS
   let cache: { at: number; rows: KeyRow[] } | null = null
 
@@ -56,7 +61,7 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds }: { db: Db; cloc
   async function newKey(): Promise<[kid: string, privatePem: string, publicJwk: string]> {
     const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
     const kid = newId('key')
-    return [kid, await exportPKCS8(privateKey), JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' })]
+    return [kid, await secrets.sealSecret(await exportPKCS8(privateKey), privateKeyContext(kid)), JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' })]
   }
 
   /** Adds the first signing key unless another process just did: a unique index allows one unretired key. */
@@ -74,9 +79,32 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds }: { db: Db; cloc
     return active
   }
 
+  secrets.registerSecretHolder({
+    name: 'vault token signing keys',
+    async resealAll(q, reseal) {
+      const { rows: found } = await q.query<{ kid: string; private_pem: string }>('SELECT kid, private_pem FROM vault_signing_keys ORDER BY kid FOR UPDATE')
+      let changed = 0
+      for (const row of found) {
+        const sealed = await reseal(row.private_pem, privateKeyContext(row.kid))
+        if (sealed === row.private_pem) continue
+        await q.query('UPDATE vault_signing_keys SET private_pem = $2 WHERE kid = $1', [row.kid, sealed])
+        changed++
+      }
+      // A cached row holds the old sealed value, which the next master key may not open.
+      cache = null
+      return changed
+    },
+  })
+
   return {
     async sign(claims: VaultTokenClaims): Promise<string> {
-      const key = await signingKey()
+      let key = await signingKey()
+      // A cached row sealed under a master key this node has since rotated away from: read it again.
+      const privatePem = await secrets.openSecret(key.private_pem, privateKeyContext(key.kid)).catch(async () => {
+        await rows(true)
+        key = await signingKey()
+        return secrets.openSecret(key.private_pem, privateKeyContext(key.kid))
+      })
       return new SignJWT({ space: claims.space, pol: claims.pol })
         .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
         .setIssuer(TOKEN_ISSUER)
@@ -85,7 +113,7 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds }: { db: Db; cloc
         .setJti(newId('jti'))
         .setIssuedAt(Math.floor(clock().getTime() / 1000))
         .setExpirationTime(Math.floor(clock().getTime() / 1000) + tokenTtlSeconds)
-        .sign(await importPKCS8(key.private_pem, 'EdDSA'))
+        .sign(await importPKCS8(privatePem, 'EdDSA'))
     },
 
     async jwks(): Promise<{ keys: JWK[] }> {

@@ -1,20 +1,9 @@
-import type { Queryable } from '../../../db/db.js'
-
-/** One version of a key, unwrapped: 32 bytes. */
-export interface FieldKey {
-  version: number
-  key: Buffer
-}
+import type { KeyService } from '../../keys/keys-service.js'
 
 /**
- * The keys the vault's data path needs, from the key service (which keeps them wrapped under the
- * master key, with versions). During a rotation more than one version is live: the current one
- * encrypts and indexes; every listed one still decrypts, and every listed index key is searched,
- * until the re-encryption or re-indexing job has moved every record to the current one.
+ * What the vault's data path needs of the key service (modules/keys): the space's current data key
+ * (encrypts), every live data key version (decrypts, during a rotation too), and a field's current
+ * and previous index keys (new values are indexed under the current one; lookups search both until
+ * the re-indexing job retires the previous one).
  */
-export interface FieldKeys {
-  /** The space's data keys: `current` encrypts; `readable` (current first) decrypt. */
-  dataKeys(q: Queryable, spaceId: string): Promise<{ current: FieldKey; readable: FieldKey[] }>
-  /** One field's index keys: `current` indexes new values; `searchable` (current first) are all looked up. */
-  indexKeys(q: Queryable, spaceId: string, model: string, field: string): Promise<{ current: FieldKey; searchable: FieldKey[] }>
-}
+export type FieldKeys = Pick<KeyService, 'dataKey' | 'dataKeyVersions' | 'indexKey'>

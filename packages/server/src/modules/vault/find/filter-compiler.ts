@@ -28,7 +28,8 @@ interface Context {
   firstParam: number
   maxDepth: number
   maxIn: number
-  params: string[]
+  /** Text, except blind index values (bytes: PGlite encodes a bytea parameter only from bytes). */
+  params: unknown[]
   conditions: number
   checks: ExactCheck[]
 }
@@ -63,6 +64,13 @@ function bind(ctx: Context, text: string, type: ScalarType): string {
   if (ctx.params.length >= MAX_PARAMS) throw invalid('filter', `more than ${MAX_PARAMS} values`)
   ctx.params.push(text)
   return `$${ctx.firstParam + ctx.params.length - 1}::${SQL_TYPE[type]}`
+}
+
+/** A blind index value, bound as bytes. */
+function bindBytes(ctx: Context, bytes: Buffer): string {
+  if (ctx.params.length >= MAX_PARAMS) throw invalid('filter', `more than ${MAX_PARAMS} values`)
+  ctx.params.push(bytes)
+  return `$${ctx.firstParam + ctx.params.length - 1}::bytea`
 }
 
 function count(ctx: Context): void {
@@ -239,9 +247,9 @@ function compileEncrypted(ctx: Context, field: FieldSpec, op: '$eq' | '$ne' | '$
   const positive = op === '$eq' || op === '$in'
   ctx.checks.push({ field: field.name, op: positive ? 'in' : 'nin', values, withNull })
   if (!positive) return 'TRUE'
-  const hashes = [...new Set(values.flatMap((value) => index.lookup(value)))]
+  const hashes = [...new Set(values.flatMap((value) => index.lookup(value).map((hash) => hash.toString('hex'))))].map((hex) => Buffer.from(hex, 'hex'))
   const column = quoteIndexColumn(index.column)
-  const lookup = hashes.length ? `${column} IN (${hashes.map((hash) => bind(ctx, String(hash), 'integer')).join(', ')})` : null
+  const lookup = hashes.length ? `${column} IN (${hashes.map((hash) => bindBytes(ctx, hash)).join(', ')})` : null
   if (lookup && withNull) return `(${lookup} OR ${isMissing(field)})`
   return lookup ?? (withNull ? isMissing(field) : 'FALSE')
 }

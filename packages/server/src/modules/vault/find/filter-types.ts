@@ -24,7 +24,7 @@ export interface BlindIndexSpec {
   column: string
   bits: number
   /** The value's blind index under each searchable key version (current first). */
-  lookup: (canonical: string) => number[]
+  lookup: (canonical: string) => Buffer[]
 }
 
 /**

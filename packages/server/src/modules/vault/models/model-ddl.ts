@@ -27,7 +27,7 @@ export function blindIndexColumn(field: string): string {
 const fieldColumnType = (field: FieldDefinition) => (field.encrypted ? 'bytea' : columnType(field.type))
 const hasBlindIndex = (field: FieldDefinition) => field.encrypted === true && field.searchable === 'equality'
 const blindIndexSql = (tableName: string, field: string) => [
-  `ALTER TABLE ${tableRef(tableName)} ADD COLUMN ${internalIdent(blindIndexColumn(field))} bigint`,
+  `ALTER TABLE ${tableRef(tableName)} ADD COLUMN ${internalIdent(blindIndexColumn(field))} bytea`,
   `CREATE INDEX ${indexName(tableName, blindIndexColumn(field).slice(1))} ON ${tableRef(tableName)} (${internalIdent(blindIndexColumn(field))})`,
 ]
 

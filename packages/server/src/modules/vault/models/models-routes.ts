@@ -16,7 +16,7 @@ const FieldSchema = Type.Object(
     required: Type.Optional(Type.Boolean()),
     encrypted: Type.Optional(Type.Boolean({ description: 'Store it as AES-256-GCM ciphertext (string, integer, decimal, date, datetime, json; not the primary key)' })),
     expectedRows: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e12, description: "Rows the model is expected to hold: sizes an 'equality' blind index (default 1,000,000)" })),
-    indexBits: Type.Optional(Type.Integer({ minimum: 1, maximum: 48, description: "The blind index length in bits, instead of the one expectedRows gives; fixed once the field exists" })),
+    indexBits: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: "The blind index length in bits, instead of the one expectedRows gives; fixed once the field exists" })),
   },
   { additionalProperties: false },
 )

@@ -8,7 +8,7 @@ import type { Principal } from '../../auth/auth-types.js'
 import { ruleMentions } from '../policies/check-policy-rules.js'
 import type { VaultPoliciesStore } from '../policies/vault-policies-store.js'
 import { changeSql, createTableSql, tableRef } from './model-ddl.js'
-import { indexBitsFor } from '../crypto/field-cipher.js'
+import { blindIndexBits } from '../../../lib/crypto/field-crypto.js'
 import { DEFAULT_EXPECTED_ROWS, ENCRYPTABLE_TYPES, EQUALITY_SEARCHABLE_TYPES, IDENTIFIER, MAX_FIELDS, SYSTEM_FIELDS, type FieldDefinition, type Model, type ModelDefinition } from './model-types.js'
 import type { ModelsStore } from './models-store.js'
 import { planModelChange, type ModelChange } from './plan-model-change.js'
@@ -50,7 +50,7 @@ export function withIndexBits(fields: ModelDefinition['fields'], current?: Model
   for (const [name, field] of Object.entries(fields)) {
     const before = current && Object.hasOwn(current, name) ? current[name] : undefined
     if (!(field.encrypted && field.searchable === 'equality') || field.indexBits !== undefined) out[name] = field
-    else out[name] = { ...field, indexBits: before?.indexBits ?? indexBitsFor(field.expectedRows ?? DEFAULT_EXPECTED_ROWS) }
+    else out[name] = { ...field, indexBits: before?.indexBits ?? blindIndexBits(field.expectedRows ?? DEFAULT_EXPECTED_ROWS) }
   }
   return out
 }

@@ -1,7 +1,8 @@
 import type { Db } from '../../../db/db.js'
 import { AppError } from '../../../http/errors.js'
-import { blindIndex, cipherKeyVersion, decryptField, encryptField, fieldAad } from '../crypto/field-cipher.js'
-import type { FieldKey, FieldKeys } from '../crypto/field-keys.js'
+import { blindIndex, decryptValue, encryptValue, fieldAad } from '../../../lib/crypto/field-crypto.js'
+import type { IndexKeys, VersionedKey } from '../../keys/keys-types.js'
+import type { FieldKeys } from '../crypto/field-keys.js'
 import { canonicalText, columnValue } from '../crypto/field-values.js'
 import type { FieldSpec } from '../find/filter-types.js'
 import { blindIndexColumn, tableRef } from '../models/model-ddl.js'
@@ -56,8 +57,11 @@ export interface ResolvedTable {
 }
 
 interface TableKeys {
-  data: { current: FieldKey; readable: FieldKey[] }
-  index: Map<string, { current: FieldKey; searchable: FieldKey[] }>
+  /** Encrypts new values. */
+  data: VersionedKey
+  /** Every live data key, by version: decrypts. */
+  dataVersions: (version: number) => Buffer | undefined
+  index: Map<string, IndexKeys>
 }
 
 function columnsOf(model: Model): Map<string, ColumnSpec> {
@@ -73,8 +77,8 @@ function columnsOf(model: Model): Map<string, ColumnSpec> {
   return columns
 }
 
-const integrity = (model: string, key: unknown, field: string) =>
-  new AppError('record_integrity_failed', `record '${String(key)}' of '${model}': field '${field}' does not decrypt as this record's (its ciphertext was altered or moved from another record or field); nothing was returned`)
+/** Names the record and field (never a value); the cipher's own reason follows. */
+const integrity = (model: string, key: unknown, field: string, why: string) => new AppError('integrity_failed', `record '${String(key)}' of '${model}', field '${field}': ${why}`)
 
 export function resolveTable(db: Db, model: Model, spaceId = '', keys: TableKeys | null = null): ResolvedTable {
   const columns = columnsOf(model)
@@ -85,7 +89,12 @@ export function resolveTable(db: Db, model: Model, spaceId = '', keys: TableKeys
       ? {
           index:
             spec.encrypted.indexColumn && index
-              ? { column: spec.encrypted.indexColumn, bits: spec.encrypted.bits, lookup: (value: string) => index.searchable.map((key) => blindIndex(key.key, value, spec.encrypted!.bits)) }
+              ? {
+                  column: spec.encrypted.indexColumn,
+                  bits: spec.encrypted.bits,
+                  // The previous index key too while re-indexing runs: a row not yet re-indexed is still found.
+                  lookup: (value: string) => [index.current, ...(index.previous ? [index.previous] : [])].map((key) => blindIndex(key.key, value, spec.encrypted!.bits)),
+                }
               : null,
         }
       : undefined
@@ -104,11 +113,12 @@ export function resolveTable(db: Db, model: Model, spaceId = '', keys: TableKeys
     if (stored === null || stored === undefined) return null
     const key = String(row[model.primaryKey])
     const bytes = Buffer.isBuffer(stored) ? stored : Buffer.from(stored as Uint8Array)
-    const version = cipherKeyVersion(bytes)
-    const dataKey = needKeys().data.readable.find((candidate) => candidate.version === version)
-    const text = dataKey ? decryptField(dataKey.key, bytes, aad(field, key)) : null
-    if (text === null) throw integrity(model.name, key, field)
-    return text
+    try {
+      return decryptValue(needKeys().dataVersions, bytes, aad(field, key)).toString('utf8')
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'integrity_failed') throw integrity(model.name, key, field, error.message)
+      throw error
+    }
   }
 
   return {
@@ -129,10 +139,10 @@ export function resolveTable(db: Db, model: Model, spaceId = '', keys: TableKeys
         }
         const { data, index } = needKeys()
         const canonical = value === null || value === undefined ? null : canonicalText(spec.type, String(value))
-        out.push({ column: spec.column, sqlType: 'bytea', value: canonical === null ? null : encryptField(data.current, canonical, aad(field, key)) })
+        out.push({ column: spec.column, sqlType: 'bytea', value: canonical === null ? null : encryptValue(data.key, Buffer.from(canonical, 'utf8'), aad(field, key), data.version) })
         if (spec.encrypted.indexColumn) {
           const indexKey = index.get(field)!.current.key
-          out.push({ column: spec.encrypted.indexColumn, sqlType: 'bigint', value: canonical === null ? null : String(blindIndex(indexKey, canonical, spec.encrypted.bits)), internal: true })
+          out.push({ column: spec.encrypted.indexColumn, sqlType: 'bytea', value: canonical === null ? null : blindIndex(indexKey, canonical, spec.encrypted.bits), internal: true })
         }
       }
       return out
@@ -163,10 +173,11 @@ export function createTableResolver(deps: { db: Db; keys?: FieldKeys }) {
       const encrypted = Object.entries(model.fields).filter(([, field]) => field.encrypted)
       if (encrypted.length === 0) return resolveTable(deps.db, model, spaceId)
       if (!deps.keys) throw new AppError('unavailable', `model '${model.name}' has encrypted fields and this server holds no field keys: configure its master key`)
-      const data = await deps.keys.dataKeys(deps.db, spaceId)
-      const index = new Map<string, { current: FieldKey; searchable: FieldKey[] }>()
-      for (const [name, field] of encrypted) if (field.searchable === 'equality') index.set(name, await deps.keys.indexKeys(deps.db, spaceId, model.name, name))
-      return resolveTable(deps.db, model, spaceId, { data, index })
+      const data = await deps.keys.dataKey(deps.db, spaceId)
+      const dataVersions = await deps.keys.dataKeyVersions(deps.db, spaceId)
+      const index = new Map<string, IndexKeys>()
+      for (const [name, field] of encrypted) if (field.searchable === 'equality') index.set(name, await deps.keys.indexKey(deps.db, spaceId, model.name, name))
+      return resolveTable(deps.db, model, spaceId, { data, dataVersions, index })
     },
   }
 }

@@ -1,0 +1,49 @@
+import type { Queryable } from '../../db/db.js'
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
+
+/** A background job of a space (re-encryption, re-indexing…), as the API shows it. */
+export interface Job {
+  id: string
+  space: string
+  kind: string
+  params: Record<string, unknown>
+  state: JobState
+  /** Units done so far (records, for re-encryption); `total` when known. */
+  done: number
+  total: number | null
+  /** Where the next batch starts: the handler's own text (e.g. the last primary key done). */
+  cursor: string | null
+  error: string | null
+  createdAt: string
+  startedAt: string | null
+  updatedAt: string
+  finishedAt: string | null
+}
+
+/** The job as a runner holds it while running it. */
+export interface ClaimedJob extends Job {
+  leaseOwner: string
+}
+
+/** What one batch did: how many units, and where the next starts (null: the job is finished). */
+export interface BatchResult {
+  processed: number
+  cursor: string | null
+  /** The total, when the handler learns it (e.g. by counting on its first batch). */
+  total?: number
+}
+
+/**
+ * Runs one batch of a job inside `q`, the transaction that also records the job's progress: the
+ * batch's writes and the new cursor commit together or not at all, so a batch is never done twice
+ * nor skipped, whichever node runs it.
+ */
+export type JobHandler = (job: Job, q: Queryable) => Promise<BatchResult>
+
+export interface NewJob {
+  kind: string
+  params?: Record<string, unknown>
+  total?: number | null
+}
