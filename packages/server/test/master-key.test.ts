@@ -8,6 +8,7 @@ import { openPostgresDb } from '../src/db/postgres.js'
 import { createLogger } from '../src/logger.js'
 import { decideMasterKey, MasterKeyMismatchError } from '../src/modules/keys/master-key.js'
 import { masterKeyId } from '../src/modules/keys/local-kms.js'
+import { createKeyService, createKeysStore, createLocalKms, keyContext } from '../src/modules/keys/index.js'
 import { startServer } from '../src/server.js'
 import { STORE } from './harness.js'
 import { processHarness } from './process-harness.js'
@@ -86,4 +87,62 @@ describe('decideMasterKey', () => {
     expect(() => decideMasterKey({ ...base, stored: 'mk_a', previous: 'mk_c' })).toThrow('master key mk_a')
     expect(() => decideMasterKey({ ...base, stored: 'mk_c', configuredRetired: true })).toThrow('retired')
   })
+})
+
+describe(`master key rotation at start on ${STORE}`, () => {
+  it('rewraps every data key, index key and sealed secret under the new key, audited; afterwards the old key opens nothing and is refused', async () => {
+    const env = await storeEnv()
+    const first = await start(env)
+    const admin = first.bootstrap!.adminToken.token
+    const keys = first.built.services.keys
+    const dek = await keys.dataKey(first.db, 'default')
+    const idx = await keys.indexKey(first.db, 'default', 'patients', 'first_name')
+    await keys.rotateDataKey('default')
+    const dekV2 = await keys.dataKey(first.db, 'default')
+    const endpoint = await first.built.app.inject({ method: 'POST', url: '/v1/spaces/default/webhooks', headers: { authorization: `Bearer ${admin}` }, payload: { url: 'https://hooks.example.com/in' } })
+    expect(endpoint.statusCode, endpoint.body).toBe(201)
+    const webhookSecret = endpoint.json().secret as string
+    await first.close()
+    const oldKey = Buffer.from(readFileSync(join(env.GATEHOUSE_DATA_DIR!, 'master.key'), 'utf8').trim(), 'base64')
+    const newKey = randomBytes(32)
+
+    const rotating = await start({ ...env, GATEHOUSE_MASTER_KEY: newKey.toString('base64'), GATEHOUSE_MASTER_KEY_PREVIOUS: oldKey.toString('base64') })
+    // Listed once the background sequencer has integrated it.
+    let events = await rotating.built.app.inject({ method: 'GET', url: '/v1/spaces/default/audit?event=keys/master_rotated', headers: { authorization: `Bearer ${admin}` } })
+    for (let i = 0; i < 100 && events.json().events.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      events = await rotating.built.app.inject({ method: 'GET', url: '/v1/spaces/default/audit?event=keys/master_rotated', headers: { authorization: `Bearer ${admin}` } })
+    }
+    expect(events.json().events).toEqual([expect.objectContaining({ event: 'keys/master_rotated', meta: { from: masterKeyId(oldKey), to: masterKeyId(newKey), keys: 3, secrets: 1 } })])
+    await rotating.close()
+
+    const { wrapped, secrets, masters } = await inspect(env, async (query) => ({
+      wrapped: (await query('SELECT kek_id, wrapped FROM space_data_keys UNION ALL SELECT kek_id, wrapped FROM vault_index_keys')) as Array<{ kek_id: string; wrapped: Uint8Array }>,
+      secrets: (await query('SELECT secret FROM webhook_endpoints')) as Array<{ secret: string }>,
+      masters: await query('SELECT key_id, retired_at IS NOT NULL AS retired FROM master_keys ORDER BY retired_at IS NULL'),
+    }))
+    expect(masters).toEqual([{ key_id: masterKeyId(oldKey), retired: true }, { key_id: masterKeyId(newKey), retired: false }])
+    expect(wrapped).toHaveLength(3)
+    const oldKms = createLocalKms(oldKey)
+    for (const row of wrapped) {
+      expect(row.kek_id).toBe(masterKeyId(newKey))
+      for (const context of [keyContext({ kind: 'data', spaceId: 'default' }, 1), keyContext({ kind: 'data', spaceId: 'default' }, 2), keyContext({ kind: 'index', spaceId: 'default', model: 'patients', field: 'first_name' }, 1)]) {
+        await expect(oldKms.unwrap(Buffer.from(row.wrapped), context)).rejects.toMatchObject({ code: 'integrity_failed' })
+      }
+    }
+    expect(secrets[0]!.secret).toMatch(new RegExp(`^ghenc:v1:${masterKeyId(newKey)}:`))
+    const oldOnly = createKeyService({ db: { query: async () => ({ rows: [], rowCount: 0 }) } as never, kms: oldKms, clock: () => new Date(), store: createKeysStore() })
+    await expect(oldOnly.openSecret(secrets[0]!.secret, 'anything')).rejects.toMatchObject({ code: 'unavailable' })
+
+    // The old key alone is refused (retired); the new key alone reads the same data keys and secret.
+    await expect(start({ ...env, GATEHOUSE_MASTER_KEY: oldKey.toString('base64') })).rejects.toThrow('a retired master key is never used again')
+    const after = await start({ ...env, GATEHOUSE_MASTER_KEY: newKey.toString('base64') })
+    const versions = await after.built.services.keys.dataKeyVersions(after.db, 'default')
+    expect(versions(1)?.equals(dek.key)).toBe(true)
+    expect(versions(2)?.equals(dekV2.key)).toBe(true)
+    expect((await after.built.services.keys.indexKey(after.db, 'default', 'patients', 'first_name')).current.key.equals(idx.current.key)).toBe(true)
+    const stored = await after.db.query<{ space_id: string; id: string; secret: string }>('SELECT space_id, id, secret FROM webhook_endpoints')
+    expect(await after.built.services.keys.openSecret(stored.rows[0]!.secret, `webhook_endpoints:${stored.rows[0]!.space_id}:${stored.rows[0]!.id}`)).toBe(webhookSecret)
+    await after.close()
+  }, 240_000)
 })
