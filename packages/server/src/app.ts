@@ -156,7 +156,7 @@ export async function buildApp(deps: AppDeps) {
     denialHoldMs: deps.denialHoldMs,
     outbound,
   })
-  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.grantLookup, outbound, secrets: keys.service, fieldKeys: keys.service, ...deps.vault })
+  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.grantLookup, outbound, secrets: keys.service, fieldKeys: keys.service, keyRotation: keys.service, jobs: { service: jobs.service, runner: jobs.runner }, ...deps.vault })
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)

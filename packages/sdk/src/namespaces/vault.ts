@@ -27,6 +27,10 @@ export const vaultNamespaces = (call: Call) => ({
     /** Server-wide: new vault tokens are signed with a new key; tokens signed with the old one keep working until they expire. */
     rotateSigningKey: () => call('rotateVaultSigningKey'),
   },
+  /** The space's data key: a rotation answers the new version and the re-encryption job it started. */
+  key: {
+    rotateData: () => call('rotateVaultDataKey'),
+  },
   /** Background jobs (re-encryption after a key rotation, re-indexing): their state and progress. */
   job: {
     list: (query: QueryOf<'listVaultJobs'> = {}) => call('listVaultJobs', { query }),

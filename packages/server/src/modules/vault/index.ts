@@ -6,6 +6,11 @@ import type { GrantLookup } from '../approvals/approvals-types.js'
 import type { Principal } from '../auth/auth-types.js'
 import { createExternalAcl } from './acl/external-acl.js'
 import type { FieldKeys } from './crypto/field-keys.js'
+import { createReencryptJob, REENCRYPT_JOB } from './crypto/reencrypt-job.js'
+import { registerVaultKeysRoutes } from './crypto/vault-keys-routes.js'
+import { createVaultKeysService } from './crypto/vault-keys-service.js'
+import type { JobRunner, JobsService } from '../jobs/index.js'
+import type { KeyService } from '../keys/keys-service.js'
 import { createGrantsAcl } from './acl/grants-acl.js'
 import type { SecretSealer } from '../keys/keys-types.js'
 import { createSigningKeys } from './clients/signing-keys.js'
@@ -49,6 +54,9 @@ export function createVaultModule(
     outbound: OutboundClient
     /** The key service: the token signing keys' private keys are stored sealed under the master key. */
     secrets: SecretSealer
+    /** Data key rotation: the key service's versions, and the jobs that re-encrypt under a new one. */
+    keyRotation: Pick<KeyService, 'rotateDataKey' | 'retireDataKey' | 'dataKey' | 'dataKeyVersions'>
+    jobs: { service: Pick<JobsService, 'create'>; runner: Pick<JobRunner, 'register'> }
   } & VaultOptions,
 ) {
   const { db, audit, clock } = deps
@@ -63,10 +71,13 @@ export function createVaultModule(
   const acl = createExternalAcl({ outbound: deps.outbound })
   const grantsAcl = createGrantsAcl({ authenticate: deps.authenticate, grants: deps.grants, clock })
   const contexts = createVaultContexts({ db, keys, clients, policies: policiesStore, models: modelsStore })
-  const records = createRecordsService({ db, store: createRecordsStore(), contexts, tables: createTableResolver({ db, keys: deps.fieldKeys }), acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
+  const recordsStore = createRecordsStore()
+  deps.jobs.runner.register(REENCRYPT_JOB, createReencryptJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
+  const vaultKeys = createVaultKeysService({ db, keys: deps.keyRotation, jobs: deps.jobs.service, audit })
+  const records = createRecordsService({ db, store: recordsStore, contexts, tables: createTableResolver({ db, keys: deps.fieldKeys }), acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
   const consoleVault = createConsoleVaultService({ db, store: createConsoleVaultStore(), clients: clientsStore, policies: policiesStore, models: modelsStore, records, audit })
   return {
-    services: { models, policies, clients, keys, records, consoleVault },
+    services: { models, policies, clients, keys, records, consoleVault, vaultKeys },
     schemas: [ModelSchema, ...consoleVaultSchemas],
     /** For the access hook: resolves the vault token of an /api request. */
     authenticateRequest: authenticateVaultRequest(contexts),
@@ -76,6 +87,7 @@ export function createVaultModule(
       registerVaultAdminRoutes(app, { policies, clients, keys })
       registerOAuthRoutes(app, { clients, keys, tokenTtlSeconds })
       registerRecordsRoutes(app, { records })
+      registerVaultKeysRoutes(app, { vaultKeys })
       registerConsoleVaultRoutes(app, { consoleVault })
     },
   }

@@ -96,6 +96,28 @@ export function createRecordsStore() {
       return rows
     },
 
+    /** For a background job: the next `limit` rows after key `after` (null: from the start), in key order, locked, with `fields`. */
+    async batchAfter(q: Queryable, table: ResolvedTable, after: string | null, fields: string[], limit: number): Promise<Array<Record<string, unknown> & { __id: string }>> {
+      const key = ident(table.primaryKey.column)
+      const columns = fields.map((field) => ident(table.columns.get(field)!.column))
+      const params: unknown[] = after === null ? [limit] : [limit, after]
+      const { rows } = await q.query<Record<string, unknown> & { __id: string }>(
+        `SELECT ${key}::text AS __id, ${[key, ...columns].join(', ')} FROM ${table.ref} ${after === null ? '' : `WHERE ${key} > $2::${table.primaryKey.sqlType}`} ORDER BY ${key} LIMIT $1 FOR UPDATE`,
+        params,
+      )
+      return rows
+    },
+
+    /** Rewrites stored columns of one row as they are (re-encryption): the record is unchanged, so is updated_at. */
+    async rewrite(q: Queryable, table: ResolvedTable, id: unknown, columns: StoredColumn[]): Promise<void> {
+      const params: unknown[] = [id]
+      const sets = columns.map((stored) => {
+        params.push(stored.value)
+        return `${columnName(stored)} = $${params.length}::${stored.sqlType}`
+      })
+      await q.query(`UPDATE ${table.ref} SET ${sets.join(', ')} WHERE ${keyIs(table, 1)}`, params)
+    },
+
     /** Ids of the rows matching, in key order, at most `limit` (the caller asks one more than it allows). */
     async matchingIds(db: Queryable, table: ResolvedTable, where: Condition[], limit: number): Promise<string[]> {
       const params: unknown[] = []
