@@ -107,6 +107,7 @@ export const sdkMethods = {
   deleteVaultClient: 'vault.client.delete',
   rotateVaultSigningKey: 'vault.client.rotateSigningKey',
   rotateVaultDataKey: 'vault.key.rotateData',
+  rotateVaultIndexKey: 'vault.key.rotateIndex',
   listVaultJobs: 'vault.job.list',
   getVaultJob: 'vault.job.get',
   oauthToken: 'vault.token',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createJobRunner, createJobsStore } from '../src/modules/jobs/index.js'
 import { createReencryptJob, REENCRYPT_JOB } from '../src/modules/vault/crypto/reencrypt-job.js'
+import { createReindexJob, REINDEX_JOB } from '../src/modules/vault/crypto/reindex-job.js'
 import { createModelsStore } from '../src/modules/vault/models/models-store.js'
 import { createRecordsStore } from '../src/modules/vault/records/records-store.js'
 import { createHarness, STORE, type Harness } from './harness.js'
@@ -77,5 +78,28 @@ describe(`data key rotation on ${STORE}`, () => {
     expect(all.body.meta.total).toBe(Math.ceil((RECORDS - 7) / 50) + 1)
     const audit = await h.request('GET', '/v1/spaces/default/audit?event=vault/data_key_rotate', { token: h.adminToken })
     expect(audit.body.events[0].meta).toEqual({ version: 2, jobId })
+  })
+
+  it('an index key rotation re-indexes every record; finds search both versions meanwhile, then the old one is retired', async () => {
+    const rotated = await h.request('POST', '/v1/spaces/default/vault/models/people/fields/name/index-key/rotate', { token: h.adminToken })
+    expect(rotated.status, rotated.text).toBe(202)
+    const spaceId = rotated.body.job.space as string
+    const handler = createReindexJob({ db: h.db, keys: h.built.services.keys, models: createModelsStore(), records: createRecordsStore(), batch: 100 })
+    const runner = createJobRunner({ db: h.db, store: createJobsStore(), clock: () => new Date(), handlers: { [REINDEX_JOB]: handler }, owner: 'node-c', logger: quiet })
+    const claimed = await runner.claim()
+    expect(claimed?.id).toBe(rotated.body.job.id)
+    expect(await runner.runBatch(claimed!)).toBe('continue')
+    const expected = Math.ceil((RECORDS - 7) / 50)
+    const find = async () => (await h.request('POST', '/api/models/people/find', { token, body: { filter: { name: 'person-7' }, options: { limit: 100 } } })).body.meta.total
+    expect(await find()).toBe(expected) // 100 rows under the new index key, the rest under the old: both searched
+    let outcome = 'continue'
+    for (let i = 0; i < 100 && outcome === 'continue'; i++) outcome = await runner.runBatch(claimed!)
+    expect(outcome).toBe('done')
+    const keys = await h.built.services.keys.indexKey(h.db, spaceId, 'people', 'name')
+    expect(keys.current.version).toBe(2)
+    expect(keys.previous).toBeNull()
+    expect(await find()).toBe(expected)
+    const refused = await h.request('POST', '/v1/spaces/default/vault/models/people/fields/city/index-key/rotate', { token: h.adminToken })
+    expect(refused.status).toBe(400)
   })
 })

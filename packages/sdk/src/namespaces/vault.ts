@@ -30,6 +30,8 @@ export const vaultNamespaces = (call: Call) => ({
   /** The space's data key: a rotation answers the new version and the re-encryption job it started. */
   key: {
     rotateData: () => call('rotateVaultDataKey'),
+    /** An equality-searchable field's index key; the job re-indexes its records. */
+    rotateIndex: (model: string, field: string) => call('rotateVaultIndexKey', { path: { model, field } }),
   },
   /** Background jobs (re-encryption after a key rotation, re-indexing): their state and progress. */
   job: {

@@ -7,6 +7,7 @@ import type { Principal } from '../auth/auth-types.js'
 import { createExternalAcl } from './acl/external-acl.js'
 import type { FieldKeys } from './crypto/field-keys.js'
 import { createReencryptJob, REENCRYPT_JOB } from './crypto/reencrypt-job.js'
+import { createReindexJob, REINDEX_JOB } from './crypto/reindex-job.js'
 import { registerVaultKeysRoutes } from './crypto/vault-keys-routes.js'
 import { createVaultKeysService } from './crypto/vault-keys-service.js'
 import type { JobRunner, JobsService } from '../jobs/index.js'
@@ -55,7 +56,7 @@ export function createVaultModule(
     /** The key service: the token signing keys' private keys are stored sealed under the master key. */
     secrets: SecretSealer
     /** Data key rotation: the key service's versions, and the jobs that re-encrypt under a new one. */
-    keyRotation: Pick<KeyService, 'rotateDataKey' | 'retireDataKey' | 'dataKey' | 'dataKeyVersions'>
+    keyRotation: Pick<KeyService, 'rotateDataKey' | 'retireDataKey' | 'dataKey' | 'dataKeyVersions' | 'rotateIndexKey' | 'retireIndexKey' | 'indexKey'>
     jobs: { service: Pick<JobsService, 'create'>; runner: Pick<JobRunner, 'register'> }
   } & VaultOptions,
 ) {
@@ -73,7 +74,8 @@ export function createVaultModule(
   const contexts = createVaultContexts({ db, keys, clients, policies: policiesStore, models: modelsStore })
   const recordsStore = createRecordsStore()
   deps.jobs.runner.register(REENCRYPT_JOB, createReencryptJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
-  const vaultKeys = createVaultKeysService({ db, keys: deps.keyRotation, jobs: deps.jobs.service, audit })
+  deps.jobs.runner.register(REINDEX_JOB, createReindexJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
+  const vaultKeys = createVaultKeysService({ db, keys: deps.keyRotation, jobs: deps.jobs.service, audit, models: modelsStore })
   const records = createRecordsService({ db, store: recordsStore, contexts, tables: createTableResolver({ db, keys: deps.fieldKeys }), acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
   const consoleVault = createConsoleVaultService({ db, store: createConsoleVaultStore(), clients: clientsStore, policies: policiesStore, models: modelsStore, records, audit })
   return {
