@@ -145,4 +145,21 @@ describe(`master key rotation at start on ${STORE}`, () => {
     expect(await after.built.services.keys.openSecret(stored.rows[0]!.secret, `webhook_endpoints:${stored.rows[0]!.space_id}:${stored.rows[0]!.id}`)).toBe(webhookSecret)
     await after.close()
   }, 240_000)
+
+  it('the file way: the old key file moved aside and named as previous, a start makes the new key file and rotates to it', async () => {
+    const env = await storeEnv()
+    const first = await start(env)
+    await first.built.services.keys.dataKey(first.db, 'default')
+    await first.close()
+    const file = join(env.GATEHOUSE_DATA_DIR!, 'master.key')
+    const oldId = masterKeyId(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'))
+    renameSync(file, `${file}.old`)
+    await (await start({ ...env, GATEHOUSE_MASTER_KEY_PREVIOUS_FILE: `${file}.old` })).close()
+    const newId = masterKeyId(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'))
+    expect(newId).not.toBe(oldId)
+    expect(lstatSync(file).mode & 0o777).toBe(0o600)
+    expect(await inspect(env, (query) => query('SELECT DISTINCT kek_id FROM space_data_keys'))).toEqual([{ kek_id: newId }])
+    // The setting may stay for a while: the next start finds the rotation done.
+    await (await start({ ...env, GATEHOUSE_MASTER_KEY_PREVIOUS_FILE: `${file}.old` })).close()
+  }, 180_000)
 })

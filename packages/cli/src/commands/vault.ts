@@ -5,6 +5,7 @@ import { positiveInt, table, type Context } from '../context.js'
 import { applyPlan, canonical, differences, loadDocument, namedList, type Step } from '../declarative.js'
 import { CliError, EXIT } from '../errors.js'
 import { createProgress } from '../progress.js'
+import { registerVaultJobs } from './vault-jobs.js'
 import { writeOut } from '../output.js'
 import { detectFormat, readRows, RowError } from '../upload/rows.js'
 
@@ -277,6 +278,7 @@ export function registerVault(program: Command, context: Context): void {
   const vault = program.command('vault').description('The data vault: models, access policies, clients (apply), and records (find, import, export)')
   registerApply(vault, context)
   registerData(vault, context)
+  registerVaultJobs(vault, context)
   vault
     .command('models')
     .description('The models and their fields')

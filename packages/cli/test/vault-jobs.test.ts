@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { STORE } from '../../server/test/harness.js'
+import { gatehouse, liveServer, tempDir } from './helpers.js'
+
+let h: Awaited<ReturnType<typeof liveServer>>
+let home: ReturnType<typeof tempDir>
+const admin = (...args: string[]) => gatehouse(['--url', h.url, '--token', h.adminToken, ...args], { env: { HOME: home.dir } })
+
+beforeAll(async () => {
+  h = await liveServer()
+  home = tempDir()
+  // A job kind of the test's own: 40 units, 5 per batch, slowly enough for --wait to see it advance.
+  h.built.jobRunner.register('cli-test', async (job) => {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const done = job.done + 5
+    return { processed: 5, cursor: done >= 40 ? null : String(done) }
+  })
+  h.built.jobRunner.start()
+})
+afterAll(async () => {
+  await h?.close()
+  home?.remove()
+})
+
+describe(`gatehouse vault jobs on ${STORE}`, () => {
+  it('lists jobs, and --wait follows one to the end with its progress, exiting 0', async () => {
+    const job = await h.db.transaction((tx) => h.built.services.jobs.create(tx, 'default', { kind: 'cli-test', total: 40 }))
+    const waited = await admin('vault', 'jobs', job.id, '--wait', '--interval', '20')
+    expect(waited.code, waited.stderr).toBe(0)
+    expect(waited.stdout).toMatch(/state:\s+succeeded/)
+    expect(waited.stdout).toMatch(/done:\s+40/)
+    // Seen running (8 batches of 0.5 s), then followed to the end.
+    expect(waited.stderr).toContain(`waiting for cli-test job ${job.id}`)
+
+    const listed = await admin('vault', 'jobs', '--state', 'succeeded')
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(listed.stdout).toContain(job.id)
+    expect(listed.stdout).toContain('40/40')
+    expect(JSON.parse((await admin('vault', 'jobs', '--json')).stdout).jobs[0]).toMatchObject({ id: job.id, state: 'succeeded' })
+    expect((await admin('vault', 'jobs', '--wait')).code).toBe(2)
+    expect((await admin('vault', 'jobs', 'job_nope')).code).toBe(1)
+  })
+})
