@@ -11,7 +11,8 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    // Pure policy functions keep their tests beside them (src/**/x.test.ts), as the style guide asks.
+    include: ['packages/*/test/**/*.test.ts', 'packages/server/src/**/*.test.ts', 'examples/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -106,6 +106,8 @@ export const sdkMethods = {
   createVaultClient: 'vault.client.create',
   deleteVaultClient: 'vault.client.delete',
   rotateVaultSigningKey: 'vault.client.rotateSigningKey',
+  rotateVaultDataKey: 'vault.key.rotateData',
+  rotateVaultIndexKey: 'vault.key.rotateIndex',
   listVaultJobs: 'vault.job.list',
   getVaultJob: 'vault.job.get',
   oauthToken: 'vault.token',

@@ -172,7 +172,7 @@ export async function buildApp(deps: AppDeps) {
     changes,
     ...(deps.wakeups?.approvalRecheckMs !== undefined ? { recheckMs: deps.wakeups.approvalRecheckMs } : {}),
   })
-  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.store, outbound, changes, secrets: keys.service, ...deps.vault })
+  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.grantLookup, outbound, changes, secrets: keys.service, fieldKeys: keys.service, keyRotation: keys.service, jobs: { service: jobs.service, runner: jobs.runner }, ...deps.vault })
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)

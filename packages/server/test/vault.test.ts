@@ -179,10 +179,11 @@ describe('indexes', () => {
     await h.db.query(`ANALYZE vault."${table}"`)
     const { compileFilter } = await import('../src/modules/vault/find/filter-compiler.js')
     const { createRecordsStore } = await import('../src/modules/vault/records/records-store.js')
+    const { resolveTable } = await import('../src/modules/vault/records/resolved-table.js')
     const where = compileFilter({ amount: { $gte: 400000, $lt: 410000 } }, { fields: new Map([['amount', { name: 'amount', type: 'integer' as const, column: 'amount' }]]), readable: () => true, firstParam: 1 })
     const sent: Array<{ sql: string; params: readonly unknown[] }> = []
     const recorder = { query: async (sql: string, params: readonly unknown[] = []) => (sent.push({ sql, params }), { rows: [], rowCount: 0 }) }
-    await createRecordsStore().page(recorder as never, { ...model, tableName: table }, [where], ' ORDER BY "id"', 100, 0)
+    await createRecordsStore().page(recorder as never, resolveTable(h.db, { ...model, tableName: table }), [where], ' ORDER BY "id"', 100, 0)
     const plan = (await h.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sent[0]!.sql}`, [...sent[0]!.params])).rows.map((row) => row['QUERY PLAN']).join('\n')
     expect(plan).toContain(`${table}_amount`)
     const found = await h.request('POST', '/api/models/payments/find', { token: (await setUpVault(h, { payments: { actions: ['read'], acl: { source: 'none' } } }, null)).token, body: { filter: { amount: { $gte: 400000, $lt: 410000 } } } })

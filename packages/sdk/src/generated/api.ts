@@ -1158,6 +1158,43 @@ export interface paths {
         patch: operations["updateRecord"];
         trace?: never;
     };
+    "/v1/spaces/{space}/vault/keys/data/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the space's data key: new writes use the new version at once; a background job re-encrypts every record, then retires the old version
+         * @description Follow the job with GET …/vault/jobs/{job}. Reads and finds keep working throughout (either version opens a record until the job ends).
+         */
+        post: operations["rotateVaultDataKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/spaces/{space}/vault/models/{model}/fields/{field}/index-key/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate an equality-searchable field's index key: a background job re-indexes every record, finds search both versions until it ends */
+        post: operations["rotateVaultIndexKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/spaces/{space}/vault/console": {
         parameters: {
             query?: never;
@@ -1594,9 +1631,15 @@ export interface components {
             fields: {
                 [key: string]: {
                     type: "string" | "integer" | "decimal" | "boolean" | "date" | "datetime" | "json";
-                    /** @description Index it, for fast filters and sorts */
-                    searchable?: boolean;
+                    /** @description true: index it, for fast filters and sorts. 'equality' (encrypted fields only): a blind index for $eq, $in, $ne and $nin */
+                    searchable?: boolean | "equality";
                     required?: boolean;
+                    /** @description Store it as AES-256-GCM ciphertext (string, integer, decimal, date, datetime, json; not the primary key) */
+                    encrypted?: boolean;
+                    /** @description Rows the model is expected to hold: sizes an 'equality' blind index (default 1,000,000) */
+                    expectedRows?: number;
+                    /** @description The blind index length in bits, instead of the one expectedRows gives; fixed once the field exists */
+                    indexBits?: number;
                 };
             };
             /** Format: date-time */
@@ -8869,9 +8912,15 @@ export interface operations {
                     fields: {
                         [key: string]: {
                             type: "string" | "integer" | "decimal" | "boolean" | "date" | "datetime" | "json";
-                            /** @description Index it, for fast filters and sorts */
-                            searchable?: boolean;
+                            /** @description true: index it, for fast filters and sorts. 'equality' (encrypted fields only): a blind index for $eq, $in, $ne and $nin */
+                            searchable?: boolean | "equality";
                             required?: boolean;
+                            /** @description Store it as AES-256-GCM ciphertext (string, integer, decimal, date, datetime, json; not the primary key) */
+                            encrypted?: boolean;
+                            /** @description Rows the model is expected to hold: sizes an 'equality' blind index (default 1,000,000) */
+                            expectedRows?: number;
+                            /** @description The blind index length in bits, instead of the one expectedRows gives; fixed once the field exists */
+                            indexBits?: number;
                         };
                     };
                 };
@@ -9051,9 +9100,15 @@ export interface operations {
                     fields: {
                         [key: string]: {
                             type: "string" | "integer" | "decimal" | "boolean" | "date" | "datetime" | "json";
-                            /** @description Index it, for fast filters and sorts */
-                            searchable?: boolean;
+                            /** @description true: index it, for fast filters and sorts. 'equality' (encrypted fields only): a blind index for $eq, $in, $ne and $nin */
+                            searchable?: boolean | "equality";
                             required?: boolean;
+                            /** @description Store it as AES-256-GCM ciphertext (string, integer, decimal, date, datetime, json; not the primary key) */
+                            encrypted?: boolean;
+                            /** @description Rows the model is expected to hold: sizes an 'equality' blind index (default 1,000,000) */
+                            expectedRows?: number;
+                            /** @description The blind index length in bits, instead of the one expectedRows gives; fixed once the field exists */
+                            indexBits?: number;
                         };
                     };
                     /** @description Every field this change drops, with all its values: the confirmation a drop needs */
@@ -10855,6 +10910,186 @@ export interface operations {
             };
             /** @description Every error has this shape. */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rotateVaultDataKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The space slug, e.g. `default` */
+                space: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: number;
+                        job: components["schemas"]["VaultJob"];
+                    };
+                };
+            };
+            /** @description Every error has this shape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rotateVaultIndexKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The space slug, e.g. `default` */
+                space: string;
+                model: string;
+                field: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: number;
+                        job: components["schemas"]["VaultJob"];
+                    };
+                };
+            };
+            /** @description Every error has this shape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Every error has this shape. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

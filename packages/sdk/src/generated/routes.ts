@@ -104,6 +104,8 @@ export const routes = {
   getRecord: { method: 'GET', path: '/api/models/{model}/{id}' },
   deleteRecord: { method: 'DELETE', path: '/api/models/{model}/{id}' },
   updateRecord: { method: 'PATCH', path: '/api/models/{model}/{id}' },
+  rotateVaultDataKey: { method: 'POST', path: '/v1/spaces/{space}/vault/keys/data/rotate' },
+  rotateVaultIndexKey: { method: 'POST', path: '/v1/spaces/{space}/vault/models/{model}/fields/{field}/index-key/rotate' },
   getConsoleVault: { method: 'GET', path: '/v1/spaces/{space}/vault/console' },
   setConsoleVaultClient: { method: 'PUT', path: '/v1/spaces/{space}/vault/console' },
   consoleFindRecords: { method: 'POST', path: '/v1/spaces/{space}/vault/console/models/{model}/find' },

@@ -27,6 +27,12 @@ export const vaultNamespaces = (call: Call) => ({
     /** Server-wide: new vault tokens are signed with a new key; tokens signed with the old one keep working until they expire. */
     rotateSigningKey: () => call('rotateVaultSigningKey'),
   },
+  /** The space's data key: a rotation answers the new version and the re-encryption job it started. */
+  key: {
+    rotateData: () => call('rotateVaultDataKey'),
+    /** An equality-searchable field's index key; the job re-indexes its records. */
+    rotateIndex: (model: string, field: string) => call('rotateVaultIndexKey', { path: { model, field } }),
+  },
   /** Background jobs (re-encryption after a key rotation, re-indexing): their state and progress. */
   job: {
     list: (query: QueryOf<'listVaultJobs'> = {}) => call('listVaultJobs', { query }),

@@ -1,7 +1,8 @@
 import type { Queryable } from '../../db/db.js'
+import type { SqlFragment } from '../../db/sql-fragment.js'
 import type { AuditActor } from '../audit/audit-types.js'
 import type { ResourceRef } from '../resources/resources-types.js'
-import type { Grant, Petition, Petitioner, PetitionRule, PetitionState, Review } from './approvals-types.js'
+import type { ActiveGrantsQuery, Grant, Petition, Petitioner, PetitionRule, PetitionState, Review } from './approvals-types.js'
 
 interface PetitionRow {
   id: string
@@ -124,13 +125,12 @@ export interface GrantPair {
 }
 
 /**
- * The resource ids of one kind on which this user holds a grant working at `now`, as a subquery
- * other modules put inside their own SQL (the vault's `grants` ACL): checked in the same query,
- * at the same instant, with no extra round trip. Matched on the user id, never on the email: a
- * grant of a deleted user never opens rows to a later user with the same email. Served by
- * grants_active_by_user.
+ * GrantLookup.activeResourceIds: the resource ids of one kind on which this user holds a grant
+ * working at `now`, as a subquery the vault's `grants` ACL embeds in its own statement. Matched on
+ * the user id, never on the email: a grant of a deleted user never opens rows to a later user with
+ * the same email. Served by grants_active_by_user.
  */
-export function activeGrantResourceIds(spaceId: string, userId: string, resourceKind: string, now: Date): { sql: string; params: unknown[] } {
+function activeGrantResourceIds({ spaceId, userId, resourceKind, now }: ActiveGrantsQuery): SqlFragment {
   return {
     sql: `SELECT g.resource_id FROM grants g WHERE g.space_id = $1 AND g.petitioner_user_id = $2 AND g.resource_kind = $3
       AND g.revoked_at IS NULL AND g.starts_at <= $4 AND g.expires_at > $4`,
@@ -147,6 +147,7 @@ export function createApprovalsStore() {
 
   return {
     getPetition,
+    activeResourceIds: activeGrantResourceIds,
 
     /** Null when an open petition with this key already exists (a concurrent caller made it). */
     async insertOpenPetition(tx: Queryable, spaceId: string, petition: NewPetitionRow): Promise<boolean> {

@@ -1,3 +1,5 @@
+import type { Db, Queryable } from '../../db/db.js'
+import type { SqlFragment } from '../../db/sql-fragment.js'
 import type { AuditActor } from '../audit/audit-types.js'
 import type { ResourceRef } from '../resources/resources-types.js'
 
@@ -126,4 +128,31 @@ export interface AccessEventSink {
   enqueue(tx: import('../../db/db.js').Queryable, spaceId: string, event: { type: string; data: Record<string, unknown> }): Promise<void>
   /** Called after a commit that enqueued: deliver now rather than at the next poll. */
   notify(): void
+}
+
+/** One person's grants on one kind of resource, at one instant. */
+export interface ActiveGrantsQuery {
+  spaceId: string
+  /** The Gatehouse user id: grants match on it, never on an email. */
+  userId: string
+  resourceKind: string
+  now: Date
+}
+
+/**
+ * What other modules may ask about grants (the vault's `grants` ACL source). The approvals module
+ * owns the SQL: a caller gets either rows or an opaque fragment to embed, never table names.
+ */
+export interface GrantLookup {
+  /** The database the grants live in: a fragment of `activeResourceIds` runs only in a statement there. */
+  readonly database: Db
+  /**
+   * A one-column subquery (`resource_id`) of the resources on which the person holds a grant
+   * working at `query.now`, to embed in the caller's own statement: checked in the same query, at
+   * the same instant, with no extra round trip. Valid only in a statement on the approvals
+   * module's own database.
+   */
+  activeResourceIds(query: ActiveGrantsQuery): SqlFragment
+  /** The grants that allow this person these resources at `query.now`: what the vault's audit events name. */
+  grantsCovering(db: Queryable, spaceId: string, userId: string, resourceKind: string, resourceIds: string[], now: Date): Promise<Grant[]>
 }

@@ -10,7 +10,7 @@ import { registerApprovalsRoutes } from './approvals-routes.js'
 import { approvalsSchemas } from './approvals-schemas.js'
 import { createApprovalsService } from './approvals-service.js'
 import { createApprovalsStore } from './approvals-store.js'
-import type { AccessEventSink } from './approvals-types.js'
+import type { AccessEventSink, GrantLookup } from './approvals-types.js'
 import { createDecisionWaiter } from './decision-waiter.js'
 import { createPetitionDecisions } from './petition-decisions.js'
 import { registerPoliciesRoutes } from './policies-routes.js'
@@ -52,8 +52,11 @@ export function createApprovalsModule(deps: {
     outbound: deps.outbound,
   })
   const policies = createPoliciesService({ db: deps.db, store: policiesStore, audit: deps.audit, outboundPolicy: deps.outbound.policy })
+  /** What the vault's `grants` ACL may ask: through this interface, never the store's SQL. */
+  const grantLookup: GrantLookup = { database: deps.db, activeResourceIds: store.activeResourceIds, grantsCovering: store.grantsCovering }
   return {
     store,
+    grantLookup,
     service,
     policies,
     schemas: approvalsSchemas,

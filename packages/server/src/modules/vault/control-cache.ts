@@ -1,10 +1,11 @@
 import type { ChangeFeed } from '../../db/change-feed.js'
 import type { Db } from '../../db/db.js'
 import { createTopicCache } from '../../lib/topic-cache.js'
-import type { VaultClientRecord, VaultClientsStore } from './clients/vault-clients.js'
+import type { VaultClientRecord } from './clients/vault-client-types.js'
+import type { VaultClientsStore } from './clients/vault-clients-store.js'
 import type { ModelsStore } from './models/models-store.js'
 import type { Model } from './models/model-types.js'
-import type { VaultPoliciesStore } from './policies/vault-policies.js'
+import type { VaultPoliciesStore } from './policies/vault-policies-store.js'
 import type { VaultPolicy } from './policies/vault-policy-types.js'
 
 /**

@@ -3,22 +3,32 @@ import type { Db } from '../../db/db.js'
 import type { App } from '../../http/types.js'
 import type { OutboundClient } from '../../lib/outbound/index.js'
 import type { AuditService } from '../audit/audit-service.js'
-import type { ApprovalsStore } from '../approvals/approvals-store.js'
+import type { GrantLookup } from '../approvals/approvals-types.js'
 import type { Principal } from '../auth/auth-types.js'
 import { createExternalAcl } from './acl/external-acl.js'
+import type { FieldKeys } from './crypto/field-keys.js'
+import { createReencryptJob, REENCRYPT_JOB } from './crypto/reencrypt-job.js'
+import { createReindexJob, REINDEX_JOB } from './crypto/reindex-job.js'
+import { registerVaultKeysRoutes } from './crypto/vault-keys-routes.js'
+import { createVaultKeysService } from './crypto/vault-keys-service.js'
+import type { JobRunner, JobsService } from '../jobs/index.js'
+import type { KeyService } from '../keys/keys-service.js'
 import { createGrantsAcl } from './acl/grants-acl.js'
 import type { SecretSealer } from '../keys/keys-types.js'
 import { createSigningKeys } from './clients/signing-keys.js'
-import { createVaultClientsService, createVaultClientsStore } from './clients/vault-clients.js'
+import { createVaultClientsService } from './clients/vault-clients-service.js'
+import { createVaultClientsStore } from './clients/vault-clients-store.js'
 import { createVaultControlCache } from './control-cache.js'
 import { createModelsService } from './models/models-service.js'
 import { createModelsStore } from './models/models-store.js'
 import { ModelSchema, registerModelsRoutes } from './models/models-routes.js'
 import { registerOAuthRoutes } from './oauth-routes.js'
-import { createVaultPoliciesService, createVaultPoliciesStore } from './policies/vault-policies.js'
+import { createVaultPoliciesService } from './policies/vault-policies-service.js'
+import { createVaultPoliciesStore } from './policies/vault-policies-store.js'
 import { registerRecordsRoutes } from './records/records-routes.js'
 import { createRecordsService } from './records/records-service.js'
 import { createRecordsStore } from './records/records-store.js'
+import { createTableResolver } from './records/resolved-table.js'
 import { authenticateVaultRequest, createVaultContexts } from './records/vault-context.js'
 import { registerVaultAdminRoutes } from './vault-admin-routes.js'
 import { consoleVaultSchemas, registerConsoleVaultRoutes } from './console/console-vault-routes.js'
@@ -30,6 +40,8 @@ export interface VaultOptions {
   tokenTtlSeconds?: number
   /** Candidates above which a find guarded by an external ACL is refused. */
   maxAclCandidates?: number
+  /** The data and index keys of encrypted fields; without them a model with an encrypted field is refused. */
+  fieldKeys?: FieldKeys
 }
 
 export function createVaultModule(
@@ -39,20 +51,24 @@ export function createVaultModule(
     clock: () => Date
     /** Verifies the Gatehouse user token in x-client-auth, for the `grants` ACL source. */
     authenticate: (secret: string) => Promise<Principal>
-    grants: Pick<ApprovalsStore, 'grantsCovering'>
+    /** The approvals module's answers about grants, for the `grants` ACL source. */
+    grants: GrantLookup
     /** External ACL calls go out through it; its policy also checks ACL URLs when a policy is saved. */
     outbound: OutboundClient
     /** Control-plane changes invalidate every node's cache of clients, policies and models. */
     changes: ChangeFeed
     /** The key service: the token signing keys' private keys are stored sealed under the master key. */
     secrets: SecretSealer
+    /** Data key rotation: the key service's versions, and the jobs that re-encrypt under a new one. */
+    keyRotation: Pick<KeyService, 'rotateDataKey' | 'retireDataKey' | 'dataKey' | 'dataKeyVersions' | 'rotateIndexKey' | 'retireIndexKey' | 'indexKey'>
+    jobs: { service: Pick<JobsService, 'create'>; runner: Pick<JobRunner, 'register'> }
   } & VaultOptions,
 ) {
   const { db, audit, clock, changes } = deps
   const tokenTtlSeconds = deps.tokenTtlSeconds ?? 300
   const modelsStore = createModelsStore()
   const policiesStore = createVaultPoliciesStore()
-  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore, changes })
+  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore, changes, encryption: deps.fieldKeys !== undefined })
   const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore, outboundPolicy: deps.outbound.policy, changes })
   const clientsStore = createVaultClientsStore()
   const clients = createVaultClientsService({ db, store: clientsStore, policies: policiesStore, audit, changes })
@@ -61,10 +77,14 @@ export function createVaultModule(
   const grantsAcl = createGrantsAcl({ authenticate: deps.authenticate, grants: deps.grants, clock })
   const control = createVaultControlCache({ db, clients: clientsStore, policies: policiesStore, models: modelsStore, changes })
   const contexts = createVaultContexts({ keys, control })
-  const records = createRecordsService({ db, store: createRecordsStore(), contexts, acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
+  const recordsStore = createRecordsStore()
+  deps.jobs.runner.register(REENCRYPT_JOB, createReencryptJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
+  deps.jobs.runner.register(REINDEX_JOB, createReindexJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
+  const vaultKeys = createVaultKeysService({ db, keys: deps.keyRotation, jobs: deps.jobs.service, audit, models: modelsStore })
+  const records = createRecordsService({ db, store: recordsStore, contexts, tables: createTableResolver({ db, keys: deps.fieldKeys }), acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
   const consoleVault = createConsoleVaultService({ db, store: createConsoleVaultStore(), clients: clientsStore, policies: policiesStore, models: modelsStore, records, audit })
   return {
-    services: { models, policies, clients, keys, records, consoleVault },
+    services: { models, policies, clients, keys, records, consoleVault, vaultKeys },
     schemas: [ModelSchema, ...consoleVaultSchemas],
     /** For the access hook: resolves the vault token of an /api request. */
     authenticateRequest: authenticateVaultRequest(contexts),
@@ -74,6 +94,7 @@ export function createVaultModule(
       registerVaultAdminRoutes(app, { policies, clients, keys })
       registerOAuthRoutes(app, { clients, keys, tokenTtlSeconds })
       registerRecordsRoutes(app, { records })
+      registerVaultKeysRoutes(app, { vaultKeys })
       registerConsoleVaultRoutes(app, { consoleVault })
     },
   }

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyReply } from 'fastify'
 import { toAppError } from '../../http/error-handler.js'
 import type { App } from '../../http/types.js'
 import type { SigningKeys } from './clients/signing-keys.js'
-import type { VaultClientsService } from './clients/vault-clients.js'
+import type { VaultClientsService } from './clients/vault-clients-service.js'
 
 /** RFC 6749 §5.2: this endpoint speaks OAuth's error format, so standard clients understand it. */
 const OAuthError = Type.Object({ error: Type.String(), error_description: Type.String() })

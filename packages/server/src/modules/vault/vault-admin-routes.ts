@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox'
 import { principalOf } from '../../http/access.js'
 import { authedErrors, Name, SpaceId, SpaceParams, Timestamp, withConflict } from '../../http/schemas.js'
 import type { App } from '../../http/types.js'
-import type { VaultClientsService } from './clients/vault-clients.js'
+import type { VaultClientsService } from './clients/vault-clients-service.js'
 import type { SigningKeys } from './clients/signing-keys.js'
 import { MASKS, VAULT_ACTIONS, type ModelRule } from './policies/vault-policy-types.js'
-import type { VaultPoliciesService } from './policies/vault-policies.js'
+import type { VaultPoliciesService } from './policies/vault-policies-service.js'
 
 const FieldList = Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }), { maxItems: 200, uniqueItems: true })
 

@@ -1,6 +1,7 @@
-import type { CompiledFilter, FieldSpec, FilterOptions } from './filter-types.js'
+import { canonicalText } from '../crypto/field-values.js'
+import type { CompiledFilter, ExactCheck, FieldSpec, FilterOptions } from './filter-types.js'
 import { COMPARISON_OPERATORS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_IN, MAX_CONDITIONS, MAX_PARAMS } from './filter-types.js'
-import { checkText, childPath, expectedFor, invalid, isPlainObject, quoteIdent, type ScalarType, SQL_TYPE, segment, toParam } from './filter-values.js'
+import { checkText, childPath, expectedFor, invalid, isPlainObject, quoteIdent, quoteIndexColumn, type ScalarType, SQL_TYPE, segment, toParam } from './filter-values.js'
 
 /*
  * Compiles a filter (see docs/vault-filters.md) into a parameterised boolean SQL expression. Client
@@ -14,7 +15,7 @@ import { checkText, childPath, expectedFor, invalid, isPlainObject, quoteIdent, 
  * positive form is false, which is why WHERE may treat NULL as false.
  */
 
-export type { CompiledFilter, FieldSpec, FieldType, FilterOptions, SortOptions } from './filter-types.js'
+export type { CompiledFilter, ExactCheck, FieldSpec, FieldType, FilterOptions, SortOptions } from './filter-types.js'
 export { quoteIdent } from './filter-values.js'
 export { compileSort } from './sort-compiler.js'
 
@@ -27,8 +28,10 @@ interface Context {
   firstParam: number
   maxDepth: number
   maxIn: number
-  params: string[]
+  /** Text, except blind index values (bytes: PGlite encodes a bytea parameter only from bytes). */
+  params: unknown[]
   conditions: number
+  checks: ExactCheck[]
 }
 
 const and = (parts: string[]): string => (parts.length === 0 ? 'TRUE' : parts.length === 1 ? (parts[0] as string) : `(${parts.join(' AND ')})`)
@@ -50,16 +53,24 @@ export function compileFilter(filter: unknown, options: FilterOptions): Compiled
     maxIn: positiveInteger(options.maxIn, 'maxIn', DEFAULT_MAX_IN),
     params: [],
     conditions: 0,
+    checks: [],
   }
   if (filter === undefined) return { sql: 'TRUE', params: [] }
-  const sql = compileNode(ctx, filter, 'filter', 0)
-  return { sql, params: ctx.params }
+  const sql = compileNode(ctx, filter, 'filter', 0, true)
+  return ctx.checks.length ? { sql, params: ctx.params, checks: ctx.checks } : { sql, params: ctx.params }
 }
 
 function bind(ctx: Context, text: string, type: ScalarType): string {
   if (ctx.params.length >= MAX_PARAMS) throw invalid('filter', `more than ${MAX_PARAMS} values`)
   ctx.params.push(text)
   return `$${ctx.firstParam + ctx.params.length - 1}::${SQL_TYPE[type]}`
+}
+
+/** A blind index value, bound as bytes. */
+function bindBytes(ctx: Context, bytes: Buffer): string {
+  if (ctx.params.length >= MAX_PARAMS) throw invalid('filter', `more than ${MAX_PARAMS} values`)
+  ctx.params.push(bytes)
+  return `$${ctx.firstParam + ctx.params.length - 1}::bytea`
 }
 
 function count(ctx: Context): void {
@@ -72,8 +83,12 @@ function deeper(ctx: Context, depth: number): number {
   return depth + 1
 }
 
-/** A filter object: its keys are ANDed. */
-function compileNode(ctx: Context, node: unknown, path: string, depth: number): string {
+/**
+ * A filter object: its keys are ANDed. `exact` is true while every enclosing node is an AND (the
+ * top, $and): only there can an encrypted field's blind-index lookup be narrowed by an exact check
+ * after decryption, since a row the index let through wrongly is then simply dropped.
+ */
+function compileNode(ctx: Context, node: unknown, path: string, depth: number, exact: boolean): string {
   if (!isPlainObject(node)) throw invalid(path, 'expected an object')
   const parts: string[] = []
   // Object.entries: own keys only, so '__proto__' or 'constructor' are just unknown names.
@@ -84,7 +99,7 @@ function compileNode(ctx: Context, node: unknown, path: string, depth: number): 
       if (!Array.isArray(value) || value.length === 0) throw invalid(here, 'expected a non-empty array of filters')
       const items = value.map((item, index) => {
         count(ctx)
-        return compileNode(ctx, item, childPath(here, index), level)
+        return compileNode(ctx, item, childPath(here, index), level, exact && key === '$and')
       })
       parts.push(items.length === 1 ? (items[0] as string) : `(${items.join(key === '$and' ? ' AND ' : ' OR ')})`)
     } else if (key.startsWith('$')) {
@@ -94,14 +109,15 @@ function compileNode(ctx: Context, node: unknown, path: string, depth: number): 
       const field = ctx.fields.get(key)
       if (!field) throw invalid(here, `unknown field '${segment(key)}'`)
       if (!ctx.readable(key)) throw invalid(here, 'you cannot filter on this field')
-      parts.push(isPlainObject(value) ? compileOperators(ctx, field, value, here, depth) : compileEquals(ctx, field, value, here))
+      parts.push(isPlainObject(value) ? compileOperators(ctx, field, value, here, depth, exact) : compileEquals(ctx, field, value, here, exact))
     }
   }
   return and(parts)
 }
 
 /** `{ field: value }` and `$eq`: null means missing. */
-function compileEquals(ctx: Context, field: FieldSpec, value: unknown, path: string): string {
+function compileEquals(ctx: Context, field: FieldSpec, value: unknown, path: string, exact: boolean): string {
+  if (value !== null && field.encrypted) return compileEncrypted(ctx, field, '$eq', value, path, exact)
   count(ctx)
   if (value === null) return isMissing(field)
   if (field.type === 'json') throw invalid(path, 'a json field can only be compared with null or filtered with $exists')
@@ -112,45 +128,51 @@ function compileEquals(ctx: Context, field: FieldSpec, value: unknown, path: str
 function isMissing(field: FieldSpec): string {
   const column = quoteIdent(field.column)
   // The ::jsonb cast lets a json column work as well as a jsonb one; on jsonb it is a no-op.
-  return field.type === 'json' ? `coalesce(jsonb_typeof(${column}::jsonb), 'null') = 'null'` : `${column} IS NULL`
+  // An encrypted json value is ciphertext: JSON null is never stored (a null clears the field), so SQL NULL is all of "missing".
+  return field.type === 'json' && !field.encrypted ? `coalesce(jsonb_typeof(${column}::jsonb), 'null') = 'null'` : `${column} IS NULL`
 }
 
 function isPresent(field: FieldSpec): string {
   const column = quoteIdent(field.column)
-  return field.type === 'json' ? `coalesce(jsonb_typeof(${column}::jsonb), 'null') <> 'null'` : `${column} IS NOT NULL`
+  return field.type === 'json' && !field.encrypted ? `coalesce(jsonb_typeof(${column}::jsonb), 'null') <> 'null'` : `${column} IS NOT NULL`
 }
 
 /** An operator object: its operators are ANDed. */
-function compileOperators(ctx: Context, field: FieldSpec, ops: Record<string, unknown>, path: string, depth: number): string {
+function compileOperators(ctx: Context, field: FieldSpec, ops: Record<string, unknown>, path: string, depth: number, exact: boolean): string {
   const entries = Object.entries(ops)
   if (entries.length === 0) throw invalid(path, 'expected a value or at least one operator')
-  return and(entries.map(([op, arg]) => compileOperator(ctx, field, op, arg, childPath(path, op), depth)))
+  return and(entries.map(([op, arg]) => compileOperator(ctx, field, op, arg, childPath(path, op), depth, exact)))
 }
 
-function compileOperator(ctx: Context, field: FieldSpec, op: string, arg: unknown, path: string, depth: number): string {
+function compileOperator(ctx: Context, field: FieldSpec, op: string, arg: unknown, path: string, depth: number, exact: boolean): string {
   if (!OPERATORS.has(op)) throw invalid(path, `unknown operator '${segment(op)}'`)
   if (op === '$not') {
     const level = deeper(ctx, depth)
     if (!isPlainObject(arg)) throw invalid(path, 'expected an operator object, e.g. {"$not": {"$gt": 1}}')
-    return complement(compileOperators(ctx, field, arg, path, level))
+    return complement(compileOperators(ctx, field, arg, path, level, false))
   }
   if (op === '$exists') {
     count(ctx)
     if (typeof arg !== 'boolean') throw invalid(path, 'expected a boolean')
     return arg ? isPresent(field) : isMissing(field)
   }
-  if (op === '$eq') return compileEquals(ctx, field, arg, path)
+  if (op === '$eq') return compileEquals(ctx, field, arg, path, exact)
   if (op === '$ne') {
     if (arg === null) {
       count(ctx)
       return isPresent(field)
     }
+    if (field.encrypted) return compileEncrypted(ctx, field, op, arg, path, exact)
     if (field.type === 'json') throw invalid(path, 'a json field can only be compared with null or filtered with $exists')
     count(ctx)
     return `${quoteIdent(field.column)} IS DISTINCT FROM ${bind(ctx, toParam(field.type, arg, path), field.type)}`
   }
   const type = field.type
   if (type === 'json') throw invalid(path, `${op} does not apply to json fields`)
+  if (field.encrypted) {
+    if (op === '$in' || op === '$nin') return compileEncrypted(ctx, field, op, arg, path, exact)
+    throw invalid(path, `field '${field.name}' is encrypted: only $eq, $in, $ne, $nin (by its blind index), null and $exists apply to it; ${op === '$like' ? 'a pattern' : 'an order'} would need the plaintext`)
+  }
   count(ctx)
   const column = quoteIdent(field.column)
   if (op === '$in' || op === '$nin') {
@@ -198,4 +220,36 @@ function endsWithEscape(pattern: string): boolean {
   let escaping = false
   for (const char of pattern) escaping = escaping ? false : char === '\\'
   return escaping
+}
+
+/**
+ * $eq/$in/$ne/$nin on an encrypted field. The blind index only narrows (other values share an index
+ * value on purpose), so the positive forms look up the index under every searchable key version and
+ * record an exact check; the negative forms cannot exclude anything by index (a row sharing the
+ * value's index may hold another value) and are decided by their exact check alone.
+ */
+function compileEncrypted(ctx: Context, field: FieldSpec, op: '$eq' | '$ne' | '$in' | '$nin', arg: unknown, path: string, exact: boolean): string {
+  const index = field.encrypted?.index
+  if (!index) {
+    throw invalid(path, `field '${field.name}' is encrypted without an equality index: only null and $exists apply to it (define it with "searchable": "equality" to filter by value)`)
+  }
+  if (!exact) throw invalid(path, `field '${field.name}' is encrypted: filter it by value at the top of the filter or inside $and, not inside $or or $not`)
+  const type = field.type as ScalarType
+  count(ctx)
+  let listed: unknown[]
+  if (op === '$in' || op === '$nin') {
+    if (!Array.isArray(arg)) throw invalid(path, 'expected an array')
+    if (arg.length > ctx.maxIn) throw invalid(path, `more than ${ctx.maxIn} values`)
+    listed = arg
+  } else listed = [arg]
+  const values = listed.flatMap((value, index) => (value === null ? [] : [canonicalText(type, toParam(type, value, op === '$in' || op === '$nin' ? childPath(path, index) : path))]))
+  const withNull = listed.length > values.length
+  const positive = op === '$eq' || op === '$in'
+  ctx.checks.push({ field: field.name, op: positive ? 'in' : 'nin', values, withNull })
+  if (!positive) return 'TRUE'
+  const hashes = [...new Set(values.flatMap((value) => index.lookup(value).map((hash) => hash.toString('hex'))))].map((hex) => Buffer.from(hex, 'hex'))
+  const column = quoteIndexColumn(index.column)
+  const lookup = hashes.length ? `${column} IN (${hashes.map((hash) => bindBytes(ctx, hash)).join(', ')})` : null
+  if (lookup && withNull) return `(${lookup} OR ${isMissing(field)})`
+  return lookup ?? (withNull ? isMissing(field) : 'FALSE')
 }

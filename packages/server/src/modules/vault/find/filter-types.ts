@@ -11,6 +11,32 @@ export interface FieldSpec {
   type: FieldType
   /** The SQL column, already validated as ^[a-z][a-z0-9_]{0,62}$; still emitted only through quoteIdent(). */
   column: string
+  /**
+   * An encrypted field: `column` holds ciphertext (so only null and $exists compare it directly).
+   * With `index`, $eq/$in/$ne/$nin look up its blind index under every searchable key version, and
+   * the rows found are checked exactly after decryption (CompiledFilter.checks).
+   */
+  encrypted?: { index: BlindIndexSpec | null }
+}
+
+export interface BlindIndexSpec {
+  /** `_bi_<field>`: emitted only through quoteIndexColumn(). */
+  column: string
+  bits: number
+  /** The value's blind index under each searchable key version (current first). */
+  lookup: (canonical: string) => Buffer[]
+}
+
+/**
+ * A comparison on an encrypted field the blind index can only narrow: after the query, each row's
+ * decrypted value must be (`in`) or must not be (`nin`) one of `values` (canonical texts), a missing
+ * value counting as listed when `withNull`.
+ */
+export interface ExactCheck {
+  field: string
+  op: 'in' | 'nin'
+  values: string[]
+  withNull: boolean
 }
 
 export interface FilterOptions {
@@ -36,6 +62,8 @@ export interface CompiledFilter {
   sql: string
   /** Every value, as text, in placeholder order ($firstParam, $firstParam+1, …). */
   params: unknown[]
+  /** Checks to make after decryption, all of which a row must pass (ANDed with the SQL); absent when none. */
+  checks?: ExactCheck[]
 }
 
 export const DEFAULT_MAX_DEPTH = 6

@@ -15,6 +15,12 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`
 }
 
+/** A blind index column (`_bi_…`, the vault's own name, never a client's). */
+export function quoteIndexColumn(name: string): string {
+  if (typeof name !== 'string' || !/^_bi_[a-z0-9_]{1,59}$/.test(name)) throw new Error(`not a blind index column: ${JSON.stringify(name)}`)
+  return `"${name}"`
+}
+
 /** A path segment as shown in messages: a client's key may be long, so it is cut short. */
 export const segment = (key: string | number): string => {
   const text = String(key)

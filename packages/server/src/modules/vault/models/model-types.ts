@@ -3,9 +3,26 @@ export type FieldType = (typeof FIELD_TYPES)[number]
 
 export interface FieldDefinition {
   type: FieldType
-  searchable?: boolean
+  /**
+   * `true`: a plain column with a B-tree index (filters and sorts). `'equality'`: on an encrypted
+   * field only, a blind index column for $eq/$in/$ne/$nin (docs/vault-encryption.md).
+   */
+  searchable?: boolean | 'equality'
   required?: boolean
+  /** Stored as AES-256-GCM ciphertext, decrypted only for clients whose policy may read it. */
+  encrypted?: boolean
+  /** The rows this model is expected to hold, which sizes the blind index (default 1,000,000). */
+  expectedRows?: number
+  /** The blind index length in bits; set when the model is created (from expectedRows unless given), fixed after. */
+  indexBits?: number
 }
+
+/** The types a field may be encrypted as (a boolean has two values: its ciphertext would hide nothing). */
+export const ENCRYPTABLE_TYPES: readonly FieldType[] = ['string', 'integer', 'decimal', 'date', 'datetime', 'json']
+/** The types an encrypted field may be equality-searchable as (a json value is compared only with null). */
+export const EQUALITY_SEARCHABLE_TYPES: readonly FieldType[] = ['string', 'integer', 'decimal', 'date', 'datetime']
+export const DEFAULT_EXPECTED_ROWS = 1_000_000
+export const isEncrypted = (field: FieldDefinition): boolean => field.encrypted === true
 
 export interface ModelDefinition {
   name: string

@@ -8,8 +8,15 @@ import type { ModelsService } from './models-service.js'
 const FieldSchema = Type.Object(
   {
     type: Type.Union(FIELD_TYPES.map((type) => Type.Literal(type))),
-    searchable: Type.Optional(Type.Boolean({ description: 'Index it, for fast filters and sorts' })),
+    searchable: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Literal('equality')], {
+        description: "true: index it, for fast filters and sorts. 'equality' (encrypted fields only): a blind index for $eq, $in, $ne and $nin",
+      }),
+    ),
     required: Type.Optional(Type.Boolean()),
+    encrypted: Type.Optional(Type.Boolean({ description: 'Store it as AES-256-GCM ciphertext (string, integer, decimal, date, datetime, json; not the primary key)' })),
+    expectedRows: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e12, description: "Rows the model is expected to hold: sizes an 'equality' blind index (default 1,000,000)" })),
+    indexBits: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: "The blind index length in bits, instead of the one expectedRows gives; fixed once the field exists" })),
   },
   { additionalProperties: false },
 )

@@ -8,9 +8,10 @@ import type { Principal } from '../../auth/auth-types.js'
 import { ruleMentions } from '../policies/check-policy-rules.js'
 import type { ChangeFeed } from '../../../db/change-feed.js'
 import { vaultTopic } from '../control-cache.js'
-import type { VaultPoliciesStore } from '../policies/vault-policies.js'
+import type { VaultPoliciesStore } from '../policies/vault-policies-store.js'
 import { changeSql, createTableSql, tableRef } from './model-ddl.js'
-import { IDENTIFIER, MAX_FIELDS, SYSTEM_FIELDS, type Model, type ModelDefinition } from './model-types.js'
+import { blindIndexBits } from '../../../lib/crypto/field-crypto.js'
+import { DEFAULT_EXPECTED_ROWS, ENCRYPTABLE_TYPES, EQUALITY_SEARCHABLE_TYPES, IDENTIFIER, MAX_FIELDS, SYSTEM_FIELDS, type FieldDefinition, type Model, type ModelDefinition } from './model-types.js'
 import type { ModelsStore } from './models-store.js'
 import { planModelChange, type ModelChange } from './plan-model-change.js'
 
@@ -29,6 +30,31 @@ export function checkDefinition(definition: ModelDefinition): void {
   const key = Object.hasOwn(definition.fields, definition.primaryKey) ? definition.fields[definition.primaryKey] : undefined
   if (!key) throw invalid('body.primaryKey', `'${definition.primaryKey}' is not one of the fields`)
   if (key.type !== 'string' && key.type !== 'integer') throw invalid(`body.fields.${definition.primaryKey}.type`, 'a primary key is a string or an integer')
+  for (const [name, field] of Object.entries(definition.fields)) checkEncryption(`body.fields.${name}`, field, name === definition.primaryKey)
+}
+
+/** An encrypted field's options, each refusal saying what to send instead. */
+function checkEncryption(path: string, field: FieldDefinition, isKey: boolean): void {
+  if (field.encrypted) {
+    if (isKey) throw invalid(`${path}.encrypted`, 'the primary key cannot be encrypted: it addresses the record and is bound into the ciphertext of its other fields')
+    if (!ENCRYPTABLE_TYPES.includes(field.type)) throw invalid(`${path}.encrypted`, `a ${field.type} field cannot be encrypted (types: ${ENCRYPTABLE_TYPES.join(', ')})`)
+    if (field.searchable === true) throw invalid(`${path}.searchable`, "an encrypted field has no plain index: use \"searchable\": \"equality\" for a blind index (equality filters only)")
+    if (field.searchable === 'equality' && !EQUALITY_SEARCHABLE_TYPES.includes(field.type)) throw invalid(`${path}.searchable`, `a ${field.type} field cannot be equality-searchable (types: ${EQUALITY_SEARCHABLE_TYPES.join(', ')})`)
+  } else if (field.searchable === 'equality') throw invalid(`${path}.searchable`, "'equality' is for encrypted fields; a plain field takes \"searchable\": true")
+  if ((field.expectedRows !== undefined || field.indexBits !== undefined) && !(field.encrypted && field.searchable === 'equality')) {
+    throw invalid(path, "expectedRows and indexBits size a blind index: they apply only to an encrypted field with \"searchable\": \"equality\"")
+  }
+}
+
+/** Fixes each blind index's length when a field is first defined: later definitions keep it (a change needs a re-index). */
+export function withIndexBits(fields: ModelDefinition['fields'], current?: ModelDefinition['fields']): ModelDefinition['fields'] {
+  const out: ModelDefinition['fields'] = {}
+  for (const [name, field] of Object.entries(fields)) {
+    const before = current && Object.hasOwn(current, name) ? current[name] : undefined
+    if (!(field.encrypted && field.searchable === 'equality') || field.indexBits !== undefined) out[name] = field
+    else out[name] = { ...field, indexBits: before?.indexBits ?? blindIndexBits(field.expectedRows ?? DEFAULT_EXPECTED_ROWS) }
+  }
+  return out
 }
 
 function invalidName(path: string, name: string): never {
@@ -59,10 +85,10 @@ export interface ModelChangeAnswer {
 const quoted = (names: readonly string[]) => names.map((name) => `'${name}'`).join(', ')
 const refusedChange = (reasons: string[]) => conflict(reasons.join('; '), { refused: reasons })
 
-function nextDefinition(name: string, definition: ModelUpdate): ModelDefinition {
+function nextDefinition(name: string, definition: ModelUpdate, current: ModelDefinition): ModelDefinition {
   const next = { name, primaryKey: definition.primaryKey, fields: definition.fields }
   checkDefinition(next)
-  return next
+  return { ...next, fields: withIndexBits(next.fields, current.fields) }
 }
 
 export function createModelsService({
@@ -71,6 +97,7 @@ export function createModelsService({
   audit,
   policies,
   changes,
+  encryption,
 }: {
   db: Db
   store: ModelsStore
@@ -78,7 +105,14 @@ export function createModelsService({
   policies: Pick<VaultPoliciesStore, 'list'>
   /** A model changed or dropped reaches every node's control-plane cache (control-cache.ts). */
   changes: Pick<ChangeFeed, 'touch' | 'announce'>
+  /** Whether this server holds field keys; without them an encrypted field is refused rather than stored in the clear. */
+  encryption: boolean
 }) {
+  function assertEncryption(definition: Pick<ModelDefinition, 'fields'>): void {
+    const first = Object.entries(definition.fields).find(([, field]) => field.encrypted)
+    if (first && !encryption) throw invalid(`body.fields.${first[0]}.encrypted`, 'this server holds no field keys, so it cannot encrypt: configure its master key (docs/vault-encryption.md)')
+  }
+
   /** The policies whose rule for `model` names one of `fields`. */
   async function mentions(tx: Queryable, spaceId: string, model: string, fields: readonly string[]): Promise<PolicyMention[]> {
     if (fields.length === 0) return []
@@ -102,6 +136,8 @@ export function createModelsService({
 
     async create(by: Principal, definition: ModelDefinition): Promise<Model> {
       checkDefinition(definition)
+      assertEncryption(definition)
+      definition = { ...definition, fields: withIndexBits(definition.fields) }
       const tableName = `vm_${base32(randomBytes(10))}`
       try {
         await db.transaction(async (tx) => {
@@ -122,8 +158,10 @@ export function createModelsService({
 
     /** What `update` would do, without doing it: the same plan and the same refusals (the dry run). */
     async plan(by: Principal, name: string, definition: ModelUpdate): Promise<ModelChangeAnswer> {
-      const next = nextDefinition(name, definition)
+      checkDefinition({ name, primaryKey: definition.primaryKey, fields: definition.fields })
       const current = await mustGet(by.spaceId, name)
+      const next = nextDefinition(name, definition, current)
+      assertEncryption(next)
       const plan = planModelChange(current, next, await store.rowCount(db, current.tableName))
       if (plan.refused.length) throw refusedChange(plan.refused)
       return { changes: plan.changes, wouldDrop: plan.drops, policies: await mentions(db, by.spaceId, name, plan.drops) }
@@ -135,12 +173,14 @@ export function createModelsService({
      * still names one (policies are never edited behind the admin's back); otherwise a 409 lists both.
      */
     async update(by: Principal, name: string, definition: ModelUpdate): Promise<Model> {
-      const next = nextDefinition(name, definition)
+      checkDefinition({ name, primaryKey: definition.primaryKey, fields: definition.fields })
       const acknowledged = definition.drop ?? []
       try {
         await db.transaction(async (tx) => {
           const current = await store.get(tx, by.spaceId, name, true)
           if (!current) throw notFound('model', name)
+          const next = nextDefinition(name, definition, current)
+          assertEncryption(next)
           const plan = planModelChange(current, next, await store.rowCount(tx, current.tableName))
           if (plan.refused.length) throw refusedChange(plan.refused)
           const stray = acknowledged.filter((field) => !plan.drops.includes(field))

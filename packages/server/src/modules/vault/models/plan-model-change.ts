@@ -7,8 +7,8 @@ import type { FieldDefinition, FieldType, ModelDefinition } from './model-types.
 
 /** One change to the table; `lossy` ones remove stored data and apply only when acknowledged. */
 export type ModelChange =
-  | { op: 'add'; field: string; to: FieldType; required: boolean; lossy: false }
-  | { op: 'drop'; field: string; from: FieldType; lossy: true }
+  | { op: 'add'; field: string; to: FieldType; required: boolean; lossy: false; encrypted?: true; blindIndex?: true }
+  | { op: 'drop'; field: string; from: FieldType; lossy: true; blindIndex?: true }
   | { op: 'widen'; field: string; from: FieldType; to: FieldType; lossy: false }
   | { op: 'require' | 'unrequire' | 'index' | 'unindex'; field: string; lossy: false }
 
@@ -29,6 +29,7 @@ export const SAFE_CHANGES: Readonly<Partial<Record<FieldType, readonly FieldType
   datetime: ['string'],
 }
 
+const blindIndexed = (field: FieldDefinition): boolean => field.encrypted === true && field.searchable === 'equality'
 const own = (fields: Record<string, FieldDefinition>, name: string): FieldDefinition | undefined => (Object.hasOwn(fields, name) ? fields[name] : undefined)
 
 /**
@@ -48,7 +49,18 @@ export function planModelChange(current: ModelDefinition, next: ModelDefinition,
     const isKey = name === current.primaryKey
     if (!wanted) {
       if (isKey) refused.push(`cannot drop the primary key '${name}' of model '${current.name}'`)
-      else changes.push({ op: 'drop', field: name, from: field.type, lossy: true })
+      else changes.push({ op: 'drop', field: name, from: field.type, lossy: true, ...(blindIndexed(field) ? { blindIndex: true as const } : {}) })
+      continue
+    }
+    if (Boolean(wanted.encrypted) !== Boolean(field.encrypted)) {
+      refused.push(`making field '${name}' ${wanted.encrypted ? 'encrypted' : 'plain'} rewrites every record: add a new field that is ${wanted.encrypted ? 'encrypted' : 'plain'} and copy the values instead (a background re-encryption job is not available yet)`)
+      continue
+    }
+    if (field.encrypted) {
+      if (wanted.type !== field.type) refused.push(`cannot change the type of encrypted field '${name}': add a new field and copy the values instead`)
+      else if (blindIndexed(wanted) !== blindIndexed(field) || (blindIndexed(field) && wanted.indexBits !== field.indexBits)) {
+        refused.push(`changing the equality index of encrypted field '${name}' re-indexes every record: add a new field and copy the values instead (a background re-indexing job is not available yet)`)
+      } else if (Boolean(wanted.required) !== Boolean(field.required)) changes.push({ op: wanted.required ? 'require' : 'unrequire', field: name, lossy: false })
       continue
     }
     if (wanted.type !== field.type) {
@@ -64,6 +76,10 @@ export function planModelChange(current: ModelDefinition, next: ModelDefinition,
     if (own(current.fields, name)) continue
     if (field.required && rowCount > 0) {
       refused.push(`cannot add required field '${name}': ${rowCount} existing records have no value for it; add it as optional first`)
+      continue
+    }
+    if (field.encrypted) {
+      changes.push({ op: 'add', field: name, to: field.type, required: Boolean(field.required), lossy: false, encrypted: true, ...(blindIndexed(field) ? { blindIndex: true as const } : {}) })
       continue
     }
     changes.push({ op: 'add', field: name, to: field.type, required: Boolean(field.required), lossy: false })

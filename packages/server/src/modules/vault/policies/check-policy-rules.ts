@@ -42,6 +42,9 @@ export function checkRule(model: Model, rule: ModelRule, path: string): void {
     if (!has(name)) throw unknown(`${path}.masked.${name}`, name, fields)
   }
   if (rule.acl.source === 'grants' && !has(rule.acl.field)) throw unknown(`${path}.acl.field`, rule.acl.field, fields)
+  if (rule.acl.source === 'grants' && model.fields[rule.acl.field]!.encrypted) {
+    throw invalid(`${path}.acl.field`, `field '${rule.acl.field}' is encrypted: the grants ACL matches its values in SQL, so it needs a plain field`)
+  }
   if (rule.rowFilter !== undefined) {
     try {
       compileFilter(rule.rowFilter, { fields: fieldSpecs(model), readable: () => true, firstParam: 1 })

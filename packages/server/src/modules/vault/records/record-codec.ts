@@ -1,6 +1,9 @@
-import { AppError, forbidden } from '../../../http/errors.js'
+import { AppError } from '../../../http/errors.js'
 import type { FieldType, Model } from '../models/model-types.js'
-import type { Mask, ModelRule } from '../policies/vault-policy-types.js'
+import type { ModelRule } from '../policies/vault-policy-types.js'
+import { checkWritableFields } from '../policy/check-writable-fields.js'
+import { maskRecord, shownFields } from '../policy/mask-record.js'
+import type { ResolvedTable } from './resolved-table.js'
 import { invalidValue, valueText } from '../values/validate-value.js'
 
 const invalid = (path: string, message: string) => new AppError('validation_failed', `${path}: ${message}`, { issues: [{ path, message }] })
@@ -21,9 +24,6 @@ function readValue(path: string, type: FieldType, value: unknown, isKey: boolean
   return valueText(type, value, path)
 }
 
-export const isReadable = (rule: ModelRule, field: string): boolean => !rule.readable || rule.readable.includes(field)
-const isWritable = (rule: ModelRule, field: string): boolean => !rule.writable || rule.writable.includes(field)
-
 /**
  * A record body → column values, for a create (`complete`: every required field present) or a
  * patch. Unknown fields are a 400; fields the policy does not let this client write are a 403
@@ -32,15 +32,13 @@ const isWritable = (rule: ModelRule, field: string): boolean => !rule.writable |
 export function readRecord(model: Model, rule: ModelRule, body: unknown, path: string, complete: boolean): Map<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid(path, 'expected an object')
   const values = new Map<string, unknown>()
-  const refused: string[] = []
   for (const [name, value] of Object.entries(body)) {
     if (name === 'created_at' || name === 'updated_at') throw invalid(`${path}.${name}`, 'set by the vault')
     const field = Object.prototype.hasOwnProperty.call(model.fields, name) ? model.fields[name] : undefined
     if (!field) throw invalid(`${path}.${name}`, `model '${model.name}' has no field '${name}'`)
-    if (!isWritable(rule, name)) refused.push(name)
     values.set(name, readValue(`${path}.${name}`, field.type, value, name === model.primaryKey))
   }
-  if (refused.length) throw forbidden(`your access policy does not let you write ${refused.map((name) => `'${name}'`).join(', ')} of model '${model.name}'`)
+  checkWritableFields(model, rule, values.keys())
   if (complete) {
     for (const [name, field] of Object.entries(model.fields)) {
       if ((field.required || name === model.primaryKey) && (values.get(name) ?? null) === null) throw invalid(`${path}.${name}`, 'is required')
@@ -49,39 +47,34 @@ export function readRecord(model: Model, rule: ModelRule, body: unknown, path: s
   return values
 }
 
-function mask(value: unknown, how: Mask): unknown {
-  if (value === null || value === undefined) return value
-  const text = typeof value === 'string' ? value : JSON.stringify(value)
-  if (how === 'full') return '****'
-  if (how === 'last4') return `****${text.slice(-4)}`
-  const at = text.indexOf('@')
-  return at > 0 ? `${text[0]}***${text.slice(at)}` : '****'
-}
-
 /** `2023-09-02T13:07:01Z`, as the reference prints record times; sub-second parts only when present. */
 export const formatTime = (value: Date): string => value.toISOString().replace('.000Z', 'Z')
 
 /**
- * A row as the client may see it: readable fields only (absent, not null, as `last_name` is in
- * the reference), masked where the policy says, numbers as JSON numbers.
+ * A stored row in its JSON form: numbers as JSON numbers, times as the reference prints them.
+ * Every field of the model; what the client may see of it is policy/mask-record.ts's decision.
  */
-export function writeRecord(model: Model, rule: ModelRule, row: Record<string, unknown>, only?: readonly string[]): Record<string, unknown> {
+export function decodeRow(model: Pick<Model, 'fields'>, row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [name, field] of Object.entries(model.fields)) {
-    if (!isReadable(rule, name) && name !== model.primaryKey) continue
-    if (only && !only.includes(name) && name !== model.primaryKey) continue
     let value = row[name]
     if (value !== null && value !== undefined) {
       if (field.type === 'decimal') value = Number(value)
       else if (field.type === 'datetime' && value instanceof Date) value = formatTime(value)
     }
-    const how = rule.masked && Object.hasOwn(rule.masked, name) ? rule.masked[name] : undefined
-    out[name] = how ? mask(value, how) : value
+    out[name] = value
   }
   for (const name of ['created_at', 'updated_at'] as const) {
-    if (only && !only.includes(name)) continue
     const value = row[name]
     out[name] = value instanceof Date ? formatTime(value) : value
   }
   return out
+}
+
+/**
+ * A stored row as this client may see it: only the fields it is shown are decrypted, then the row
+ * is decoded, projected and masked by its rule (masking after decryption).
+ */
+export function writeRecord(table: Pick<ResolvedTable, 'open'>, model: Model, rule: ModelRule, row: Record<string, unknown>, only?: readonly string[]): Record<string, unknown> {
+  return maskRecord(model, rule, decodeRow(model, table.open(row, shownFields(model, rule, only))), only)
 }

@@ -1,26 +1,28 @@
 import type { Db, Queryable } from '../../../db/db.js'
 import { constraintMessage, dbErrorToAppError } from '../../../db/db-errors.js'
+import { allOf } from '../../../db/sql-fragment.js'
 import { AppError, notFound } from '../../../http/errors.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { AclAction, ExternalAcl } from '../acl/external-acl.js'
-import type { GrantsAcl, GrantsRule, GrantUser } from '../acl/grants-acl.js'
-import { compileFilter, compileSort } from '../find/filter-compiler.js'
-import { fieldSpecs } from '../models/model-fields.js'
+import type { GrantsAcl, GrantsRule } from '../acl/grants-acl.js'
 import type { Model } from '../models/model-types.js'
 import type { ModelRule, VaultAction } from '../policies/vault-policy-types.js'
-import { isReadable, readRecord, writeRecord } from './record-codec.js'
-import { keyValue, merge, type Condition, type RecordsStore } from './records-store.js'
+import { buildRowScope } from '../policy/build-row-scope.js'
+import { aclRefusal, askedOutcome, decideAcl } from '../policy/decide-acl.js'
+import { passesChecks } from '../find/exact-checks.js'
+import { planFind, type FindInput } from './find-plan.js'
+import { readRecord, writeRecord } from './record-codec.js'
+import { keyValue, type RecordsStore } from './records-store.js'
+import type { TableResolver } from './resolved-table.js'
 import type { VaultContext, VaultContexts } from './vault-context.js'
 
-export interface FindInput {
-  filter?: Record<string, unknown>
-  options?: { limit?: number; offset?: number; sort?: unknown; fields?: string[] }
-}
+export type { FindInput } from './find-plan.js'
 
 export interface RecordsServiceDeps {
   db: Db
   store: RecordsStore
   contexts: VaultContexts
+  tables: TableResolver
   acl: ExternalAcl
   grantsAcl: GrantsAcl
   audit: Pick<AuditService, 'append' | 'record' | 'eventInsert'>
@@ -34,68 +36,28 @@ export const MAX_FIND_LIMIT = 100
 /** How many record ids an audit event lists; counts are always exact. */
 const AUDITED_IDS = 100
 
-const readableField = (model: Model, rule: ModelRule) => (field: string) => field === model.primaryKey || field === 'created_at' || field === 'updated_at' || isReadable(rule, field)
-/** What a filter or sort may name: what can be read, and what the policy made filterable on purpose. */
-const filterableField = (model: Model, rule: ModelRule) => {
-  const readable = readableField(model, rule)
-  return (field: string) => readable(field) || Boolean(rule.filterable?.includes(field))
-}
+/** Rows a find decrypts to check a blind-index lookup exactly; more is a 400 asking to narrow the filter. */
+export const MAX_EXACT_CANDIDATES = 10_000
 
-/** The policy's static row filter: rows outside it do not exist for this client. */
-const rowScope = (model: Model, rule: ModelRule): Condition | null =>
-  rule.rowFilter ? compileFilter(rule.rowFilter, { fields: fieldSpecs(model), readable: () => true, firstParam: 1 }) : null
-
-/** Both conditions, as one (either may be absent). */
-function both(a: Condition | null, b: Condition | null): Condition | null {
-  if (!a || !b) return a ?? b
-  const params: unknown[] = []
-  return { sql: `(${merge(params, a)}) AND (${merge(params, b)})`, params }
-}
-
-interface GrantsPlan {
-  rule: GrantsRule
-  user: GrantUser
-  condition: Condition
-}
-
+/**
+ * The data plane. Each call prepares (the model, the client's rule, the resolved table and every
+ * policy decision, from the pure functions in ../policy/), then does its work and appends its
+ * audit event in one transaction. A refusal at either stage is audited on its own.
+ */
 export function createRecordsService(deps: RecordsServiceDeps) {
-  const { db, store, contexts, acl, audit, grantsAcl } = deps
+  const { db, store, contexts, tables, acl, audit, grantsAcl } = deps
 
-  /** For the `grants` source: who is asking and the condition that opens their customers' rows. */
-  async function grantsPlan(context: VaultContext, model: Model, rule: ModelRule): Promise<GrantsPlan | null> {
-    if (rule.acl.source !== 'grants') return null
-    const user = await grantsAcl.user(context.spaceId, context.clientToken)
-    return { rule: rule.acl, user, condition: grantsAcl.condition(model, rule.acl, context.spaceId, user) }
+  async function open(context: VaultContext, name: string, action: VaultAction) {
+    const { model, rule } = await contexts.modelFor(context, name, action)
+    return { model, rule, table: await tables.resolve(context.spaceId, model) }
   }
 
-  /** A write may put a row only under a customer the person holds a grant on. */
-  async function assertGranted(tx: Queryable, context: VaultContext, plan: GrantsPlan, values: Map<string, unknown>[]) {
-    const wanted = values.map((row) => String(row.get(plan.rule.field) ?? ''))
-    const held = new Set((await grantsAcl.grantsFor(tx, plan.rule, context.spaceId, plan.user, wanted)).map((grant) => grant.resourceId))
-    const missing = wanted.find((id) => !held.has(id))
-    if (missing !== undefined) {
-      throw new AppError('forbidden', `you hold no active grant on ${plan.rule.resourceKind} '${missing}': ask for access to it first`)
-    }
-  }
-
-  /** The grants behind the rows touched, and those customers as audit resources. */
-  async function grantsNote(tx: Queryable, context: VaultContext, plan: GrantsPlan | null, rows: Record<string, unknown>[]) {
-    if (!plan) return {}
-    const customers = rows.map((row) => String(row[plan.rule.field]))
-    const grants = await grantsAcl.grantsFor(tx, plan.rule, context.spaceId, plan.user, customers)
-    return { acl: 'grants', clientUser: { id: plan.user.id, email: plan.user.email }, grants, customers: [...new Set(customers)].slice(0, 100) }
-  }
-
-  /** The ids the rule's ACL allows for this action; with no ACL, all of them. */
+  /** The ids the rule's ACL allows for this action: decided by policy, asked of the endpoint when it says so. */
   async function allowed(context: VaultContext, model: Model, rule: ModelRule, action: AclAction, ids: string[]): Promise<{ ids: Set<string>; outcome: string }> {
-    if (rule.acl.source === 'none') return { ids: new Set(ids), outcome: 'none' }
-    if (rule.acl.source === 'grants') return { ids: new Set(ids), outcome: 'grants' }
-    if (!context.clientToken) {
-      throw new AppError('acl_client_auth_missing', `model '${model.name}' is guarded by your application's ACL: send 'x-client-auth: Bearer <your user token>'`)
-    }
-    if (ids.length === 0) return { ids: new Set(), outcome: 'external: nothing to ask' }
-    const result = await acl.allowedIds({ url: rule.acl.url, timeoutMs: rule.acl.timeoutMs ?? 2000, clientToken: context.clientToken, action, model: model.name, primaryKey: model.primaryKey, ids })
-    return { ids: result, outcome: `external: ${result.size} of ${ids.length} allowed` }
+    const decision = decideAcl(model, rule, action, context.clientToken, ids)
+    if (decision.kind === 'allow') return decision
+    const result = await acl.allowedIds(decision.call)
+    return { ids: result, outcome: askedOutcome(decision.call, result) }
   }
 
   /** A refusal is audited on its own, one autocommit statement: the call's own work was rolled back or never ran. */
@@ -137,20 +99,16 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     }
   }
 
+  /** A call on one record by id: rows the row scope or the person's grants do not reach do not exist for it. */
   async function checkOne(context: VaultContext, name: string, action: VaultAction, id: string) {
-    const { model, rule } = await contexts.modelFor(context, name, action)
+    const { model, rule, table } = await open(context, name, action)
     const key = keyValue(model, id)
     if (key === null) throw notFound('record', id)
-    const plan = await grantsPlan(context, model, rule)
-    // Rows the policy's row filter or the person's grants do not reach do not exist for this call.
-    const scope = both(rowScope(model, rule), plan?.condition ?? null)
+    const plan = await grantsAcl.plan(context.spaceId, context.clientToken, table, rule)
+    const scope = allOf(buildRowScope(table.filterFields, rule), plan?.condition ?? null)
     const verdict = await allowed(context, model, rule, action, [id])
-    if (!verdict.ids.has(id)) {
-      // A record the ACL does not let you read does not exist for you; a write or delete it refuses is a 403.
-      if (action === 'read') throw notFound('record', id)
-      throw new AppError('forbidden', `your application's ACL does not allow ${action} on ${name} '${id}'`)
-    }
-    return { model, rule, key, verdict, plan, scope }
+    if (!verdict.ids.has(id)) throw aclRefusal(action, name, id)
+    return { model, rule, table, key, verdict, plan, scope }
   }
 
   return {
@@ -159,20 +117,20 @@ export function createRecordsService(deps: RecordsServiceDeps) {
 
     async create(context: VaultContext, name: string, body: unknown) {
       const prepared = await prepare(context, name, 'write', async () => {
-        const { model, rule } = await contexts.modelFor(context, name, 'write')
+        const { model, rule, table } = await open(context, name, 'write')
         const values = readRecord(model, rule, body, 'body', true)
         const id = String(values.get(model.primaryKey))
         const verdict = await allowed(context, model, rule, 'write', [id])
-        if (!verdict.ids.has(id)) throw new AppError('forbidden', `your application's ACL does not allow write on ${name} '${id}'`)
-        return { model, rule, values, verdict, plan: await grantsPlan(context, model, rule) }
+        if (!verdict.ids.has(id)) throw aclRefusal('write', name, id)
+        return { model, rule, table, values, verdict, plan: await grantsAcl.plan(context.spaceId, context.clientToken, table, rule) }
       })
-      const { model, rule, values, verdict } = prepared
+      const { model, rule, table, values, verdict, plan } = prepared
       return audited(context, name, 'write', async (tx, note) => {
         try {
-          if (prepared.plan) await assertGranted(tx, context, prepared.plan, [values])
-          const row = await store.insert(tx, model, values)
-          note({ op: 'create', ids: [String(row[model.primaryKey])], acl: verdict.outcome, ...(await grantsNote(tx, context, prepared.plan, [row])) })
-          return writeRecord(model, rule, row)
+          if (plan) await grantsAcl.assertGranted(tx, context.spaceId, plan, [values])
+          const row = await store.insert(tx, table, table.seal(values, String(values.get(model.primaryKey))))
+          note({ op: 'create', ids: [String(row[model.primaryKey])], acl: verdict.outcome, ...(await grantsAcl.note(tx, context.spaceId, plan, [row])) })
+          return writeRecord(table, model, rule, row)
         } catch (error) {
           throw constraintMessage(error, { unique: `${name} '${String(values.get(model.primaryKey))}' already exists` })
         }
@@ -181,40 +139,40 @@ export function createRecordsService(deps: RecordsServiceDeps) {
 
     /** Up to 100 records in one transaction: all are created or none. */
     async batch(context: VaultContext, name: string, records: unknown[]) {
-      const { model, rule, rows, verdict, plan } = await prepare(context, name, 'write', async () => {
-        const { model, rule } = await contexts.modelFor(context, name, 'write')
+      const { model, rule, table, rows, verdict, plan } = await prepare(context, name, 'write', async () => {
+        const { model, rule, table } = await open(context, name, 'write')
         const rows = records.map((record, index) => readRecord(model, rule, record, `body.records.${index}`, true))
         const ids = rows.map((values) => String(values.get(model.primaryKey)))
         const verdict = await allowed(context, model, rule, 'write', ids)
         const refused = ids.filter((id) => !verdict.ids.has(id))
         if (refused.length) throw new AppError('forbidden', `your application's ACL does not allow write on ${name} ${refused.slice(0, 5).map((id) => `'${id}'`).join(', ')}`)
-        return { model, rule, rows, verdict, plan: await grantsPlan(context, model, rule) }
+        return { model, rule, table, rows, verdict, plan: await grantsAcl.plan(context.spaceId, context.clientToken, table, rule) }
       })
       return audited(context, name, 'write', async (tx, note) => {
         const created: Record<string, unknown>[] = []
-        if (plan) await assertGranted(tx, context, plan, rows)
+        if (plan) await grantsAcl.assertGranted(tx, context.spaceId, plan, rows)
         try {
-          for (const values of rows) created.push(writeRecord(model, rule, await store.insert(tx, model, values)))
+          for (const values of rows) created.push(writeRecord(table, model, rule, await store.insert(tx, table, table.seal(values, String(values.get(model.primaryKey))))))
         } catch (error) {
           throw constraintMessage(error, { unique: `one of the records already exists in '${name}'; nothing was written` })
         }
-        note({ op: 'batch', count: created.length, ids: created.slice(0, AUDITED_IDS).map((record) => String(record[model.primaryKey])), acl: verdict.outcome, ...(await grantsNote(tx, context, plan, created)) })
+        note({ op: 'batch', count: created.length, ids: created.slice(0, AUDITED_IDS).map((record) => String(record[model.primaryKey])), acl: verdict.outcome, ...(await grantsAcl.note(tx, context.spaceId, plan, created)) })
         return created
       })
     },
 
     async get(context: VaultContext, name: string, id: string) {
-      const { model, rule, key, verdict, plan, scope } = await prepare(context, name, 'read', () => checkOne(context, name, 'read', id))
+      const { model, rule, table, key, verdict, plan, scope } = await prepare(context, name, 'read', () => checkOne(context, name, 'read', id))
       return audited(context, name, 'read', async (tx, note) => {
-        const row = await store.getById(tx, model, key, scope)
+        const row = await store.getById(tx, table, key, scope)
         if (!row) throw notFound('record', id)
-        note({ op: 'get', ids: [id], acl: verdict.outcome, ...(await grantsNote(tx, context, plan, [row])) })
-        return writeRecord(model, rule, row)
+        note({ op: 'get', ids: [id], acl: verdict.outcome, ...(await grantsAcl.note(tx, context.spaceId, plan, [row])) })
+        return writeRecord(table, model, rule, row)
       })
     },
 
     async patch(context: VaultContext, name: string, id: string, body: unknown) {
-      const { model, rule, key, verdict, values, plan, scope } = await prepare(context, name, 'write', async () => {
+      const { model, rule, table, key, verdict, values, plan, scope } = await prepare(context, name, 'write', async () => {
         const checked = await checkOne(context, name, 'write', id)
         const values = readRecord(checked.model, checked.rule, body, 'body', false)
         if (values.has(checked.model.primaryKey) && String(values.get(checked.model.primaryKey)) !== id) {
@@ -225,20 +183,20 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       })
       return audited(context, name, 'write', async (tx, note) => {
         // Moving a row to another customer needs a grant on that customer too.
-        if (plan && values.has(plan.rule.field)) await assertGranted(tx, context, plan, [values])
-        const row = await store.update(tx, model, key, values, scope)
+        if (plan && values.has(plan.rule.field)) await grantsAcl.assertGranted(tx, context.spaceId, plan, [values])
+        const row = await store.update(tx, table, key, table.seal(values, String(key)), scope)
         if (!row) throw notFound('record', id)
-        note({ op: 'update', ids: [id], fields: [...values.keys()], acl: verdict.outcome, ...(await grantsNote(tx, context, plan, [row])) })
-        return writeRecord(model, rule, row)
+        note({ op: 'update', ids: [id], fields: [...values.keys()], acl: verdict.outcome, ...(await grantsAcl.note(tx, context.spaceId, plan, [row])) })
+        return writeRecord(table, model, rule, row)
       })
     },
 
     async delete(context: VaultContext, name: string, id: string): Promise<void> {
-      const { model, key, verdict, plan, scope } = await prepare(context, name, 'delete', () => checkOne(context, name, 'delete', id))
+      const { table, key, verdict, plan, scope } = await prepare(context, name, 'delete', () => checkOne(context, name, 'delete', id))
       await audited(context, name, 'delete', async (tx, note) => {
-        const row = plan ? await store.getById(tx, model, key, scope) : null
-        if (!(await store.delete(tx, model, key, scope))) throw notFound('record', id)
-        note({ op: 'delete', ids: [id], acl: verdict.outcome, ...(await grantsNote(tx, context, plan, row ? [row] : [])) })
+        const row = plan ? await store.getById(tx, table, key, scope) : null
+        if (!(await store.delete(tx, table, key, scope))) throw notFound('record', id)
+        note({ op: 'delete', ids: [id], acl: verdict.outcome, ...(await grantsAcl.note(tx, context.spaceId, plan, row ? [row] : [])) })
       })
     },
 
@@ -251,42 +209,43 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       const offset = input.options?.offset ?? 0
       if (limit > MAX_FIND_LIMIT) throw new AppError('validation_failed', `options.limit: at most ${MAX_FIND_LIMIT} records per find; use options.offset to page past them`)
       const prepared = await prepare(context, name, 'read', async () => {
-        const { model, rule } = await contexts.modelFor(context, name, 'read')
-        const readable = readableField(model, rule)
-        const fields = fieldSpecs(model)
-        const only = input.options?.fields
-        for (const [index, field] of (only ?? []).entries()) {
-          if (!fields.has(field)) throw new AppError('validation_failed', `options.fields.${index}: model '${name}' has no field '${field}'`)
-          if (!readable(field)) throw new AppError('validation_failed', `options.fields.${index}: you cannot read field '${field}'`)
-        }
-        const filter = compileFilter(input.filter ?? {}, { fields, readable: filterableField(model, rule), firstParam: 1 })
-        const sort = compileSort(input.options?.sort, { fields, readable: filterableField(model, rule) })
-        const orderBy = `${sort || ' ORDER BY'}${sort ? ',' : ''} "${model.primaryKey}"`
-        const where: Condition[] = [filter, rowScope(model, rule)].filter((condition): condition is Condition => condition !== null)
+        const { model, rule, table } = await open(context, name, 'read')
+        const { where, orderBy, only, checks } = planFind(table, model, rule, input)
         let outcome = 'none'
-        const plan = await grantsPlan(context, model, rule)
+        const plan = await grantsAcl.plan(context.spaceId, context.clientToken, table, rule)
+        if (plan) where.push(plan.condition)
+        if (checks.length) {
+          // The blind index narrowed; decrypting the compared fields decides. What follows (the ACL,
+          // the page, the total) sees exactly the rows that match.
+          const fields = [...new Set(checks.map((check) => check.field))]
+          const candidates = await store.candidates(table.db, table, where, orderBy, fields, MAX_EXACT_CANDIDATES + 1)
+          if (candidates.length > MAX_EXACT_CANDIDATES) {
+            throw new AppError('bad_request', `more than ${MAX_EXACT_CANDIDATES} records share the blind index values this filter looks up: narrow it with other fields`)
+          }
+          const exact = candidates.filter((row) => passesChecks(checks, (field) => table.decryptText(row, field))).map((row) => row.__id)
+          where.push(store.idsCondition(table, exact))
+        }
         if (plan) {
-          // The join: the grant check is part of the find's own query, at the instant it runs.
-          where.push(plan.condition)
+          // The join: the grant check (pushed above) is part of the find's own query, at the instant it runs.
           outcome = 'grants'
         } else if (rule.acl.source !== 'none') {
-          const candidates = await store.matchingIds(db, model, where, deps.maxAclCandidates + 1)
+          const candidates = await store.matchingIds(table.db, table, where, deps.maxAclCandidates + 1)
           if (candidates.length > deps.maxAclCandidates) {
             throw new AppError('bad_request', `more than ${deps.maxAclCandidates} records match and each must be checked with your ACL endpoint: narrow the filter`)
           }
           const verdict = await allowed(context, model, rule, 'read', candidates)
           outcome = verdict.outcome
-          where.push(store.idsCondition(model, [...verdict.ids]))
+          where.push(store.idsCondition(table, [...verdict.ids]))
         }
-        return { model, rule, where, orderBy, only, outcome, plan }
+        return { model, rule, table, where, orderBy, only, outcome, plan }
       })
-      if (!prepared.plan) {
+      const { model, rule, table, where, orderBy, only, outcome, plan } = prepared
+      if (!plan) {
         // No grants to note: the page and its audit event go in one statement, one round trip and
         // no transaction; the event commits with it, before the rows are returned.
-        const { model, rule, where, orderBy, only, outcome } = prepared
         try {
           let committed = () => {}
-          const { rows, total } = await store.pageAudited(db, model, where, orderBy, limit, offset, AUDITED_IDS, (metaSql, firstParam) => {
+          const { rows, total } = await store.pageAudited(table.db, table, where, orderBy, limit, offset, AUDITED_IDS, (metaSql, firstParam) => {
             const insert = audit.eventInsert(
               context.spaceId,
               { event: 'vault/read', actor: context.actor, resources: [{ kind: 'vault_model', id: name }], meta: { model: name, op: 'find', acl: outcome } },
@@ -297,7 +256,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
             return insert
           })
           committed()
-          const data = rows.map((row) => writeRecord(model, rule, row, only))
+          const data = rows.map((row) => writeRecord(table, model, rule, row, only))
           return { data, meta: { total, count: data.length, limit, offset }, rowGrants: data.map(() => null) }
         } catch (error) {
           await refused(context, name, 'read', error)
@@ -305,14 +264,13 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         }
       }
       return audited(context, name, 'read', async (tx, note) => {
-        const { model, rule, where, orderBy, only, outcome, plan } = prepared
-        const { rows, total } = await store.page(tx, model, where, orderBy, limit, offset)
-        const data = rows.map((row) => writeRecord(model, rule, row, only))
-        const grants = await grantsNote(tx, context, plan, rows)
+        const { rows, total } = await store.page(tx, table, where, orderBy, limit, offset)
+        const data = rows.map((row) => writeRecord(table, model, rule, row, only))
+        const grants = await grantsAcl.note(tx, context.spaceId, plan, rows)
         note({ op: 'find', count: data.length, total, ids: data.slice(0, AUDITED_IDS).map((record) => String(record[model.primaryKey])), acl: outcome, ...grants })
         // For the console's explorer: the grant that opened each row (the /api answer's schema leaves it out).
         const byResource = new Map((grants.grants ?? []).map((grant) => [grant.resourceId, grant]))
-        const rowGrants = plan ? rows.map((row) => byResource.get(String(row[plan.rule.field])) ?? null) : rows.map(() => null)
+        const rowGrants = rows.map((row) => byResource.get(String(row[plan.rule.field])) ?? null)
         return { data, meta: { total, count: data.length, limit, offset }, rowGrants }
       })
     },

@@ -1,19 +1,19 @@
 import type { Queryable } from '../../../db/db.js'
-import { ident, tableRef } from '../models/model-ddl.js'
-import { SQL_TYPES, type Model } from '../models/model-types.js'
+import { splice, type SqlFragment } from '../../../db/sql-fragment.js'
+import { ident, internalIdent } from '../models/model-ddl.js'
+import type { Model } from '../models/model-types.js'
+import type { ResolvedTable, StoredColumn } from './resolved-table.js'
 
-/** A WHERE fragment and its parameters, numbered from wherever the caller's list is. */
-export interface Condition {
-  sql: string
-  params: unknown[]
-}
+/** A WHERE fragment and its parameters, numbered from $1. */
+export type Condition = SqlFragment
 
-/** Dates as `YYYY-MM-DD` text and decimals as exact text: the same on PGlite and pg, in any time zone. */
-export function selectList(model: Model): string {
-  const columns = Object.entries(model.fields).map(([name, field]) => {
-    if (field.type === 'date') return `to_char(${ident(name)}, 'YYYY-MM-DD') AS ${ident(name)}`
-    if (field.type === 'decimal') return `${ident(name)}::text AS ${ident(name)}`
-    return ident(name)
+/** Dates as `YYYY-MM-DD` text and decimals as exact text: the same on PGlite and pg, in any time zone. Ciphertext as it is. */
+export function selectList(table: ResolvedTable): string {
+  const columns = [...table.columns.values()].map(({ field, type, column, encrypted }) => {
+    if (encrypted) return column === field ? ident(column) : `${ident(column)} AS ${ident(field)}` // ciphertext, as bytes
+    if (type === 'date') return `to_char(${ident(column)}, 'YYYY-MM-DD') AS ${ident(field)}`
+    if (type === 'decimal') return `${ident(column)}::text AS ${ident(field)}`
+    return column === field ? ident(column) : `${ident(column)} AS ${ident(field)}`
   })
   return [...columns, '"created_at"', '"updated_at"'].join(', ')
 }
@@ -25,69 +25,107 @@ export function keyValue(model: Model, id: string): string | number | null {
   return id
 }
 
-const keyCast = (model: Model) => SQL_TYPES[model.fields[model.primaryKey]!.type]
+/** `column = $n::type` for the primary key. */
+const keyIs = (table: ResolvedTable, placeholder: number) => `${ident(table.primaryKey.column)} = $${placeholder}::${table.primaryKey.sqlType}`
+
+const columnName = (stored: StoredColumn) => (stored.internal ? internalIdent(stored.column) : ident(stored.column))
 
 /** Appends `condition`'s parameters to `params`, renumbering its placeholders. */
-export function merge(params: unknown[], condition: Condition | null): string {
-  if (!condition) return 'TRUE'
-  const offset = params.length
-  params.push(...condition.params)
-  return condition.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)
-}
+export const merge = splice
 
 export function createRecordsStore() {
   return {
-    async insert(tx: Queryable, model: Model, values: Map<string, unknown>): Promise<Record<string, unknown>> {
-      const names = [...values.keys()]
-      const params = names.map((name) => values.get(name))
-      const placeholders = names.map((name, i) => `$${i + 1}::${SQL_TYPES[model.fields[name]!.type]}`)
+    /** One row from `table.seal`'s columns. */
+    async insert(tx: Queryable, table: ResolvedTable, columns: StoredColumn[]): Promise<Record<string, unknown>> {
+      const params = columns.map(({ value }) => value)
+      const placeholders = columns.map(({ sqlType }, i) => `$${i + 1}::${sqlType}`)
       const { rows } = await tx.query(
-        `INSERT INTO ${tableRef(model.tableName)} (${names.map(ident).join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING ${selectList(model)}`,
+        `INSERT INTO ${table.ref} (${columns.map(columnName).join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING ${selectList(table)}`,
         params,
       )
       return rows[0]!
     },
 
-    async getById(db: Queryable, model: Model, id: string | number, scope: Condition | null): Promise<Record<string, unknown> | null> {
+    async getById(db: Queryable, table: ResolvedTable, id: string | number, scope: Condition | null): Promise<Record<string, unknown> | null> {
       const params: unknown[] = [id]
       const extra = merge(params, scope)
       const { rows } = await db.query(
-        `SELECT ${selectList(model)} FROM ${tableRef(model.tableName)} WHERE ${ident(model.primaryKey)} = $1::${keyCast(model)} AND (${extra})`,
+        `SELECT ${selectList(table)} FROM ${table.ref} WHERE ${keyIs(table, 1)} AND (${extra})`,
         params,
       )
       return rows[0] ?? null
     },
 
-    async update(tx: Queryable, model: Model, id: string | number, values: Map<string, unknown>, scope: Condition | null): Promise<Record<string, unknown> | null> {
+    async update(tx: Queryable, table: ResolvedTable, id: string | number, columns: StoredColumn[], scope: Condition | null): Promise<Record<string, unknown> | null> {
       const params: unknown[] = [id]
-      const sets = [...values.entries()].map(([name, value]) => {
-        params.push(value)
-        return `${ident(name)} = $${params.length}::${SQL_TYPES[model.fields[name]!.type]}`
+      const sets = columns.map((stored) => {
+        params.push(stored.value)
+        return `${columnName(stored)} = $${params.length}::${stored.sqlType}`
       })
       sets.push(`"updated_at" = date_trunc('second', now())`)
       const extra = merge(params, scope)
       const { rows } = await tx.query(
-        `UPDATE ${tableRef(model.tableName)} SET ${sets.join(', ')} WHERE ${ident(model.primaryKey)} = $1::${keyCast(model)} AND (${extra}) RETURNING ${selectList(model)}`,
+        `UPDATE ${table.ref} SET ${sets.join(', ')} WHERE ${keyIs(table, 1)} AND (${extra}) RETURNING ${selectList(table)}`,
         params,
       )
       return rows[0] ?? null
     },
 
-    async delete(tx: Queryable, model: Model, id: string | number, scope: Condition | null): Promise<boolean> {
+    async delete(tx: Queryable, table: ResolvedTable, id: string | number, scope: Condition | null): Promise<boolean> {
       const params: unknown[] = [id]
       const extra = merge(params, scope)
-      const { rowCount } = await tx.query(`DELETE FROM ${tableRef(model.tableName)} WHERE ${ident(model.primaryKey)} = $1::${keyCast(model)} AND (${extra})`, params)
+      const { rowCount } = await tx.query(`DELETE FROM ${table.ref} WHERE ${keyIs(table, 1)} AND (${extra})`, params)
       return rowCount > 0
     },
 
-    /** Ids of the rows matching, in key order, at most `limit` (the caller asks one more than it allows). */
-    async matchingIds(db: Queryable, model: Model, where: Condition[], limit: number): Promise<string[]> {
+    /**
+     * The rows matching, in `orderBy` order, at most `limit`: their key (as text, and as stored for
+     * decryption) and the columns of `fields`. For the exact checks on encrypted fields after a
+     * blind-index lookup.
+     */
+    async candidates(db: Queryable, table: ResolvedTable, where: Condition[], orderBy: string, fields: string[], limit: number): Promise<Array<Record<string, unknown> & { __id: string }>> {
       const params: unknown[] = []
       const clauses = where.map((condition) => `(${merge(params, condition)})`)
       params.push(limit)
-      const key = ident(model.primaryKey)
+      const key = ident(table.primaryKey.column)
+      const columns = fields.map((field) => ident(table.columns.get(field)!.column))
+      const { rows } = await db.query<Record<string, unknown> & { __id: string }>(
+        `SELECT ${key}::text AS __id, ${[key, ...columns].join(', ')} FROM ${table.ref} WHERE ${clauses.join(' AND ') || 'TRUE'}${orderBy} LIMIT $${params.length}`,
+        params,
+      )
+      return rows
+    },
+
+    /** For a background job: the next `limit` rows after key `after` (null: from the start), in key order, locked, with `fields`. */
+    async batchAfter(q: Queryable, table: ResolvedTable, after: string | null, fields: string[], limit: number): Promise<Array<Record<string, unknown> & { __id: string }>> {
+      const key = ident(table.primaryKey.column)
+      const columns = fields.map((field) => ident(table.columns.get(field)!.column))
+      const params: unknown[] = after === null ? [limit] : [limit, after]
+      const { rows } = await q.query<Record<string, unknown> & { __id: string }>(
+        `SELECT ${key}::text AS __id, ${[key, ...columns].join(', ')} FROM ${table.ref} ${after === null ? '' : `WHERE ${key} > $2::${table.primaryKey.sqlType}`} ORDER BY ${key} LIMIT $1 FOR UPDATE`,
+        params,
+      )
+      return rows
+    },
+
+    /** Rewrites stored columns of one row as they are (re-encryption): the record is unchanged, so is updated_at. */
+    async rewrite(q: Queryable, table: ResolvedTable, id: unknown, columns: StoredColumn[]): Promise<void> {
+      const params: unknown[] = [id]
+      const sets = columns.map((stored) => {
+        params.push(stored.value)
+        return `${columnName(stored)} = $${params.length}::${stored.sqlType}`
+      })
+      await q.query(`UPDATE ${table.ref} SET ${sets.join(', ')} WHERE ${keyIs(table, 1)}`, params)
+    },
+
+    /** Ids of the rows matching, in key order, at most `limit` (the caller asks one more than it allows). */
+    async matchingIds(db: Queryable, table: ResolvedTable, where: Condition[], limit: number): Promise<string[]> {
+      const params: unknown[] = []
+      const clauses = where.map((condition) => `(${merge(params, condition)})`)
+      params.push(limit)
+      const key = ident(table.primaryKey.column)
       const { rows } = await db.query<{ id: string }>(
-        `SELECT ${key}::text AS id FROM ${tableRef(model.tableName)} WHERE ${clauses.join(' AND ') || 'TRUE'} ORDER BY ${key} LIMIT $${params.length}`,
+        `SELECT ${key}::text AS id FROM ${table.ref} WHERE ${clauses.join(' AND ') || 'TRUE'} ORDER BY ${key} LIMIT $${params.length}`,
         params,
       )
       return rows.map((row) => row.id)
@@ -99,20 +137,20 @@ export function createRecordsStore() {
      * stop early, and picks the key's index in key order, filtering every row (23 ms for a
      * 1,000-row range in 100,000 rows, against 3 ms through the range's own index — bench scenario 2).
      */
-    async page(db: Queryable, model: Model, where: Condition[], orderBy: string, limit: number, offset: number): Promise<{ rows: Record<string, unknown>[]; total: number }> {
+    async page(db: Queryable, table: ResolvedTable, where: Condition[], orderBy: string, limit: number, offset: number): Promise<{ rows: Record<string, unknown>[]; total: number }> {
       const params: unknown[] = []
       const clauses = where.map((condition) => `(${merge(params, condition)})`)
       const whereSql = clauses.join(' AND ') || 'TRUE'
-      const table = tableRef(model.tableName)
+      const from = table.ref
       params.push(limit, offset)
       const { rows } = await db.query<Record<string, unknown> & { __total: number }>(
-        `SELECT ${selectList(model)}, (SELECT count(*) FROM ${table} WHERE ${whereSql}) AS __total FROM ${table} WHERE ${whereSql}
+        `SELECT ${selectList(table)}, (SELECT count(*) FROM ${from} WHERE ${whereSql}) AS __total FROM ${from} WHERE ${whereSql}
          ${orderBy} LIMIT $${params.length - 1} OFFSET $${params.length}`,
         params,
       )
       if (rows.length > 0 || offset === 0) return { rows, total: rows[0]?.__total ?? 0 }
       // Past the last page there is no row to carry the total: count separately.
-      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${table} WHERE ${whereSql}`, params.slice(0, -2))
+      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${from} WHERE ${whereSql}`, params.slice(0, -2))
       return { rows, total: counted.rows[0]!.n }
     },
 
@@ -124,7 +162,7 @@ export function createRecordsStore() {
      */
     async pageAudited(
       db: Queryable,
-      model: Model,
+      table: ResolvedTable,
       where: Condition[],
       orderBy: string,
       limit: number,
@@ -135,18 +173,18 @@ export function createRecordsStore() {
       const params: unknown[] = []
       const clauses = where.map((condition) => `(${merge(params, condition)})`)
       const whereSql = clauses.join(' AND ') || 'TRUE'
-      const table = tableRef(model.tableName)
+      const from = table.ref
       params.push(limit, offset)
-      const key = ident(model.primaryKey)
+      const key = ident(table.primaryKey.column)
       const meta = `jsonb_build_object(
           'count', (SELECT count(*) FROM page),
-          'total', COALESCE((SELECT max(__total) FROM page), (SELECT count(*) FROM ${table} WHERE ${whereSql})),
+          'total', COALESCE((SELECT max(__total) FROM page), (SELECT count(*) FROM ${from} WHERE ${whereSql})),
           'ids', COALESCE((SELECT jsonb_agg(k ORDER BY __n) FROM (SELECT ${key}::text AS k, __n FROM page WHERE __n <= ${Number(auditedIds)}) AS first), '[]'::jsonb))`
       const audit = event(meta, params.length + 1)
       const { rows } = await db.query<Record<string, unknown> & { __total: number; __n: number }>(
         `WITH page AS (
            SELECT p.*, row_number() OVER () AS __n FROM (
-             SELECT ${selectList(model)}, (SELECT count(*) FROM ${table} WHERE ${whereSql}) AS __total FROM ${table} WHERE ${whereSql}
+             SELECT ${selectList(table)}, (SELECT count(*) FROM ${from} WHERE ${whereSql}) AS __total FROM ${from} WHERE ${whereSql}
              ${orderBy} LIMIT $${params.length - 1} OFFSET $${params.length}
            ) AS p
          ),
@@ -159,13 +197,13 @@ export function createRecordsStore() {
         delete (row as Record<string, unknown>).__n
       }
       if (rows.length > 0 || offset === 0) return { rows, total: total ?? 0 }
-      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${table} WHERE ${whereSql}`, params.slice(0, -2))
+      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${from} WHERE ${whereSql}`, params.slice(0, -2))
       return { rows, total: counted.rows[0]!.n }
     },
 
     /** Only these ids (as text), for the find after an external ACL answered. */
-    idsCondition(model: Model, ids: string[]): Condition {
-      return { sql: `${ident(model.primaryKey)} IN (SELECT (x)::${keyCast(model)} FROM jsonb_array_elements_text($1::jsonb) AS x)`, params: [JSON.stringify(ids)] }
+    idsCondition(table: ResolvedTable, ids: string[]): Condition {
+      return { sql: `${ident(table.primaryKey.column)} IN (SELECT (x)::${table.primaryKey.sqlType} FROM jsonb_array_elements_text($1::jsonb) AS x)`, params: [JSON.stringify(ids)] }
     },
   }
 }

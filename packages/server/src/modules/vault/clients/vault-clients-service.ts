@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import type { Db, Queryable } from '../../../db/db.js'
+import type { Db } from '../../../db/db.js'
 import { notFound } from '../../../http/errors.js'
 import { base32, newId } from '../../../lib/ids.js'
 import { newSecret, sha256Hex } from '../../../lib/secrets.js'
@@ -7,72 +7,12 @@ import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
 import type { ChangeFeed } from '../../../db/change-feed.js'
 import { vaultTopic } from '../control-cache.js'
-import type { VaultPoliciesStore } from '../policies/vault-policies.js'
+import type { VaultPoliciesStore } from '../policies/vault-policies-store.js'
+import type { VaultClient, VaultClientRecord } from './vault-client-types.js'
+import type { VaultClientsStore } from './vault-clients-store.js'
 
-export interface VaultClient {
-  id: string
-  clientId: string
-  name: string
-  policyId: string
-  createdAt: string
-}
-
-export interface VaultClientRecord extends VaultClient {
-  spaceId: string
-  secretHash: string
-}
-
-interface ClientRow {
-  space_id: string
-  id: string
-  client_id: string
-  name: string
-  policy_id: string
-  secret_hash: string
-  created_at: Date
-}
-
-const toRecord = (row: ClientRow): VaultClientRecord => ({
-  spaceId: row.space_id,
-  id: row.id,
-  clientId: row.client_id,
-  name: row.name,
-  policyId: row.policy_id,
-  secretHash: row.secret_hash,
-  createdAt: row.created_at.toISOString(),
-})
-
+/** What an admin sees of a client: never its space or secret hash. */
 const publicView = ({ spaceId: _space, secretHash: _hash, ...client }: VaultClientRecord): VaultClient => client
-
-const COLUMNS = 'space_id, id, client_id, name, policy_id, secret_hash, created_at'
-
-export function createVaultClientsStore() {
-  return {
-    async byClientId(db: Queryable, clientId: string): Promise<VaultClientRecord | null> {
-      const { rows } = await db.query<ClientRow>(`SELECT ${COLUMNS} FROM vault_clients WHERE client_id = $1 AND revoked_at IS NULL`, [clientId])
-      return rows[0] ? toRecord(rows[0]) : null
-    },
-    async list(db: Queryable, spaceId: string): Promise<VaultClientRecord[]> {
-      const { rows } = await db.query<ClientRow>(`SELECT ${COLUMNS} FROM vault_clients WHERE space_id = $1 AND revoked_at IS NULL ORDER BY id`, [spaceId])
-      return rows.map(toRecord)
-    },
-    async insert(tx: Queryable, spaceId: string, client: { id: string; clientId: string; name: string; policyId: string; secretHash: string }) {
-      await tx.query('INSERT INTO vault_clients (space_id, id, client_id, name, policy_id, secret_hash) VALUES ($1, $2, $3, $4, $5, $6)', [
-        spaceId,
-        client.id,
-        client.clientId,
-        client.name,
-        client.policyId,
-        client.secretHash,
-      ])
-    },
-    async delete(tx: Queryable, spaceId: string, id: string): Promise<boolean> {
-      return (await tx.query('DELETE FROM vault_clients WHERE space_id = $1 AND id = $2', [spaceId, id])).rowCount > 0
-    },
-  }
-}
-
-export type VaultClientsStore = ReturnType<typeof createVaultClientsStore>
 
 export function createVaultClientsService(deps: { db: Db; store: VaultClientsStore; policies: Pick<VaultPoliciesStore, 'get'>; audit: Pick<AuditService, 'append'>; changes: Pick<ChangeFeed, 'touch' | 'announce'> }) {
   const { db, store, audit, changes } = deps

@@ -1,0 +1,60 @@
+import type { Db, Queryable } from '../../../db/db.js'
+import { encryptValue, fieldAad, keyVersionOf } from '../../../lib/crypto/field-crypto.js'
+import type { Job, JobHandler } from '../../jobs/index.js'
+import type { KeyService } from '../../keys/keys-service.js'
+import type { ModelsStore } from '../models/models-store.js'
+import type { RecordsStore } from '../records/records-store.js'
+import { resolveTable, type StoredColumn } from '../records/resolved-table.js'
+
+export const REENCRYPT_JOB = 'vault.reencrypt'
+/** Records per batch: one transaction each, holding their row locks only that long. */
+export const REENCRYPT_BATCH = 500
+
+interface Cursor {
+  /** The model being re-encrypted, and the last key done in it (null: none yet). */
+  model: string
+  after: string | null
+}
+
+/**
+ * The job a data key rotation starts: every encrypted value of the space not yet under the current
+ * data key is decrypted (with whichever live version made it) and encrypted again under the current
+ * one, model by model in name order, a batch of records in key order per transaction. Reads work
+ * throughout: a record is under the old or the new key, and both are live. When the last model is
+ * done, the old versions are retired and erased, so nothing opens with them any more. The cursor
+ * (model and last key) commits with each batch, so a restarted job resumes where it stopped.
+ */
+export function createReencryptJob(deps: { db: Db; keys: Pick<KeyService, 'dataKey' | 'dataKeyVersions' | 'retireDataKey'>; models: Pick<ModelsStore, 'list'>; records: Pick<RecordsStore, 'batchAfter' | 'rewrite'>; batch?: number }): JobHandler {
+  const batch = deps.batch ?? REENCRYPT_BATCH
+  return async (job: Job, q: Queryable) => {
+    const spaceId = job.space
+    const current = await deps.keys.dataKey(q, spaceId)
+    const dataVersions = await deps.keys.dataKeyVersions(q, spaceId)
+    const models = (await deps.models.list(q, spaceId)).filter((model) => Object.values(model.fields).some((field) => field.encrypted)).sort((a, b) => (a.name < b.name ? -1 : 1))
+    const cursor: Cursor | null = job.cursor ? (JSON.parse(job.cursor) as Cursor) : models[0] ? { model: models[0].name, after: null } : null
+    const at = cursor ? models.findIndex((model) => model.name >= cursor.model) : -1
+    const model = at >= 0 ? models[at]! : null
+    if (!model) {
+      // Every model done: the old versions hold nothing any more.
+      for (let version = 1; version < current.version; version++) if (dataVersions(version)) await deps.keys.retireDataKey(spaceId, version, q)
+      return { processed: 0, cursor: null }
+    }
+    const table = resolveTable(deps.db, model, spaceId, { data: current, dataVersions, index: new Map() })
+    const fields = Object.entries(model.fields).filter(([, field]) => field.encrypted).map(([name]) => name)
+    const after = cursor && cursor.model === model.name ? cursor.after : null
+    const rows = await deps.records.batchAfter(q, table, after, fields, batch)
+    for (const row of rows) {
+      const columns: StoredColumn[] = []
+      for (const field of fields) {
+        const stored = row[field]
+        if (stored === null || stored === undefined) continue
+        if (keyVersionOf(Buffer.from(stored as Uint8Array)) === current.version) continue
+        const text = table.decryptText(row, field)!
+        columns.push({ column: table.columns.get(field)!.column, sqlType: 'bytea', value: encryptValue(current.key, Buffer.from(text, 'utf8'), fieldAad(spaceId, model.name, field, row.__id), current.version) })
+      }
+      if (columns.length) await deps.records.rewrite(q, table, row[model.primaryKey], columns)
+    }
+    const next: Cursor = rows.length === batch ? { model: model.name, after: rows.at(-1)!.__id } : { model: `${model.name}\u0000`, after: null }
+    return { processed: rows.length, cursor: JSON.stringify(next) }
+  }
+}
