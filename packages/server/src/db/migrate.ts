@@ -20,11 +20,8 @@ export async function loadMigrations(dir: URL = new URL('./migrations/', import.
     if (!match) throw new Error(`migration file ${file} must be named NNNN_name.sql`)
     migrations.push({ version: Number(match[1]), name: match[2]!, sql: await readFile(new URL(file, dir), 'utf8') })
   }
-  // Numbers are reserved ahead for work done in parallel, so a gap is allowed; a repeat or a
-  // non-positive number is not (the files are sorted, so equal numbers end up side by side).
   migrations.forEach((migration, index) => {
-    const previous = index === 0 ? 0 : migrations[index - 1]!.version
-    if (migration.version <= previous) throw new Error(`migration ${migration.version} is out of sequence (it must come after ${previous})`)
+    if (migration.version !== index + 1) throw new Error(`migration ${migration.version} is out of sequence (expected ${index + 1})`)
   })
   return migrations
 }
