@@ -15,17 +15,17 @@ describe('the figures of scale-out and the soak', () => {
     expect(spread([3])).toEqual({ samples: 1, p50: 3, p99: 3, max: 3 })
   })
 
-  it('rssGrowth compares the highest and the lowest of the first and last thirds after the warm-up', () => {
+  it('rssGrowth compares the lowest (and the highest) of the first and last thirds after the warm-up', () => {
     // Warm-up at 50, then a sawtooth whose teeth climb by 3 each (a slow leak), samples one a second.
     const samples = Array.from({ length: 70 }, (_, i) => ({ at: 1000 * i, rss: i < 10 ? 50 : 100 + 3 * Math.floor((i - 10) / 10) + ((i - 10) % 10) }))
     const growth = rssGrowth(samples, 0, 10)
-    expect(growth.afterWarmup).toBe(112) // the second tooth's top, in the first 20 samples
-    expect(growth.end).toBe(124)
-    expect(growth.growth).toBeCloseTo(124 / 112 - 1)
-    expect(growth.floorGrowth).toBeCloseTo(112 / 100 - 1)
+    expect(growth.afterWarmup).toBe(100) // the first tooth's foot, in the first 20 samples
+    expect(growth.end).toBe(112)
+    expect(growth.growth).toBeCloseTo(112 / 100 - 1)
+    expect(growth.topGrowth).toBeCloseTo(124 / 112 - 1)
     expect(growth.peakAfterWarmup).toBe(124)
     // Samples after the load ended are not counted.
-    expect(rssGrowth(samples, 0, 10, 39_000).end).toBe(115)
+    expect(rssGrowth(samples, 0, 10, 39_000).end).toBe(106)
     expect(() => rssGrowth(samples.slice(0, 12), 0, 10)).toThrow('too few RSS samples')
   })
 })
