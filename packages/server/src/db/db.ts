@@ -20,7 +20,7 @@ export interface CopyTarget {
 }
 
 /**
- * Text-format COPY input: rows encoded by `encodeCopyRows` (copy-text.ts), in chunks of any size.
+ * Text-format COPY input: rows encoded by `copyTextChunks` (copy-text.ts), in chunks of any size.
  * An iterable is consumed as it is read, so a caller can stream rows without holding them all.
  */
 export type CopyInput = Iterable<string> | AsyncIterable<string>

@@ -25,7 +25,7 @@ export function createResourcesStore() {
   return {
     /**
      * One batch, one statement: the rows travel as one JSON parameter, in key order, so concurrent
-     * batches that share rows lock them in one order and never deadlock. A row whose content is
+     * batches that share rows lock them in one order and wait rather than deadlock. A row whose content is
      * unchanged is not rewritten, so repeating an upload changes nothing (not even updated_at).
      * Returns how many rows were inserted and how many existing ones changed.
      *
