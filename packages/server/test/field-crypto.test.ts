@@ -105,7 +105,8 @@ describe('blind indexes', () => {
   })
 
   it('are sized so that r / 2^bits is at least 2 and below √r (CipherSweet), clamped to 8 bits for small r', () => {
-    for (const rows of [1024, 5000, 100_000, 1_000_000, 123_456_789, 2 ** 40]) {
+    // Just below a power of two, Math.log2 rounds up: 2^50 − 2 once gave 49 bits (r / 2^bits < 2).
+    for (const rows of [1023, 1024, 5000, 100_000, 1_000_000, 123_456_789, 2 ** 30 - 1, 2 ** 40, 2 ** 50 - 2, 2 ** 50 - 1]) {
       const bits = blindIndexBits(rows)
       expect(rows / 2 ** bits, `${rows} rows`).toBeGreaterThanOrEqual(2)
       expect(rows / 2 ** bits, `${rows} rows`).toBeLessThan(Math.sqrt(rows))

@@ -139,6 +139,10 @@ export const MAX_BLIND_INDEX_BITS = 256
  */
 export function blindIndexBits(expectedRows: number): number {
   const rows = Number.isFinite(expectedRows) && expectedRows > 1 ? Math.floor(expectedRows) : 1
-  const bits = Math.floor(Math.log2(rows)) - 1
+  // ⌊log2 r⌋ exactly: Math.log2 rounds up just below a power of two (2^50 − 2 gives 50).
+  let log2 = Math.floor(Math.log2(rows))
+  if (2 ** log2 > rows) log2 -= 1
+  else if (2 ** (log2 + 1) <= rows) log2 += 1
+  const bits = log2 - 1
   return Math.min(MAX_BLIND_INDEX_BITS, Math.max(MIN_BLIND_INDEX_BITS, bits))
 }
