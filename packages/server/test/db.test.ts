@@ -144,7 +144,7 @@ describe(`Db on ${STORE}`, () => {
     try {
       const results = await Promise.all(pools.map((db) => migrate(db, async () => null)))
       const applied = results.flatMap((result) => result.applied)
-      expect(applied.sort()).toEqual((await loadMigrations()).map((migration) => migration.version))
+      expect(applied.sort((a, b) => a - b)).toEqual((await loadMigrations()).map((migration) => migration.version))
     } finally {
       await Promise.all(pools.map((db) => db.close()))
     }
