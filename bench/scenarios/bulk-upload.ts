@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { copyTextChunks } from '../../packages/server/src/db/copy-text.js'
 import { GatehouseAPI } from '../../packages/sdk/src/index.js'
 import type { ResourceInput } from '../../packages/sdk/src/types.js'
-import { measureBulkRss, bulkRssFigures, bulkRssNote, type BulkRssResult } from '../lib/bulk-rss.js'
+import { measureBulkRss, bulkRssFigures, bulkRssNote, timedBulkUpload, type BulkRssResult } from '../lib/bulk-rss.js'
 import { customers, formatNumber, MiB, round } from '../lib/data.js'
 import type { Stack } from '../lib/stack.js'
 import type { Scenario, ScenarioContext } from '../lib/types.js'
@@ -41,17 +41,8 @@ const TRACED_BATCHES = 20
 /** One SDK upload (batches of 1,000, four in flight) with a progress bar; seconds and what it changed. */
 async function upload(ctx: ScenarioContext, client: GatehouseAPI, rows: ResourceInput[], label: string): Promise<{ seconds: number; changed: number }> {
   const bar = ctx.progress(label, rows.length)
-  let shown = 0
-  const started = performance.now()
   try {
-    const { changed } = await client.resource.bulkUpdate({
-      resources: rows,
-      onProgress: ({ done }) => {
-        bar.tick(done - shown)
-        shown = done
-      },
-    })
-    return { seconds: (performance.now() - started) / 1000, changed }
+    return await timedBulkUpload(client, rows, bar)
   } finally {
     bar.stop()
   }
