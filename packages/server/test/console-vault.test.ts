@@ -27,7 +27,7 @@ async function grantTo(person: { id: string; email: string; token: string }, cus
   const reviewed = await h.request('POST', `/v1/spaces/default/petitions/${created.body.id}:review`, { token: reviewer.token, body: { decision: 'approve', durationSeconds: 3600, comment: 'ok' } })
   expect(reviewed.body.state).toBe('granted')
   const grants = await h.request('GET', `/v1/spaces/default/grants?petitioner=${encodeURIComponent(person.email)}&active=true&resourceId=${customer}`, { token: h.adminToken })
-  return { petitionId: created.body.id as string, grantId: grants.body.grants[0].id as string }
+  return { petitionId: created.body.id as string, grantId: grants.body.grants[0].id as string, expiresAt: grants.body.grants[0].expiresAt as string }
 }
 
 describe("the console's vault explorer (through the designated client, as the signed-in person)", () => {
@@ -46,11 +46,11 @@ describe("the console's vault explorer (through the designated client, as the si
     const before = await find('tickets', staff.token)
     expect(before.status, before.text).toBe(200)
     expect(before.body.data).toEqual([])
-    const { grantId, petitionId } = await grantTo(staff, 'c_42')
+    const { grantId, petitionId, expiresAt } = await grantTo(staff, 'c_42')
     const after = await find('tickets', staff.token)
     expect(after.body.data.map((row: { record: { ticket_id: string } }) => row.record.ticket_id)).toEqual(['t1', 't2'])
     for (const row of after.body.data) {
-      expect(row.grant).toMatchObject({ grantId, petitionId, resourceId: 'c_42' })
+      expect(row.grant).toEqual({ grantId, petitionId, resourceId: 'c_42', expiresAt })
       expect(row.record).not.toHaveProperty('internal_note')
     }
     const customers = await find('customers', staff.token)

@@ -138,6 +138,23 @@ function activeGrantResourceIds({ spaceId, userId, resourceKind, now }: ActiveGr
   }
 }
 
+/**
+ * GrantLookup.coveringGrants: per resource id of the caller's subquery, the active grant that ends
+ * last (ties broken by id), exactly the one `grantsCovering` orders first. The expiry is rendered
+ * as `Date.toISOString()` renders it (grants are stored to the millisecond: their window is
+ * computed in JS), so an audit event written by SQL names it byte for byte as one written by JS.
+ */
+function coveringGrantsOf({ spaceId, userId, resourceKind, now }: ActiveGrantsQuery, resourceIds: string): SqlFragment {
+  return {
+    sql: `SELECT DISTINCT ON (g.resource_id) g.resource_id, g.id AS grant_id, g.petition_id,
+        to_char(g.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS expires_at
+      FROM grants g WHERE g.space_id = $1 AND g.petitioner_user_id = $2 AND g.resource_kind = $3
+        AND g.resource_id IN (${resourceIds}) AND g.revoked_at IS NULL AND g.starts_at <= $4 AND g.expires_at > $4
+      ORDER BY g.resource_id, g.expires_at DESC, g.id`,
+    params: [spaceId, userId, resourceKind, now],
+  }
+}
+
 export function createApprovalsStore() {
   async function getPetition(db: Queryable, spaceId: string, petitionId: string, lock = false): Promise<Petition | null> {
     if (lock) await db.query('SELECT 1 FROM petitions WHERE space_id = $1 AND id = $2 FOR UPDATE', [spaceId, petitionId])
@@ -148,6 +165,7 @@ export function createApprovalsStore() {
   return {
     getPetition,
     activeResourceIds: activeGrantResourceIds,
+    coveringGrants: coveringGrantsOf,
 
     /** Null when an open petition with this key already exists (a concurrent caller made it). */
     async insertOpenPetition(tx: Queryable, spaceId: string, petition: NewPetitionRow): Promise<boolean> {
@@ -279,7 +297,7 @@ export function createApprovalsStore() {
       const { rows } = await db.query<GrantRow>(
         `SELECT ${GRANT_COLUMNS} FROM grants WHERE space_id = $1 AND petitioner_user_id = $2 AND resource_kind = $3
            AND resource_id IN (SELECT jsonb_array_elements_text($4::jsonb)) AND revoked_at IS NULL AND starts_at <= $5 AND expires_at > $5
-         ORDER BY resource_id, expires_at DESC`,
+         ORDER BY resource_id, expires_at DESC, id`,
         [spaceId, userId, resourceKind, JSON.stringify(resourceIds), now],
       )
       return rows.map(toGrant)

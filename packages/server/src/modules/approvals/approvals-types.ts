@@ -153,6 +153,16 @@ export interface GrantLookup {
    * module's own database.
    */
   activeResourceIds(query: ActiveGrantsQuery): SqlFragment
+  /**
+   * The grant behind each resource the caller's `resourceIds` yields, at `query.now`, as a subquery
+   * to embed in the caller's own statement (a vault find names the grants behind its page in the
+   * statement that reads the page: one instant, one round trip). `resourceIds` is the SQL of a
+   * one-column subquery of resource ids over the caller's own CTEs, without placeholders. One row
+   * per resource that has an active grant, the same grant `grantsCovering` lists first for it:
+   * columns `resource_id`, `grant_id`, `petition_id` and `expires_at` (ISO 8601 text, as
+   * `Grant.expiresAt`). Valid only in a statement on the approvals module's own database.
+   */
+  coveringGrants(query: ActiveGrantsQuery, resourceIds: string): SqlFragment
   /** The grants that allow this person these resources at `query.now`: what the vault's audit events name. */
   grantsCovering(db: Queryable, spaceId: string, userId: string, resourceKind: string, resourceIds: string[], now: Date): Promise<Grant[]>
 }

@@ -53,7 +53,7 @@ export function createApprovalsModule(deps: {
   })
   const policies = createPoliciesService({ db: deps.db, store: policiesStore, audit: deps.audit, outboundPolicy: deps.outbound.policy })
   /** What the vault's `grants` ACL may ask: through this interface, never the store's SQL. */
-  const grantLookup: GrantLookup = { database: deps.db, activeResourceIds: store.activeResourceIds, grantsCovering: store.grantsCovering }
+  const grantLookup: GrantLookup = { database: deps.db, activeResourceIds: store.activeResourceIds, coveringGrants: store.coveringGrants, grantsCovering: store.grantsCovering }
   return {
     store,
     grantLookup,

@@ -98,15 +98,17 @@ export function createAuditService({ db, store, signer, clock, sequencer, verify
     /**
      * For a statement that records its own audit event (a vault find: its page and its event in one
      * round trip, as a data-modifying CTE): the INSERT of the queued event, its placeholders from
-     * `firstParam` on, its meta being the input's merged with the jsonb `extraMetaSql` (SQL of the
-     * caller's, over its own CTEs). The leaf hash is left to the sequencer, which computes it from
-     * what was stored. Call `committed()` once the statement has run.
+     * `firstParam` on, its meta being the input's merged with the jsonb object `extra.metaSql` and
+     * its resources the input's followed by the jsonb array `extra.resourcesSql` (SQL of the
+     * caller's, over its own CTEs; any placeholders in it are the caller's, numbered below
+     * `firstParam`). The leaf hash is left to the sequencer, which computes it from what was
+     * stored. Call `committed()` once the statement has run.
      */
-    eventInsert(spaceId: string, input: AuditEventInput, extraMetaSql: string, firstParam: number) {
+    eventInsert(spaceId: string, input: AuditEventInput, extra: { metaSql: string; resourcesSql?: string }, firstParam: number) {
       const event = jsonRoundTrip({ id: newId('evt'), time: clock().toISOString(), actor: input.actor, event: input.event, resources: input.resources ?? [], meta: input.meta ?? {} })
       const p = (i: number) => `$${firstParam + i}`
       return {
-        sql: `${PENDING_INSERT} SELECT ${p(0)}, ${p(1)}, ${p(2)}::timestamptz, ${p(3)}::jsonb, ${p(4)}, ${p(5)}::jsonb, ${p(6)}::jsonb || (${extraMetaSql}), NULL RETURNING 1`,
+        sql: `${PENDING_INSERT} SELECT ${p(0)}, ${p(1)}, ${p(2)}::timestamptz, ${p(3)}::jsonb, ${p(4)}, ${p(5)}::jsonb${extra.resourcesSql ? ` || (${extra.resourcesSql})` : ''}, ${p(6)}::jsonb || (${extra.metaSql}), NULL RETURNING 1`,
         params: [spaceId, event.id, event.time, JSON.stringify(event.actor), event.event, JSON.stringify(event.resources), JSON.stringify(event.meta)],
         committed: () => appended?.(spaceId),
       }

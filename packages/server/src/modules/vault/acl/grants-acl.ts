@@ -4,6 +4,7 @@ import { AppError, forbidden } from '../../../http/errors.js'
 import type { GrantLookup } from '../../approvals/approvals-types.js'
 import type { Principal } from '../../auth/auth-types.js'
 import { ident } from '../models/model-ddl.js'
+import type { PageGrants } from '../records/records-store.js'
 import type { ResolvedTable } from '../records/resolved-table.js'
 
 export interface GrantsRule {
@@ -22,6 +23,8 @@ export interface GrantsPlan {
   rule: GrantsRule
   user: GrantUser
   condition: SqlFragment
+  /** The instant `condition` checks grants at: what a statement names as the grants behind its rows is read at the same one. */
+  now: Date
 }
 
 export interface GrantsAclDeps {
@@ -29,6 +32,9 @@ export interface GrantsAclDeps {
   grants: GrantLookup
   clock: () => Date
 }
+
+/** How many customers (and grants behind them) one audit event names at most. */
+const NOTED_RESOURCES = 100
 
 /** The grants behind some rows, as an audit event names them. */
 export interface GrantNote {
@@ -65,20 +71,20 @@ export function createGrantsAcl({ authenticate, grants, clock }: GrantsAclDeps) 
   }
 
   /** `field IN (active grant resource ids)`, for the same query as the read or write it guards. */
-  function condition(table: ResolvedTable, rule: GrantsRule, spaceId: string, person: GrantUser): SqlFragment {
+  function condition(table: ResolvedTable, rule: GrantsRule, spaceId: string, person: GrantUser, now: Date): SqlFragment {
     const column = table.columns.get(rule.field) // a Map: 'constructor' is no field
     if (!column) throw new AppError('forbidden', `the access policy opens '${table.model}' by field '${rule.field}', which the model does not have`)
     if (column.encrypted) throw new AppError('forbidden', `the access policy opens '${table.model}' by field '${rule.field}', which is encrypted: a grants field must be a plain one`)
     // Fail closed: the subquery is valid only in a statement on the grants' own database.
     if (table.db !== grants.database) throw new AppError('forbidden', `model '${table.model}' is stored apart from the space's grants, so the 'grants' ACL source cannot open it`)
     const left = column.type === 'string' ? ident(column.column) : `${ident(column.column)}::text`
-    const subquery = grants.activeResourceIds({ spaceId, userId: person.id, resourceKind: rule.resourceKind, now: clock() })
+    const subquery = grants.activeResourceIds({ spaceId, userId: person.id, resourceKind: rule.resourceKind, now })
     return { sql: `${left} IN (${subquery.sql})`, params: subquery.params }
   }
 
   /** The grants behind the rows touched: what the audit event names, so an auditor can find who approved it. */
   async function grantsFor(db: Queryable, rule: GrantsRule, spaceId: string, person: GrantUser, resourceIds: string[]): Promise<GrantNote[]> {
-    const found = await grants.grantsCovering(db, spaceId, person.id, rule.resourceKind, [...new Set(resourceIds)].slice(0, 100), clock())
+    const found = await grants.grantsCovering(db, spaceId, person.id, rule.resourceKind, [...new Set(resourceIds)].slice(0, NOTED_RESOURCES), clock())
     const seen = new Set<string>()
     return found.filter((grant) => !seen.has(grant.resource.id) && seen.add(grant.resource.id)).map((grant) => ({ grantId: grant.id, petitionId: grant.petitionId, resourceId: grant.resource.id, expiresAt: grant.expiresAt }))
   }
@@ -93,7 +99,34 @@ export function createGrantsAcl({ authenticate, grants, clock }: GrantsAclDeps) 
       if (rule.acl.source !== 'grants') return null
       const grantsRule = rule.acl as GrantsRule
       const person = await user(spaceId, clientToken)
-      return { rule: grantsRule, user: person, condition: condition(table, grantsRule, spaceId, person) }
+      const now = clock()
+      return { rule: grantsRule, user: person, condition: condition(table, grantsRule, spaceId, person, now), now }
+    },
+
+    /**
+     * `note` for a read whose statement names the grants itself (a find: its page, the grants
+     * behind its rows and its audit event in one statement, at one instant): the event's meta
+     * about the person, and how the statement finds the grant behind each customer — the same
+     * grant `note` would name, read at the instant the plan's condition opened the rows.
+     */
+    pageNote(spaceId: string, plan: GrantsPlan): { meta: { acl: 'grants'; clientUser: GrantUser }; grants: PageGrants } {
+      const { rule, user: person, now } = plan
+      return {
+        meta: { acl: 'grants', clientUser: { id: person.id, email: person.email } },
+        grants: {
+          field: rule.field,
+          resourceKind: rule.resourceKind,
+          maxResources: NOTED_RESOURCES,
+          notes(resourceIds) {
+            const covering = grants.coveringGrants({ spaceId, userId: person.id, resourceKind: rule.resourceKind, now }, resourceIds)
+            return {
+              sql: `SELECT g.resource_id, jsonb_build_object('grantId', g.grant_id, 'petitionId', g.petition_id, 'resourceId', g.resource_id, 'expiresAt', g.expires_at) AS note
+                FROM (${covering.sql}) AS g`,
+              params: covering.params,
+            }
+          },
+        },
+      }
     },
 
     /** A write may put a row only under a customer the person holds a grant on. */
@@ -111,7 +144,7 @@ export function createGrantsAcl({ authenticate, grants, clock }: GrantsAclDeps) 
       if (!plan) return {}
       const customers = rows.map((row) => String(row[plan.rule.field]))
       const found = await grantsFor(tx, plan.rule, spaceId, plan.user, customers)
-      return { acl: 'grants', clientUser: { id: plan.user.id, email: plan.user.email }, grants: found, customers: [...new Set(customers)].slice(0, 100) }
+      return { acl: 'grants', clientUser: { id: plan.user.id, email: plan.user.email }, grants: found, customers: [...new Set(customers)].slice(0, NOTED_RESOURCES) }
     },
   }
 }

@@ -4,7 +4,7 @@ import { allOf } from '../../../db/sql-fragment.js'
 import { AppError, notFound } from '../../../http/errors.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { AclAction, ExternalAcl } from '../acl/external-acl.js'
-import type { GrantsAcl, GrantsRule } from '../acl/grants-acl.js'
+import type { GrantNote, GrantsAcl, GrantsRule } from '../acl/grants-acl.js'
 import type { Model } from '../models/model-types.js'
 import type { ModelRule, VaultAction } from '../policies/vault-policy-types.js'
 import { buildRowScope } from '../policy/build-row-scope.js'
@@ -240,41 +240,46 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         return { model, rule, table, where, orderBy, only, outcome, plan }
       })
       const { model, rule, table, where, orderBy, only, outcome, plan } = prepared
-      if (!plan) {
-        // No grants to note: the page and its audit event go in one statement, one round trip and
-        // no transaction; the event commits with it, before the rows are returned.
-        try {
-          let committed = () => {}
-          const { rows, total } = await store.pageAudited(table.db, table, where, orderBy, limit, offset, AUDITED_IDS, (metaSql, firstParam) => {
-            const insert = audit.eventInsert(
-              context.spaceId,
-              { event: 'vault/read', actor: context.actor, resources: [{ kind: 'vault_model', id: name }], meta: { model: name, op: 'find', acl: outcome } },
-              metaSql,
-              firstParam,
-            )
+      // The page, its total, the grants behind its rows (under the `grants` ACL) and its audit event
+      // go in one statement: one round trip and no transaction; the event commits with it, before
+      // the rows are returned, and names the grants read at the instant the rows were opened.
+      try {
+        const noted = plan ? grantsAcl.pageNote(context.spaceId, plan) : null
+        let committed = () => {}
+        const { rows, total, rowGrants } = await store.pageAudited(
+          table.db,
+          table,
+          where,
+          orderBy,
+          limit,
+          offset,
+          AUDITED_IDS,
+          (extra, firstParam) => {
+            // Customers reached through grants are resources of the event too: "who read c_42's tickets" is one audit query.
+            const input = { event: 'vault/read', actor: context.actor, resources: [{ kind: 'vault_model', id: name }], meta: { model: name, op: 'find', acl: outcome, ...noted?.meta } }
+            const insert = audit.eventInsert(context.spaceId, input, extra, firstParam)
             committed = insert.committed
             return insert
-          })
-          committed()
-          const data = rows.map((row) => writeRecord(table, model, rule, row, only))
-          return { data, meta: { total, count: data.length, limit, offset }, rowGrants: data.map(() => null) }
-        } catch (error) {
-          await refused(context, name, 'read', error)
-          throw error
-        }
-      }
-      return audited(context, name, 'read', async (tx, note) => {
-        const { rows, total } = await store.page(tx, table, where, orderBy, limit, offset)
+          },
+          noted?.grants ?? null,
+        )
+        committed()
         const data = rows.map((row) => writeRecord(table, model, rule, row, only))
-        const grants = await grantsAcl.note(tx, context.spaceId, plan, rows)
-        note({ op: 'find', count: data.length, total, ids: data.slice(0, AUDITED_IDS).map((record) => String(record[model.primaryKey])), acl: outcome, ...grants })
         // For the console's explorer: the grant that opened each row (the /api answer's schema leaves it out).
-        const byResource = new Map((grants.grants ?? []).map((grant) => [grant.resourceId, grant]))
-        const rowGrants = rows.map((row) => byResource.get(String(row[plan.rule.field])) ?? null)
-        return { data, meta: { total, count: data.length, limit, offset }, rowGrants }
-      })
+        return { data, meta: { total, count: data.length, limit, offset }, rowGrants: rowGrants.map(toGrantNote) }
+      } catch (error) {
+        await refused(context, name, 'read', error)
+        throw error
+      }
     },
   }
+}
+
+/** A grant's note as the statement returned it (jsonb), in GrantNote's own shape; null when the row had none. */
+function toGrantNote(note: unknown): GrantNote | null {
+  if (!note) return null
+  const { grantId, petitionId, resourceId, expiresAt } = note as GrantNote
+  return { grantId, petitionId, resourceId, expiresAt }
 }
 
 export type RecordsService = ReturnType<typeof createRecordsService>

@@ -7,6 +7,25 @@ import type { ResolvedTable, StoredColumn } from './resolved-table.js'
 /** A WHERE fragment and its parameters, numbered from $1. */
 export type Condition = SqlFragment
 
+/**
+ * What a page read under the `grants` ACL names in its own statement: its customers (the distinct
+ * values of `field` in page order, at most `maxResources`) as audit resources of `resourceKind`,
+ * and the grant behind each. `notes(resourceIds)` is a subquery with columns `resource_id` and
+ * `note` (jsonb) for the ids `resourceIds` (a one-column subquery over the statement's CTEs) yields.
+ */
+export interface PageGrants {
+  field: string
+  resourceKind: string
+  maxResources: number
+  notes: (resourceIds: string) => SqlFragment
+}
+
+/** What a statement that records its own audit event adds to it, as SQL over the statement's CTEs: jsonb meta to merge, jsonb resources to append. */
+export interface EventExtra {
+  metaSql: string
+  resourcesSql?: string
+}
+
 /** Dates as `YYYY-MM-DD` text and decimals as exact text: the same on PGlite and pg, in any time zone. Ciphertext as it is. */
 export function selectList(table: ResolvedTable): string {
   const columns = [...table.columns.values()].map(({ field, type, column, encrypted }) => {
@@ -156,8 +175,11 @@ export function createRecordsStore() {
 
     /**
      * `page` and its audit event in one statement, so a find is one round trip and no transaction:
-     * the page's rows, and `event(metaSql, firstParam)`'s INSERT as a data-modifying CTE whose meta
-     * adds the page's count, total and first `auditedIds` keys (in page order). The event commits
+     * the page's rows, and `event(extra, firstParam)`'s INSERT as a data-modifying CTE whose meta
+     * adds the page's count, total and first `auditedIds` keys (in page order). Under the `grants`
+     * ACL (`grants`), the same statement reads the grant behind each row's customer: the event's
+     * meta adds `grants` (in resource id order) and `customers` (in page order), its resources the
+     * customers, and each row comes back with its grant's note (null when none). The event commits
      * with the statement, before the rows are returned.
      */
     async pageAudited(
@@ -168,37 +190,58 @@ export function createRecordsStore() {
       limit: number,
       offset: number,
       auditedIds: number,
-      event: (metaSql: string, firstParam: number) => { sql: string; params: unknown[] },
-    ): Promise<{ rows: Record<string, unknown>[]; total: number }> {
+      event: (extra: EventExtra, firstParam: number) => { sql: string; params: unknown[] },
+      grants: PageGrants | null = null,
+    ): Promise<{ rows: Record<string, unknown>[]; total: number; rowGrants: unknown[] }> {
       const params: unknown[] = []
       const clauses = where.map((condition) => `(${merge(params, condition)})`)
       const whereSql = clauses.join(' AND ') || 'TRUE'
       const from = table.ref
       params.push(limit, offset)
+      const pageParams = params.length
       const key = ident(table.primaryKey.column)
-      const meta = `jsonb_build_object(
-          'count', (SELECT count(*) FROM page),
+      let meta = `'count', (SELECT count(*) FROM page),
           'total', COALESCE((SELECT max(__total) FROM page), (SELECT count(*) FROM ${from} WHERE ${whereSql})),
-          'ids', COALESCE((SELECT jsonb_agg(k ORDER BY __n) FROM (SELECT ${key}::text AS k, __n FROM page WHERE __n <= ${Number(auditedIds)}) AS first), '[]'::jsonb))`
-      const audit = event(meta, params.length + 1)
-      const { rows } = await db.query<Record<string, unknown> & { __total: number; __n: number }>(
+          'ids', COALESCE((SELECT jsonb_agg(k ORDER BY __n) FROM (SELECT ${key}::text AS k, __n FROM page WHERE __n <= ${Number(auditedIds)}) AS first), '[]'::jsonb)`
+      let resourcesSql: string | undefined
+      let grantCtes = ''
+      let rowGrant = ''
+      if (grants) {
+        // The customer as text, as the grants condition compares it.
+        const customer = `(page.${ident(grants.field)})::text`
+        params.push(grants.resourceKind)
+        const kind = `$${params.length}::text`
+        const notes = merge(params, grants.notes('SELECT c FROM customers'))
+        grantCtes = `,
+         customers AS (SELECT c, min(__n) AS first FROM (SELECT ${customer} AS c, __n FROM page) AS r GROUP BY c ORDER BY first LIMIT ${Number(grants.maxResources)}),
+         notes AS (${notes})`
+        meta += `,
+          'grants', COALESCE((SELECT jsonb_agg(note ORDER BY resource_id) FROM notes), '[]'::jsonb),
+          'customers', COALESCE((SELECT jsonb_agg(c ORDER BY first) FROM customers), '[]'::jsonb)`
+        resourcesSql = `COALESCE((SELECT jsonb_agg(jsonb_build_object('kind', ${kind}, 'id', c) ORDER BY first) FROM customers), '[]'::jsonb)`
+        rowGrant = `, (SELECT notes.note FROM notes WHERE notes.resource_id = ${customer}) AS __grant`
+      }
+      const audit = event({ metaSql: `jsonb_build_object(${meta})`, ...(resourcesSql ? { resourcesSql } : {}) }, params.length + 1)
+      const { rows } = await db.query<Record<string, unknown> & { __total: number; __n: number; __grant?: unknown }>(
         `WITH page AS (
            SELECT p.*, row_number() OVER () AS __n FROM (
              SELECT ${selectList(table)}, (SELECT count(*) FROM ${from} WHERE ${whereSql}) AS __total FROM ${from} WHERE ${whereSql}
-             ${orderBy} LIMIT $${params.length - 1} OFFSET $${params.length}
+             ${orderBy} LIMIT $${pageParams - 1} OFFSET $${pageParams}
            ) AS p
-         ),
+         )${grantCtes},
          audited AS (${audit.sql})
-         SELECT * FROM page ORDER BY __n`,
+         SELECT page.*${rowGrant} FROM page ORDER BY __n`,
         [...params, ...audit.params],
       )
       const total = rows[0]?.__total
+      const rowGrants = rows.map((row) => row.__grant ?? null)
       for (const row of rows) {
         delete (row as Record<string, unknown>).__n
+        delete (row as Record<string, unknown>).__grant
       }
-      if (rows.length > 0 || offset === 0) return { rows, total: total ?? 0 }
-      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${from} WHERE ${whereSql}`, params.slice(0, -2))
-      return { rows, total: counted.rows[0]!.n }
+      if (rows.length > 0 || offset === 0) return { rows, total: total ?? 0, rowGrants }
+      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${from} WHERE ${whereSql}`, params.slice(0, pageParams - 2))
+      return { rows, total: counted.rows[0]!.n, rowGrants }
     },
 
     /** Only these ids (as text), for the find after an external ACL answered. */
