@@ -183,7 +183,8 @@ describe('indexes', () => {
     const where = compileFilter({ amount: { $gte: 400000, $lt: 410000 } }, { fields: new Map([['amount', { name: 'amount', type: 'integer' as const, column: 'amount' }]]), readable: () => true, firstParam: 1 })
     const sent: Array<{ sql: string; params: readonly unknown[] }> = []
     const recorder = { query: async (sql: string, params: readonly unknown[] = []) => (sent.push({ sql, params }), { rows: [], rowCount: 0 }) }
-    await createRecordsStore().page(recorder as never, resolveTable(h.db, { ...model, tableName: table }), [where], ' ORDER BY "id"', 100, 0)
+    // The event's INSERT is beside the point here: a bare CTE in its place leaves the page's plan as it is.
+    await createRecordsStore().pageAudited(recorder as never, resolveTable(h.db, { ...model, tableName: table }), [where], ' ORDER BY "id"', 100, 0, 100, () => ({ sql: 'SELECT 1', params: [] }))
     const plan = (await h.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sent[0]!.sql}`, [...sent[0]!.params])).rows.map((row) => row['QUERY PLAN']).join('\n')
     expect(plan).toContain(`${table}_amount`)
     const found = await h.request('POST', '/api/models/payments/find', { token: (await setUpVault(h, { payments: { actions: ['read'], acl: { source: 'none' } } }, null)).token, body: { filter: { amount: { $gte: 400000, $lt: 410000 } } } })

@@ -151,31 +151,12 @@ export function createRecordsStore() {
     },
 
     /**
-     * One page and the total count of the rows matching, in one query. The total is a scalar
-     * subquery, not `count(*) OVER ()`: PostgreSQL 15 costs a window under a LIMIT as if it could
-     * stop early, and picks the key's index in key order, filtering every row (23 ms for a
-     * 1,000-row range in 100,000 rows, against 3 ms through the range's own index — bench scenario 2).
-     */
-    async page(db: Queryable, table: ResolvedTable, where: Condition[], orderBy: string, limit: number, offset: number): Promise<{ rows: Record<string, unknown>[]; total: number }> {
-      const params: unknown[] = []
-      const clauses = where.map((condition) => `(${merge(params, condition)})`)
-      const whereSql = clauses.join(' AND ') || 'TRUE'
-      const from = table.ref
-      params.push(limit, offset)
-      const { rows } = await db.query<Record<string, unknown> & { __total: number }>(
-        `SELECT ${selectList(table)}, (SELECT count(*) FROM ${from} WHERE ${whereSql}) AS __total FROM ${from} WHERE ${whereSql}
-         ${orderBy} LIMIT $${params.length - 1} OFFSET $${params.length}`,
-        params,
-      )
-      if (rows.length > 0 || offset === 0) return { rows, total: rows[0]?.__total ?? 0 }
-      // Past the last page there is no row to carry the total: count separately.
-      const counted = await db.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${from} WHERE ${whereSql}`, params.slice(0, -2))
-      return { rows, total: counted.rows[0]!.n }
-    },
-
-    /**
-     * `page` and its audit event in one statement, so a find is one round trip and no transaction:
-     * the page's rows, and `event(extra, firstParam)`'s INSERT as a data-modifying CTE whose meta
+     * One page of the rows matching, their total count and its audit event in one statement, so a
+     * find is one round trip and no transaction. The total is a scalar subquery, not
+     * `count(*) OVER ()`: PostgreSQL 15 costs a window under a LIMIT as if it could stop early, and
+     * picks the key's index in key order, filtering every row (23 ms for a 1,000-row range in
+     * 100,000 rows, against 3 ms through the range's own index — bench scenario 2). It returns the
+     * page's rows, and `event(extra, firstParam)`'s INSERT as a data-modifying CTE whose meta
      * adds the page's count, total and first `auditedIds` keys (in page order). Under the `grants`
      * ACL (`grants`), the same statement reads the grant behind each row's customer: the event's
      * meta adds `grants` (in resource id order) and `customers` (in page order), its resources the
