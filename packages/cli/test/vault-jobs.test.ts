@@ -25,6 +25,7 @@ afterAll(async () => {
 describe(`gatehouse vault jobs on ${STORE}`, () => {
   it('lists jobs, and --wait follows one to the end with its progress, exiting 0', async () => {
     const job = await h.db.transaction((tx) => h.built.services.jobs.create(tx, 'default', { kind: 'cli-test', total: 40 }))
+    h.built.services.jobs.queued()
     const waited = await admin('vault', 'jobs', job.id, '--wait', '--interval', '20')
     expect(waited.code, waited.stderr).toBe(0)
     expect(waited.stdout).toMatch(/state:\s+succeeded/)

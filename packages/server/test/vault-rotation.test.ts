@@ -40,6 +40,7 @@ describe(`data key rotation on ${STORE}`, () => {
     const rotated = await h.request('POST', '/v1/spaces/default/vault/keys/data/rotate', { token: h.adminToken })
     expect(rotated.status, rotated.text).toBe(202)
     expect(rotated.body.version).toBe(2)
+    expect(rotated.body.job).toMatchObject({ state: 'queued', done: 0, total: RECORDS }) // counted with the rotation
     const jobId = rotated.body.job.id as string
     const spaceId = rotated.body.job.space as string
 
@@ -59,7 +60,7 @@ describe(`data key rotation on ${STORE}`, () => {
     expect((await h.request('GET', `/api/models/people/${RECORDS - 1}`, { token })).body.name).toBe(`person-${(RECORDS - 1) % 50}`)
     expect((await h.request('POST', '/api/models/people', { token, body: { id: RECORDS, name: 'late', born: '2000-01-01' } })).status).toBe(201)
     const progress = await h.request('GET', `/v1/spaces/default/vault/jobs/${jobId}`, { token: h.adminToken })
-    expect(progress.body).toMatchObject({ state: 'running', done: 200 })
+    expect(progress.body).toMatchObject({ state: 'running', done: 200, total: RECORDS })
 
     // Node A dies without releasing; once its lease runs out, node B resumes from the committed cursor.
     offsetMs = 61_000
@@ -70,7 +71,7 @@ describe(`data key rotation on ${STORE}`, () => {
     for (let i = 0; i < 100 && outcome === 'continue'; i++) outcome = await b.runBatch(taken!)
     expect(outcome).toBe('done')
     const finished = await h.request('GET', `/v1/spaces/default/vault/jobs/${jobId}`, { token: h.adminToken })
-    expect(finished.body).toMatchObject({ state: 'succeeded', done: RECORDS + 1 })
+    expect(finished.body).toMatchObject({ state: 'succeeded', done: RECORDS + 1, total: RECORDS + 1 }) // the record created meanwhile counted at the end
 
     expect(await versions()).toEqual({ 2: RECORDS + 1 })
     expect((await h.built.services.keys.dataKeyVersions(h.db, spaceId))(1)).toBeUndefined() // retired: nothing opens with it any more
@@ -83,6 +84,7 @@ describe(`data key rotation on ${STORE}`, () => {
   it('an index key rotation re-indexes every record; finds search both versions meanwhile, then the old one is retired', async () => {
     const rotated = await h.request('POST', '/v1/spaces/default/vault/models/people/fields/name/index-key/rotate', { token: h.adminToken })
     expect(rotated.status, rotated.text).toBe(202)
+    expect(rotated.body.job.total).toBe(RECORDS + 1)
     const spaceId = rotated.body.job.space as string
     const handler = createReindexJob({ db: h.db, keys: h.built.services.keys, models: createModelsStore(), records: createRecordsStore(), batch: 100 })
     const runner = createJobRunner({ db: h.db, store: createJobsStore(), clock: () => new Date(), handlers: { [REINDEX_JOB]: handler }, owner: 'node-c', logger: quiet })
@@ -95,6 +97,7 @@ describe(`data key rotation on ${STORE}`, () => {
     let outcome = 'continue'
     for (let i = 0; i < 100 && outcome === 'continue'; i++) outcome = await runner.runBatch(claimed!)
     expect(outcome).toBe('done')
+    expect((await h.request('GET', `/v1/spaces/default/vault/jobs/${rotated.body.job.id}`, { token: h.adminToken })).body).toMatchObject({ state: 'succeeded', done: RECORDS + 1, total: RECORDS + 1 })
     const keys = await h.built.services.keys.indexKey(h.db, spaceId, 'people', 'name')
     expect(keys.current.version).toBe(2)
     expect(keys.previous).toBeNull()

@@ -108,6 +108,12 @@ export function createRecordsStore() {
       return rows
     },
 
+    /** How many rows the table holds (a background job's size). */
+    async count(q: Queryable, table: ResolvedTable): Promise<number> {
+      const { rows } = await q.query<{ n: number | string }>(`SELECT count(*)::int8 AS n FROM ${table.ref}`)
+      return Number(rows[0]!.n)
+    },
+
     /** Rewrites stored columns of one row as they are (re-encryption): the record is unchanged, so is updated_at. */
     async rewrite(q: Queryable, table: ResolvedTable, id: unknown, columns: StoredColumn[]): Promise<void> {
       const params: unknown[] = [id]
