@@ -41,7 +41,7 @@ export function countReencryptJob(deps: { db: Db; models: Pick<ModelsStore, 'lis
   }
 }
 
-export function createReencryptJob(deps: { db: Db; keys: Pick<KeyService, 'dataKey' | 'dataKeyVersions' | 'retireDataKey'>; models: Pick<ModelsStore, 'list'>; records: Pick<RecordsStore, 'batchAfter' | 'rewrite'>; batch?: number }): JobHandler {
+export function createReencryptJob(deps: { db: Db; keys: Pick<KeyService, 'dataKey' | 'dataKeyVersions' | 'retireDataKey'>; models: Pick<ModelsStore, 'list'>; records: Pick<RecordsStore, 'batchAfter' | 'rewriteMany'>; batch?: number }): JobHandler {
   const batch = deps.batch ?? REENCRYPT_BATCH
   return async (job: Job, q: Queryable) => {
     const spaceId = job.space
@@ -60,6 +60,7 @@ export function createReencryptJob(deps: { db: Db; keys: Pick<KeyService, 'dataK
     const fields = Object.entries(model.fields).filter(([, field]) => field.encrypted).map(([name]) => name)
     const after = cursor && cursor.model === model.name ? cursor.after : null
     const rows = await deps.records.batchAfter(q, table, after, fields, batch)
+    const rewrites: Array<{ key: string; columns: StoredColumn[] }> = []
     for (const row of rows) {
       const columns: StoredColumn[] = []
       for (const field of fields) {
@@ -69,8 +70,9 @@ export function createReencryptJob(deps: { db: Db; keys: Pick<KeyService, 'dataK
         const text = table.decryptText(row, field)!
         columns.push({ column: table.columns.get(field)!.column, sqlType: 'bytea', value: encryptValue(current.key, Buffer.from(text, 'utf8'), fieldAad(spaceId, model.name, field, row.__id), current.version) })
       }
-      if (columns.length) await deps.records.rewrite(q, table, row[model.primaryKey], columns)
+      if (columns.length) rewrites.push({ key: row.__id, columns })
     }
+    await deps.records.rewriteMany(q, table, rewrites)
     const next: Cursor = rows.length === batch ? { model: model.name, after: rows.at(-1)!.__id } : { model: `${model.name}\u0000`, after: null }
     return { processed: rows.length, cursor: JSON.stringify(next) }
   }

@@ -21,7 +21,7 @@ export function countReindexJob(deps: { db: Db; records: Pick<RecordsStore, 'cou
   return async (q: Queryable, spaceId: string, model: Model): Promise<number> => deps.records.count(q, resolveTable(deps.db, model, spaceId))
 }
 
-export function createReindexJob(deps: { db: Db; keys: Pick<KeyService, 'dataKey' | 'dataKeyVersions' | 'indexKey' | 'retireIndexKey'>; models: Pick<ModelsStore, 'get'>; records: Pick<RecordsStore, 'batchAfter' | 'rewrite'>; batch?: number }): JobHandler {
+export function createReindexJob(deps: { db: Db; keys: Pick<KeyService, 'dataKey' | 'dataKeyVersions' | 'indexKey' | 'retireIndexKey'>; models: Pick<ModelsStore, 'get'>; records: Pick<RecordsStore, 'batchAfter' | 'rewriteMany'>; batch?: number }): JobHandler {
   const batch = deps.batch ?? REENCRYPT_BATCH
   return async (job: Job, q: Queryable) => {
     const { model: name, field } = job.params as { model: string; field: string }
@@ -33,11 +33,11 @@ export function createReindexJob(deps: { db: Db; keys: Pick<KeyService, 'dataKey
     const table = resolveTable(deps.db, model, job.space, { data: await deps.keys.dataKey(q, job.space), dataVersions: await deps.keys.dataKeyVersions(q, job.space), index: new Map([[field, index]]) })
     const spec = table.columns.get(field)!
     const rows = await deps.records.batchAfter(q, table, job.cursor, [field], batch)
-    for (const row of rows) {
+    const rewrites = rows.flatMap((row) => {
       const text = table.decryptText(row, field)
-      if (text === null) continue
-      await deps.records.rewrite(q, table, row[model.primaryKey], [{ column: spec.encrypted!.indexColumn!, sqlType: 'bytea', value: blindIndex(index.current.key, text, spec.encrypted!.bits), internal: true }])
-    }
+      return text === null ? [] : [{ key: row.__id, columns: [{ column: spec.encrypted!.indexColumn!, sqlType: 'bytea', value: blindIndex(index.current.key, text, spec.encrypted!.bits), internal: true }] }]
+    })
+    await deps.records.rewriteMany(q, table, rewrites)
     if (rows.length === batch) return { processed: rows.length, cursor: rows.at(-1)!.__id }
     if (index.previous) await deps.keys.retireIndexKey(job.space, name, field, index.previous.version, q)
     return { processed: rows.length, cursor: null, total: job.done + rows.length }
