@@ -16,14 +16,6 @@ interface Cursor {
   after: string | null
 }
 
-/**
- * The job a data key rotation starts: every encrypted value of the space not yet under the current
- * data key is decrypted (with whichever live version made it) and encrypted again under the current
- * one, model by model in name order, a batch of records in key order per transaction. Reads work
- * throughout: a record is under the old or the new key, and both are live. When the last model is
- * done, the old versions are retired and erased, so nothing opens with them any more. The cursor
- * (model and last key) commits with each batch, so a restarted job resumes where it stopped.
- */
 /** The models a re-encryption goes through: those with an encrypted field, in name order. */
 const encryptedModels = async (q: Queryable, models: Pick<ModelsStore, 'list'>, spaceId: string) =>
   (await models.list(q, spaceId)).filter((model) => Object.values(model.fields).some((field) => field.encrypted)).sort((a, b) => (a.name < b.name ? -1 : 1))
@@ -41,6 +33,14 @@ export function countReencryptJob(deps: { db: Db; models: Pick<ModelsStore, 'lis
   }
 }
 
+/**
+ * The job a data key rotation starts: every encrypted value of the space not yet under the current
+ * data key is decrypted (with whichever live version made it) and encrypted again under the current
+ * one, model by model in name order, a batch of records in key order per transaction. Reads work
+ * throughout: a record is under the old or the new key, and both are live. When the last model is
+ * done, the old versions are retired and erased, so nothing opens with them any more. The cursor
+ * (model and last key) commits with each batch, so a restarted job resumes where it stopped.
+ */
 export function createReencryptJob(deps: { db: Db; keys: Pick<KeyService, 'dataKey' | 'dataKeyVersions' | 'retireDataKey'>; models: Pick<ModelsStore, 'list'>; records: Pick<RecordsStore, 'batchAfter' | 'rewriteMany'>; batch?: number }): JobHandler {
   const batch = deps.batch ?? REENCRYPT_BATCH
   return async (job: Job, q: Queryable) => {

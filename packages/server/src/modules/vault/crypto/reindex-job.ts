@@ -10,17 +10,17 @@ import { REENCRYPT_BATCH } from './reencrypt-job.js'
 
 export const REINDEX_JOB = 'vault.reindex'
 
+/** A re-indexing's size, counted in the transaction that queues it: the model's records (the last batch sets it to what was done). */
+export function countReindexJob(deps: { db: Db; records: Pick<RecordsStore, 'count'> }) {
+  return async (q: Queryable, spaceId: string, model: Model): Promise<number> => deps.records.count(q, resolveTable(deps.db, model, spaceId))
+}
+
 /**
  * The job an index key rotation starts (params: model, field): every record's blind index of the
  * field is computed again under the current index key, a batch in key order per transaction. Finds
  * look up both the current and the previous key's index values meanwhile, so a record not yet
  * re-indexed is still found; at the end the previous versions are retired.
  */
-/** A re-indexing's size, counted in the transaction that queues it: the model's records (the last batch sets it to what was done). */
-export function countReindexJob(deps: { db: Db; records: Pick<RecordsStore, 'count'> }) {
-  return async (q: Queryable, spaceId: string, model: Model): Promise<number> => deps.records.count(q, resolveTable(deps.db, model, spaceId))
-}
-
 export function createReindexJob(deps: { db: Db; keys: Pick<KeyService, 'dataKey' | 'dataKeyVersions' | 'indexKey' | 'retireIndexKey'>; models: Pick<ModelsStore, 'get'>; records: Pick<RecordsStore, 'batchAfter' | 'rewriteMany'>; batch?: number }): JobHandler {
   const batch = deps.batch ?? REENCRYPT_BATCH
   return async (job: Job, q: Queryable) => {
