@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STORE } from '../../server/test/harness.js'
+import { setUpVault } from '../../server/test/vault-harness.js'
 import { gatehouse, liveServer, tempDir } from './helpers.js'
 
 let h: Awaited<ReturnType<typeof liveServer>>
@@ -25,6 +26,7 @@ afterAll(async () => {
 describe(`gatehouse vault jobs on ${STORE}`, () => {
   it('lists jobs, and --wait follows one to the end with its progress, exiting 0', async () => {
     const job = await h.db.transaction((tx) => h.built.services.jobs.create(tx, 'default', { kind: 'cli-test', total: 40 }))
+    h.built.services.jobs.queued()
     const waited = await admin('vault', 'jobs', job.id, '--wait', '--interval', '20')
     expect(waited.code, waited.stderr).toBe(0)
     expect(waited.stdout).toMatch(/state:\s+succeeded/)
@@ -39,5 +41,21 @@ describe(`gatehouse vault jobs on ${STORE}`, () => {
     expect(JSON.parse((await admin('vault', 'jobs', '--json')).stdout).jobs[0]).toMatchObject({ id: job.id, state: 'succeeded' })
     expect((await admin('vault', 'jobs', '--wait')).code).toBe(2)
     expect((await admin('vault', 'jobs', 'job_nope')).code).toBe(1)
+  })
+
+  it("shows a data key rotation's size: the job is counted when queued, and its progress reads done/total", async () => {
+    const model = { name: 'cards', primaryKey: 'id', fields: { id: { type: 'integer' }, holder: { type: 'string', encrypted: true } } }
+    expect((await h.request('POST', '/v1/spaces/default/vault/models', { token: h.adminToken, body: model })).status).toBe(201)
+    const { token } = await setUpVault(h, { cards: { actions: ['write'], acl: { source: 'none' } } }, null)
+    const records = Array.from({ length: 30 }, (_, id) => ({ id, holder: `holder ${id}` }))
+    expect((await h.request('POST', '/api/models/cards/batch', { token, body: { records } })).status).toBe(201)
+    const rotated = await h.request('POST', '/v1/spaces/default/vault/keys/data/rotate', { token: h.adminToken })
+    expect(rotated.body.job).toMatchObject({ state: 'queued', done: 0, total: 30 })
+
+    const waited = await admin('vault', 'jobs', rotated.body.job.id, '--wait', '--interval', '20', '--json')
+    expect(waited.code, waited.stderr).toBe(0)
+    expect(JSON.parse(waited.stdout)).toMatchObject({ state: 'succeeded', done: 30, total: 30 })
+    const listed = await admin('vault', 'jobs', '--state', 'succeeded')
+    expect(listed.stdout).toMatch(new RegExp(`${rotated.body.job.id}\\s+vault\\.reencrypt\\s+succeeded\\s+30/30`))
   })
 })

@@ -68,9 +68,10 @@ export interface AppDeps {
   changeFeed?: Omit<ChangeFeedOptions, 'db' | 'logger'>
   /**
    * The fallbacks behind the change feed's wake-up hints: how often a long-polling approval() re-reads
-   * its petition (default 1 s) and the webhook worker polls for due deliveries (default 1 s).
+   * its petition (default 1 s), the webhook worker polls for due deliveries (default 1 s), and the
+   * job runner looks for queued jobs (default 2 s).
    */
-  wakeups?: { approvalRecheckMs?: number; webhookPollMs?: number }
+  wakeups?: { approvalRecheckMs?: number; webhookPollMs?: number; jobPollMs?: number }
   /** GATEHOUSE_PUBLIC_URL: the base of SSO callback URLs; absent, the request's own scheme and host. */
   publicUrl?: string | null
   /** GATEHOUSE_OIDC_*: a provider of the default space whose client secret stays in configuration. */
@@ -128,7 +129,7 @@ export async function buildApp(deps: AppDeps) {
     spaceIds: (q) => spaces.store.list(q, null, 1_000_000).then((found) => found.map((space) => space.id)),
   })
   // Background jobs (re-encryption, re-indexing): any node runs them; modules register their kinds on `jobs.runner`.
-  const jobs = createJobsModule({ db: deps.db, clock, logger: app.log })
+  const jobs = createJobsModule({ db: deps.db, clock, changes, logger: app.log, ...(deps.wakeups?.jobPollMs !== undefined ? { pollIntervalMs: deps.wakeups.jobPollMs } : {}) })
   const members = createMembersModule({
     db: deps.db,
     audit: audit.service,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Queryable } from '../src/db/db.js'
-import { createJobRunner, createJobsStore, type Job, type JobHandler } from '../src/modules/jobs/index.js'
+import { createJobRunner, createJobsStore, JOBS_QUEUED, type Job, type JobHandler } from '../src/modules/jobs/index.js'
 import { createHarness, STORE, type Harness } from './harness.js'
 
 let h: Harness
@@ -116,5 +116,47 @@ describe(`background jobs on ${STORE}`, () => {
     expect((await h.request('GET', `/v1/spaces/default/vault/jobs/${job.id}`, { token: member.token })).status).toBe(403)
     const otherToken = await h.createSpace('jobs-other')
     expect((await h.request('GET', `/v1/spaces/jobs-other/vault/jobs/${job.id}`, { token: otherToken })).status).toBe(404)
+  })
+
+  it('a hint that arrives while the runner is looking is not lost: it looks again instead of sleeping its poll', async () => {
+    const store = createJobsStore()
+    let hint: (() => void) | null = null
+    const meanwhile: { job: Job | null } = { job: null }
+    const runner = createJobRunner({
+      db: h.db,
+      // The first look finds nothing; a job is committed and announced before it returns (a race the feed cannot order).
+      store: {
+        ...store,
+        async claim(q, claim) {
+          const found = await store.claim(q, claim)
+          if (!meanwhile.job) {
+            meanwhile.job = await newCountJob(3)
+            hint?.()
+          }
+          return found
+        },
+      },
+      clock,
+      handlers: { 'test-count': countItems },
+      owner: 'node-hinted',
+      pollIntervalMs: 60_000, // only the hint can explain the job running within seconds
+      changes: {
+        subscribe: (topic, subscriber) => {
+          expect(topic).toBe(JOBS_QUEUED)
+          hint = () => subscriber(topic)
+          return () => (hint = null)
+        },
+      },
+    })
+    runner.start()
+    try {
+      const startedAt = Date.now()
+      while ((meanwhile.job === null || (await h.built.services.jobs.get('default', meanwhile.job.id)).state !== 'succeeded') && Date.now() - startedAt < 5_000) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect((await h.built.services.jobs.get('default', meanwhile.job!.id)).state).toBe('succeeded')
+    } finally {
+      await runner.stop()
+    }
   })
 })

@@ -8,9 +8,9 @@ import { sleep, startReceiver, type Receiver } from './webhooks-helpers.js'
 
 /**
  * Wake-ups from any node: node A is the harness's app, node B a second app on the same store (its
- * own pool and listener on PostgreSQL; the same Db on PGlite). B's fallbacks (the long-poll's re-read
- * and the webhook worker's poll) are a minute long, so only the change feed's hint can explain B
- * answering within seconds.
+ * own pool and listener on PostgreSQL; the same Db on PGlite). B's fallbacks (the long-poll's re-read,
+ * the webhook worker's poll and the job runner's) are a minute long, so only the change feed's hint
+ * can explain B answering within seconds.
  */
 const FALLBACK_MS = 60_000
 /** Well under the fallback, generous for a loaded machine. */
@@ -23,7 +23,7 @@ let rx: Receiver
 beforeAll(async () => {
   h = await createHarness()
   dbB = h.testDb.url ? openPostgresDb({ connectionString: h.testDb.url, maxConnections: 5 }) : h.db
-  b = await buildApp({ db: dbB, signer: h.signer, kms: h.kms, clock: h.clock, outboundAllow: ['127.0.0.1/32'], wakeups: { approvalRecheckMs: FALLBACK_MS, webhookPollMs: FALLBACK_MS } })
+  b = await buildApp({ db: dbB, signer: h.signer, kms: h.kms, clock: h.clock, outboundAllow: ['127.0.0.1/32'], wakeups: { approvalRecheckMs: FALLBACK_MS, webhookPollMs: FALLBACK_MS, jobPollMs: FALLBACK_MS } })
   await b.changes.start()
   rx = await startReceiver()
 })
@@ -92,5 +92,24 @@ describe('wake-ups from any node', () => {
     while (rx.received.length === before && Date.now() - queuedAt < PROMPT_MS) await sleep(20)
     expect(rx.received.length).toBeGreaterThan(before)
     expect(rx.received.some((request) => request.path === '/wake' && request.body.includes('req_wake'))).toBe(true)
+  })
+
+  it("a job queued by a commit on A is started by B's runner at once, not at its next poll", async () => {
+    const space = `jobs-${Math.random().toString(36).slice(2, 8)}`
+    const admin = await h.createSpace(space)
+    b.jobRunner.start()
+    // The runner's first look runs at start and finds nothing; let it go to sleep for its minute.
+    await sleep(500)
+    const rotatedAt = Date.now()
+    const rotated = await h.request('POST', `/v1/spaces/${space}/vault/keys/data/rotate`, { token: admin })
+    expect(rotated.status, rotated.text).toBe(202)
+    // No model has an encrypted field: the job is one batch that retires the old key, run by B (A runs no jobs).
+    let job = rotated.body.job
+    while (job.state !== 'succeeded' && Date.now() - rotatedAt < PROMPT_MS) {
+      await sleep(20)
+      job = (await h.request('GET', `/v1/spaces/${space}/vault/jobs/${job.id}`, { token: admin })).body
+    }
+    expect(job.state).toBe('succeeded')
+    expect(Date.now() - rotatedAt).toBeLessThan(PROMPT_MS)
   })
 })

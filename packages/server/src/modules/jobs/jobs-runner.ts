@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
+import type { ChangeFeed } from '../../db/change-feed.js'
 import type { Db } from '../../db/db.js'
 import type { JobsStore } from './jobs-store.js'
-import type { ClaimedJob, JobHandler } from './jobs-types.js'
+import { JOBS_QUEUED, type ClaimedJob, type JobHandler } from './jobs-types.js'
 
 export interface JobRunnerLogger {
   info(obj: object, msg: string): void
@@ -18,8 +19,10 @@ export interface JobRunnerDeps {
   handlers: Record<string, JobHandler>
   /** How long a claim keeps other nodes off a job without a batch committing (default 60 s). */
   leaseMs?: number
-  /** How often an idle runner looks for work (default 2 s). */
+  /** How often an idle runner looks for work (default 2 s): the fallback when a `JOBS_QUEUED` hint is lost. */
   pollIntervalMs?: number
+  /** While started, the runner wakes on `JOBS_QUEUED` from any node (a commit that queued a job). */
+  changes?: Pick<ChangeFeed, 'subscribe'>
   /** After a failed batch, how long before it is tried again (default 5 s), and how many failures in a row fail the job (default 5). */
   retryDelayMs?: number
   maxAttempts?: number
@@ -50,6 +53,9 @@ export function createJobRunner(deps: JobRunnerDeps) {
   let stopping = false
   let loop: Promise<void> | null = null
   let wake: (() => void) | null = null
+  let unsubscribe: (() => void) | null = null
+  /** A hint arrived while the runner was busy claiming or running: look again before sleeping. */
+  let nudged = false
 
   async function claim(): Promise<ClaimedJob | null> {
     const now = clock()
@@ -108,12 +114,13 @@ export function createJobRunner(deps: JobRunnerDeps) {
   async function run(): Promise<void> {
     while (!stopping) {
       let worked = false
+      nudged = false
       try {
         worked = await runOnce()
       } catch (error) {
         logger?.error({ err: error }, 'the background job runner could not claim a job')
       }
-      if (worked || stopping) continue
+      if (worked || nudged || stopping) continue
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollIntervalMs)
         timer.unref()
@@ -124,6 +131,11 @@ export function createJobRunner(deps: JobRunnerDeps) {
       })
       wake = null
     }
+  }
+
+  function notify(): void {
+    nudged = true
+    wake?.()
   }
 
   return {
@@ -140,15 +152,16 @@ export function createJobRunner(deps: JobRunnerDeps) {
     start(): void {
       if (loop) return
       stopping = false
+      unsubscribe = deps.changes?.subscribe(JOBS_QUEUED, notify) ?? null
       loop = run()
     },
-    /** Looks for work now (a job was just created on this node). */
-    notify(): void {
-      wake?.()
-    },
+    /** Looks for work now (a job was committed on some node); a hint, never trusted for more. */
+    notify,
     /** Finishes the batch in progress, gives its job's lease up, and stops. */
     async stop(): Promise<void> {
       stopping = true
+      unsubscribe?.()
+      unsubscribe = null
       wake?.()
       await loop
       loop = null

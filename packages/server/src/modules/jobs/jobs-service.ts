@@ -1,21 +1,28 @@
+import type { ChangeFeed } from '../../db/change-feed.js'
 import type { Db, Queryable } from '../../db/db.js'
 import { notFound } from '../../http/errors.js'
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js'
 import { newId } from '../../lib/ids.js'
 import type { JobsStore } from './jobs-store.js'
-import type { Job, JobState, NewJob } from './jobs-types.js'
+import { JOBS_QUEUED, type Job, type JobState, type NewJob } from './jobs-types.js'
 
-export function createJobsService({ db, store, clock, created }: { db: Db; store: JobsStore; clock: () => Date; created?: () => void }) {
+export function createJobsService({ db, store, clock, changes }: { db: Db; store: JobsStore; clock: () => Date; changes: Pick<ChangeFeed, 'touch' | 'announce'> }) {
   return {
     /**
      * Queues a job inside the caller's transaction (with the change that needs it, and its audit
-     * event): a rolled-back change leaves no job. Call `notify()` of the runner after the commit
-     * to start it at once on this node; otherwise any runner finds it within its poll interval.
+     * event): a rolled-back change leaves no job. It touches `JOBS_QUEUED` in that transaction;
+     * call `queued()` after the commit so that the runners of every node look for it at once. A
+     * runner woken before the commit would find nothing and sleep its whole poll interval.
      */
     async create(q: Queryable, spaceId: string, job: NewJob): Promise<Job> {
       const inserted = await store.insert(q, { spaceId, id: newId('job'), kind: job.kind, params: job.params ?? {}, total: job.total ?? null, now: clock() })
-      created?.()
+      await changes.touch(q, JOBS_QUEUED)
       return inserted
+    },
+
+    /** After the commit that created jobs: wakes the runners of every node (a hint; their poll is the fallback). */
+    queued(): void {
+      changes.announce(JOBS_QUEUED)
     },
 
     async get(spaceId: string, id: string): Promise<Job> {

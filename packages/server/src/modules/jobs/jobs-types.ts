@@ -1,5 +1,12 @@
 import type { Queryable } from '../../db/db.js'
 
+/**
+ * The change-feed topic a commit that queued a job touches and announces: every node's runner
+ * looks for work when it hears it (this node's at once, the others through NOTIFY or the feed's
+ * poll of the version table), instead of at its next poll.
+ */
+export const JOBS_QUEUED = 'jobs:queued'
+
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
 export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
 

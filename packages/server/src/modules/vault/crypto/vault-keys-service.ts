@@ -5,29 +5,42 @@ import type { Principal } from '../../auth/auth-types.js'
 import type { Job, JobsService } from '../../jobs/index.js'
 import type { KeyService } from '../../keys/keys-service.js'
 import type { ModelsStore } from '../models/models-store.js'
-import { REENCRYPT_JOB } from './reencrypt-job.js'
-import { REINDEX_JOB } from './reindex-job.js'
+import type { RecordsStore } from '../records/records-store.js'
+import { countReencryptJob, REENCRYPT_JOB } from './reencrypt-job.js'
+import { countReindexJob, REINDEX_JOB } from './reindex-job.js'
 
 /** Key rotations an admin starts from the vault's API. */
-export function createVaultKeysService(deps: { db: Db; keys: Pick<KeyService, 'rotateDataKey' | 'rotateIndexKey'>; jobs: Pick<JobsService, 'create'>; audit: Pick<AuditService, 'append'>; models: Pick<ModelsStore, 'get'> }) {
+export function createVaultKeysService(deps: {
+  db: Db
+  keys: Pick<KeyService, 'rotateDataKey' | 'rotateIndexKey'>
+  jobs: Pick<JobsService, 'create' | 'queued'>
+  audit: Pick<AuditService, 'append'>
+  models: Pick<ModelsStore, 'get' | 'list'>
+  records: Pick<RecordsStore, 'count'>
+}) {
+  const reencryptSize = countReencryptJob(deps)
+  const reindexSize = countReindexJob(deps)
   return {
     /**
      * A new data key version for the space, and the job that re-encrypts every record under it: new
      * writes use it at once, reads open either version until the job ends and retires the old ones.
-     * The rotation, the job and the audit event commit together.
+     * The rotation, the job (with its size) and the audit event commit together; then the runners
+     * of every node are told.
      */
     async rotateDataKey(by: Principal): Promise<{ version: number; job: Job }> {
-      return deps.db.transaction(async (tx) => {
+      const rotated = await deps.db.transaction(async (tx) => {
         const version = await deps.keys.rotateDataKey(by.spaceId, tx)
-        const job = await deps.jobs.create(tx, by.spaceId, { kind: REENCRYPT_JOB, params: { version } })
+        const job = await deps.jobs.create(tx, by.spaceId, { kind: REENCRYPT_JOB, params: { version }, total: await reencryptSize(tx, by.spaceId) })
         await deps.audit.append(tx, by.spaceId, { event: 'vault/data_key_rotate', actor: by.actor, resources: [{ kind: 'vault_job', id: job.id }], meta: { version, jobId: job.id } })
         return { version, job }
       })
+      deps.jobs.queued()
+      return rotated
     },
 
     /** A new index key version for one equality-searchable field, and the job that re-indexes its records under it. */
     async rotateIndexKey(by: Principal, modelName: string, field: string): Promise<{ version: number; job: Job }> {
-      return deps.db.transaction(async (tx) => {
+      const rotated = await deps.db.transaction(async (tx) => {
         const model = await deps.models.get(tx, by.spaceId, modelName, true)
         if (!model) throw notFound('model', modelName)
         const definition = Object.hasOwn(model.fields, field) ? model.fields[field] : undefined
@@ -35,10 +48,12 @@ export function createVaultKeysService(deps: { db: Db; keys: Pick<KeyService, 'r
           throw new AppError('validation_failed', `field '${field}' of model '${modelName}' has no blind index: only an encrypted field with "searchable": "equality" has an index key`)
         }
         const version = await deps.keys.rotateIndexKey(by.spaceId, modelName, field, tx)
-        const job = await deps.jobs.create(tx, by.spaceId, { kind: REINDEX_JOB, params: { model: modelName, field, version } })
+        const job = await deps.jobs.create(tx, by.spaceId, { kind: REINDEX_JOB, params: { model: modelName, field, version }, total: await reindexSize(tx, by.spaceId, model) })
         await deps.audit.append(tx, by.spaceId, { event: 'vault/index_key_rotate', actor: by.actor, resources: [{ kind: 'vault_model', id: modelName }, { kind: 'vault_job', id: job.id }], meta: { field, version, jobId: job.id } })
         return { version, job }
       })
+      deps.jobs.queued()
+      return rotated
     },
   }
 }

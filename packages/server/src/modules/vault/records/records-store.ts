@@ -127,14 +127,42 @@ export function createRecordsStore() {
       return rows
     },
 
-    /** Rewrites stored columns of one row as they are (re-encryption): the record is unchanged, so is updated_at. */
-    async rewrite(q: Queryable, table: ResolvedTable, id: unknown, columns: StoredColumn[]): Promise<void> {
-      const params: unknown[] = [id]
-      const sets = columns.map((stored) => {
-        params.push(stored.value)
-        return `${columnName(stored)} = $${params.length}::${stored.sqlType}`
+    /** How many rows the table holds (a background job's size). */
+    async count(q: Queryable, table: ResolvedTable): Promise<number> {
+      const { rows } = await q.query<{ n: number | string }>(`SELECT count(*)::int8 AS n FROM ${table.ref}`)
+      return Number(rows[0]!.n)
+    },
+
+    /**
+     * Rewrites stored columns of many rows as they are, in one statement (a re-encryption or
+     * re-indexing batch): the records are unchanged, so is updated_at. Each row's key (as text) and
+     * its columns; a column a row does not list keeps its value. The rows travel as one JSON
+     * parameter (bytes as hex), the same on both stores, instead of one round trip per row.
+     */
+    async rewriteMany(q: Queryable, table: ResolvedTable, rows: Array<{ key: string; columns: StoredColumn[] }>): Promise<void> {
+      if (rows.length === 0) return
+      const specs = new Map<string, StoredColumn>()
+      for (const row of rows) for (const stored of row.columns) if (!specs.has(stored.column)) specs.set(stored.column, stored)
+      const slots = [...specs.values()]
+      const slotOf = new Map(slots.map((stored, i) => [stored.column, `c${i}`]))
+      const json = rows.map((row) => {
+        const out: Record<string, string> = { k: row.key }
+        for (const stored of row.columns) {
+          if (stored.value === null || stored.value === undefined) throw new Error('rewriteMany: a column is rewritten with a value, never with null')
+          out[slotOf.get(stored.column)!] = Buffer.isBuffer(stored.value) ? stored.value.toString('hex') : String(stored.value)
+        }
+        return out
       })
-      await q.query(`UPDATE ${table.ref} SET ${sets.join(', ')} WHERE ${keyIs(table, 1)}`, params)
+      const sets = slots.map((stored, i) => {
+        const value = stored.sqlType === 'bytea' ? `decode(r.c${i}, 'hex')` : `r.c${i}::${stored.sqlType}`
+        return `${columnName(stored)} = CASE WHEN r.c${i} IS NULL THEN t.${columnName(stored)} ELSE ${value} END`
+      })
+      const key = ident(table.primaryKey.column)
+      await q.query(
+        `UPDATE ${table.ref} AS t SET ${sets.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS r(k text${slots.map((_, i) => `, c${i} text`).join('')})
+         WHERE t.${key} = r.k::${table.primaryKey.sqlType}`,
+        [JSON.stringify(json)],
+      )
     },
 
     /** Ids of the rows matching, in key order, at most `limit` (the caller asks one more than it allows). */
