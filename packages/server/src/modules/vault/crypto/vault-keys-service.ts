@@ -1,15 +1,19 @@
+import type { ChangeFeed } from '../../../db/change-feed.js'
 import type { Db } from '../../../db/db.js'
 import { AppError, notFound } from '../../../http/errors.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
 import type { Job, JobsService } from '../../jobs/index.js'
+import { keysTopic } from '../../keys/keys-types.js'
 import type { KeyService } from '../../keys/keys-service.js'
 import type { ModelsStore } from '../models/models-store.js'
 import { REENCRYPT_JOB } from './reencrypt-job.js'
 import { REINDEX_JOB } from './reindex-job.js'
 
 /** Key rotations an admin starts from the vault's API. */
-export function createVaultKeysService(deps: { db: Db; keys: Pick<KeyService, 'rotateDataKey' | 'rotateIndexKey'>; jobs: Pick<JobsService, 'create'>; audit: Pick<AuditService, 'append'>; models: Pick<ModelsStore, 'get'> }) {
+export function createVaultKeysService(deps: { db: Db; keys: Pick<KeyService, 'rotateDataKey' | 'rotateIndexKey'>; jobs: Pick<JobsService, 'create'>; audit: Pick<AuditService, 'append'>; models: Pick<ModelsStore, 'get'>; changes: Pick<ChangeFeed, 'announce'> }) {
+  // The key service moves the keys topic inside the transaction (its NOTIFY leaves with the commit); this
+  // node's own field-key cache is also told at once after the commit, not when its listener hears back.
   return {
     /**
      * A new data key version for the space, and the job that re-encrypts every record under it: new
@@ -17,17 +21,19 @@ export function createVaultKeysService(deps: { db: Db; keys: Pick<KeyService, 'r
      * The rotation, the job and the audit event commit together.
      */
     async rotateDataKey(by: Principal): Promise<{ version: number; job: Job }> {
-      return deps.db.transaction(async (tx) => {
+      const rotated = await deps.db.transaction(async (tx) => {
         const version = await deps.keys.rotateDataKey(by.spaceId, tx)
         const job = await deps.jobs.create(tx, by.spaceId, { kind: REENCRYPT_JOB, params: { version } })
         await deps.audit.append(tx, by.spaceId, { event: 'vault/data_key_rotate', actor: by.actor, resources: [{ kind: 'vault_job', id: job.id }], meta: { version, jobId: job.id } })
         return { version, job }
       })
+      deps.changes.announce(keysTopic(by.spaceId))
+      return rotated
     },
 
     /** A new index key version for one equality-searchable field, and the job that re-indexes its records under it. */
     async rotateIndexKey(by: Principal, modelName: string, field: string): Promise<{ version: number; job: Job }> {
-      return deps.db.transaction(async (tx) => {
+      const rotated = await deps.db.transaction(async (tx) => {
         const model = await deps.models.get(tx, by.spaceId, modelName, true)
         if (!model) throw notFound('model', modelName)
         const definition = Object.hasOwn(model.fields, field) ? model.fields[field] : undefined
@@ -39,6 +45,8 @@ export function createVaultKeysService(deps: { db: Db; keys: Pick<KeyService, 'r
         await deps.audit.append(tx, by.spaceId, { event: 'vault/index_key_rotate', actor: by.actor, resources: [{ kind: 'vault_model', id: modelName }, { kind: 'vault_job', id: job.id }], meta: { field, version, jobId: job.id } })
         return { version, job }
       })
+      deps.changes.announce(keysTopic(by.spaceId))
+      return rotated
     },
   }
 }
