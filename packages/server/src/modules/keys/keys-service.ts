@@ -85,7 +85,13 @@ export function createKeyService(deps: KeyServiceDeps) {
   async function liveKeys(q: Queryable, scope: KeyScope): Promise<WrappedKeyRow[]> {
     const rows = await store.liveKeys(q, scope)
     if (rows.length > 0) return rows
-    if ((await store.allKeys(q, scope)).length > 0) throw new AppError('integrity_failed', 'every key version of this scope is retired')
+    const all = await store.allKeys(q, scope)
+    if (all.length > 0) {
+      // Another call's first use made version 1 between the two reads (concurrent first writes to a new space).
+      const live = all.filter((row) => row.retiredAt === null)
+      if (live.length > 0) return live
+      throw new AppError('integrity_failed', 'every key version of this scope is retired')
+    }
     await addVersion(q, scope, 1)
     return store.liveKeys(q, scope)
   }
