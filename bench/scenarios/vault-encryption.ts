@@ -113,12 +113,12 @@ export const vaultEncryption: Scenario = {
     const seconds: Record<string, number> = { [PLAIN]: 0, [SEALED]: 0 }
     const bar = ctx.progress('people (import, both models)', records * 2)
     try {
-      for (let round = 0; round < rounds; round += 1) {
-        const from = Math.floor((records * round) / rounds)
-        const to = Math.floor((records * (round + 1)) / rounds)
+      for (let pass = 0; pass < rounds; pass += 1) {
+        const from = Math.floor((records * pass) / rounds)
+        const to = Math.floor((records * (pass + 1)) / rounds)
         const token = await vaultToken(stack.baseUrl, vault)
-        for (const model of round % 2 === 0 ? [PLAIN, SEALED] : [SEALED, PLAIN]) {
-          seconds[model] = seconds[model]! + await ctx.profile(`import-${model}-${round}`, () => importSlice(stack, token, model, from, to, records))
+        for (const model of pass % 2 === 0 ? [PLAIN, SEALED] : [SEALED, PLAIN]) {
+          seconds[model] = seconds[model]! + await ctx.profile(`import-${model}-${pass}`, () => importSlice(stack, token, model, from, to, records))
           bar.tick(to - from)
         }
       }
