@@ -20,6 +20,7 @@ export const DEFAULT_SIZES: Sizes = {
   pagedPages: 10,
   scaleOutRevocations: 100,
   scaleOutWakeUps: 30,
+  encryptionRecords: 100_000,
 }
 
 /** `--quick`: the same scenarios on small sizes, about 50 s per store (most of it starting fresh stores, apps and child processes). */
@@ -42,6 +43,7 @@ export const QUICK_SIZES: Sizes = {
   pagedPages: 10,
   scaleOutRevocations: 100,
   scaleOutWakeUps: 10,
+  encryptionRecords: 10_000,
 }
 
 /** The smoke test's: every code path runs, no figure means anything. */
@@ -64,4 +66,5 @@ export const TINY_SIZES: Sizes = {
   pagedPages: 4,
   scaleOutRevocations: 10,
   scaleOutWakeUps: 3,
+  encryptionRecords: 500,
 }

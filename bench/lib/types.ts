@@ -44,6 +44,8 @@ export interface Sizes {
   scaleOutRevocations: number
   /** 6. Long-polls on one node woken by a decision on another. */
   scaleOutWakeUps: number
+  /** 7. Records imported into each of the plain and the encrypted model (the issue: 100,000), then found. */
+  encryptionRecords: number
 }
 
 export interface Figure {

@@ -127,6 +127,7 @@ export async function buildApp(deps: AppDeps) {
     audit: audit.service,
     // Late-bound: spaces is built below; used only by a master key rotation.
     spaceIds: (q) => spaces.store.list(q, null, 1_000_000).then((found) => found.map((space) => space.id)),
+    changes,
   })
   // Background jobs (re-encryption, re-indexing): any node runs them; modules register their kinds on `jobs.runner`.
   const jobs = createJobsModule({ db: deps.db, clock, changes, logger: app.log, ...(deps.wakeups?.jobPollMs !== undefined ? { pollIntervalMs: deps.wakeups.jobPollMs } : {}) })
@@ -173,7 +174,7 @@ export async function buildApp(deps: AppDeps) {
     changes,
     ...(deps.wakeups?.approvalRecheckMs !== undefined ? { recheckMs: deps.wakeups.approvalRecheckMs } : {}),
   })
-  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.grantLookup, outbound, changes, secrets: keys.service, fieldKeys: keys.service, keyRotation: keys.service, jobs: { service: jobs.service, runner: jobs.runner }, ...deps.vault })
+  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.grantLookup, outbound, changes, secrets: keys.service, fieldKeys: keys.fieldKeys, keyRotation: keys.service, jobs: { service: jobs.service, runner: jobs.runner }, ...deps.vault })
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)

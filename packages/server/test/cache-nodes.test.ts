@@ -3,6 +3,12 @@ import { buildApp, type BuiltApp } from '../src/app.js'
 import type { Db } from '../src/db/db.js'
 import { openPostgresDb } from '../src/db/postgres.js'
 import { AUTH_TOPIC } from '../src/modules/auth/auth-types.js'
+import { createJobRunner, createJobsStore, type JobHandler } from '../src/modules/jobs/index.js'
+import { keysTopic } from '../src/modules/keys/index.js'
+import { createReencryptJob, REENCRYPT_JOB } from '../src/modules/vault/crypto/reencrypt-job.js'
+import { createReindexJob, REINDEX_JOB } from '../src/modules/vault/crypto/reindex-job.js'
+import { createModelsStore } from '../src/modules/vault/models/models-store.js'
+import { createRecordsStore } from '../src/modules/vault/records/records-store.js'
 import { createHarness, STORE, type Harness } from './harness.js'
 
 /**
@@ -191,6 +197,115 @@ describe(`control-plane caches across nodes, on ${STORE}`, () => {
       }
     } finally {
       h.advanceClock(-60_000)
+    }
+  })
+})
+
+/** A model with an encrypted, equality-searchable `name` and an encrypted `note`, a client that reads and writes it, and r1. */
+async function encryptedVault() {
+  const model = `sealed_${(serial += 1)}`
+  const created = await h.request('POST', '/v1/spaces/default/vault/models', {
+    ...admin(),
+    body: { name: model, primaryKey: 'id', fields: { id: { type: 'string' }, name: { type: 'string', encrypted: true, searchable: 'equality' }, note: { type: 'string', encrypted: true } } },
+  })
+  expect(created.status, created.text).toBe(201)
+  const policy = await h.request('POST', '/v1/spaces/default/vault/policies', { ...admin(), body: { name: `p-${model}`, rules: { [model]: { actions: ['read', 'write'], acl: { source: 'none' } } } } })
+  expect(policy.status, policy.text).toBe(201)
+  const client = await h.request('POST', '/v1/spaces/default/vault/clients', { ...admin(), body: { name: `c-${model}`, policyId: policy.body.id } })
+  expect(client.status, client.text).toBe(201)
+  const issued = await h.request('POST', '/oauth/token', { body: { grant_type: 'client_credentials', client_id: client.body.clientId, client_secret: client.body.clientSecret } })
+  const token = issued.body.access_token as string
+  expect((await h.request('POST', `/api/models/${model}`, { token, body: { id: 'r1', name: 'Ada', note: 'n1' } })).status).toBe(201)
+  const { rows } = await h.db.query<{ t: string; s: string }>('SELECT table_name AS t, space_id AS s FROM vault_models WHERE name = $1', [model])
+  const { t: table, s: spaceId } = rows[0]!
+  return {
+    model,
+    spaceId,
+    read: (app: BuiltApp, id = 'r1') => on(app, 'GET', `/api/models/${model}/${id}`, { token }),
+    findByName: (app: BuiltApp, name: string) => on(app, 'POST', `/api/models/${model}/find`, { token, body: { filter: { name } } }),
+    write: (app: BuiltApp, id: string, name: string) => on(app, 'POST', `/api/models/${model}`, { token, body: { id, name, note: 'n' } }),
+    /** The data key version a record's `note` ciphertext names (byte 4 of the envelope). */
+    noteVersion: async (id: string) => (await h.db.query<{ v: number }>(`SELECT get_byte(note, 4) AS v FROM vault."${table}" WHERE id = $1`, [id])).rows[0]!.v,
+    note: async (id: string) => (await h.db.query<{ n: Uint8Array }>(`SELECT note AS n FROM vault."${table}" WHERE id = $1`, [id])).rows[0]!.n,
+    setNote: (id: string, note: Uint8Array) => h.db.query(`UPDATE vault."${table}" SET note = $2 WHERE id = $1`, [id, note]),
+    /** Removes a record left under a retired key, which would fail the space's next re-encryption job. */
+    forget: (id: string) => h.db.query(`DELETE FROM vault."${table}" WHERE id = $1`, [id]),
+  }
+}
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined }
+
+/** Runs every queued job of `kind` to its end on node A, as A's own runner would. */
+async function runJobs(kind: string, handler: JobHandler) {
+  const runner = createJobRunner({ db: h.db, store: createJobsStore(), clock: h.clock, handlers: { [kind]: handler }, owner: `test-${kind}`, logger: quiet })
+  for (let i = 0; i < 100 && (await runner.runOnce()); i++);
+}
+
+describe(`field keys cached across requests, on ${STORE}`, () => {
+  const allNodes = () => [h.built, ...readers()]
+  const currentDataKey = async (spaceId: string) => (await h.built.services.keys.dataKey(h.db, spaceId)).version
+
+  it('answer from the cache: a data key retired behind the change feed still opens values until the keys topic moves', async () => {
+    const v = await encryptedVault()
+    const old = await currentDataKey(v.spaceId)
+    await h.built.services.keys.rotateDataKey(v.spaceId)
+    // Every node has heard of the rotation (C only by its poll) before its cache is warmed.
+    if (STORE === 'postgres') for (const app of allNodes()) for (let i = 0; i < 2; i++) await app.changes.pollNow()
+    for (const app of allNodes()) expect((await v.read(app)).body.note).toBe('n1')
+    // What no Gatehouse write does: erase the key r1 is under without touching the keys topic.
+    await h.db.query('UPDATE space_data_keys SET retired_at = now(), wrapped = NULL WHERE space_id = $1 AND version = $2', [v.spaceId, old])
+    for (const app of allNodes()) expect((await v.read(app)).body.note).toBe('n1')
+    await h.db.transaction((tx) => h.built.changes.touch(tx, keysTopic(v.spaceId)))
+    h.built.changes.announce(keysTopic(v.spaceId))
+    for (const app of allNodes()) {
+      const refused = await eventually(() => v.read(app), (answer) => answer.status !== 200)
+      expect(refused.body.error.code).toBe('integrity_failed')
+    }
+    await v.forget('r1')
+  })
+
+  it('a data key rotated on A: B writes under the new one within the bound; retired by the job, it opens nothing on any node', async () => {
+    const v = await encryptedVault()
+    for (const app of allNodes()) expect((await v.read(app)).body.note).toBe('n1')
+    const old = await v.noteVersion('r1')
+    const oldCiphertext = await v.note('r1')
+    const rotated = await h.request('POST', '/v1/spaces/default/vault/keys/data/rotate', admin())
+    expect(rotated.status, rotated.text).toBe(202)
+    expect(rotated.body.version).toBe(old + 1)
+    let n = 0
+    for (const app of allNodes()) {
+      await eventually(async () => {
+        const id = `w${(n += 1)}`
+        expect((await v.write(app, id, 'Bea')).status).toBe(201)
+        return v.noteVersion(id)
+      }, (version) => version === old + 1)
+    }
+    await runJobs(REENCRYPT_JOB, createReencryptJob({ db: h.db, keys: h.built.services.keys, models: createModelsStore(), records: createRecordsStore() }))
+    expect(await v.noteVersion('r1')).toBe(old + 1)
+    for (const app of allNodes()) expect((await v.read(app)).body.note).toBe('n1')
+    // A copy of r1 from before the rotation (a restored backup) is under the retired key: refused everywhere.
+    await v.setNote('r1', oldCiphertext)
+    for (const app of allNodes()) {
+      const refused = await eventually(() => v.read(app), (answer) => answer.status !== 200)
+      expect(refused.body.error.code).toBe('integrity_failed')
+    }
+    await v.forget('r1')
+  })
+
+  it('an index key rotated on A and re-indexed: B finds by the new index and writes under it within the bound', async () => {
+    const v = await encryptedVault()
+    for (const app of allNodes()) expect((await v.findByName(app, 'Ada')).body.meta.total).toBe(1)
+    const rotated = await h.request('POST', `/v1/spaces/default/vault/models/${v.model}/fields/name/index-key/rotate`, admin())
+    expect(rotated.status, rotated.text).toBe(202)
+    await runJobs(REINDEX_JOB, createReindexJob({ db: h.db, keys: h.built.services.keys, models: createModelsStore(), records: createRecordsStore() }))
+    expect((await h.built.services.keys.indexKey(h.db, v.spaceId, v.model, 'name')).previous).toBeNull()
+    // A node still holding only the old index key would look r1 up under a hash no row has any more.
+    for (const app of allNodes()) await eventually(() => v.findByName(app, 'Ada'), (answer) => answer.status === 200 && answer.body.meta.total === 1)
+    let n = 0
+    for (const app of readers()) {
+      const name = `Cy${(n += 1)}`
+      expect((await v.write(app, `i${n}`, name)).status).toBe(201)
+      expect((await v.findByName(h.built, name)).body.meta.total).toBe(1)
     }
   })
 })

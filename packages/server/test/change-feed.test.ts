@@ -82,6 +82,36 @@ describe('the change feed', () => {
     expect(b.generation(topic)).toBe(1)
   })
 
+  it('announceOnCommit: the commit delivers it to every node, the writer included, and only then; a rollback never', async () => {
+    const a = await feedOn(testDb.db, { pollIntervalMs: 60_000 })
+    const b = await feedOn(dbB, { pollIntervalMs: 60_000 })
+    const committed = uniqueTopic('on-commit')
+    const onA = nextChange(a, committed)
+    const onB = nextChange(b, committed)
+    await testDb.db.transaction(async (tx) => {
+      await a.announceOnCommit(tx, committed)
+      // Inside the transaction nobody has heard of it yet.
+      expect(a.generation(committed)).toBe(0)
+    })
+    await expect(onA).resolves.toBe(committed)
+    await expect(onB).resolves.toBe(committed)
+    const { rows } = await testDb.db.query<{ version: number }>('SELECT version FROM change_versions WHERE topic = $1', [committed])
+    expect(rows[0]?.version).toBe(1)
+
+    const rolledBack = uniqueTopic('rolled-back')
+    let heard = 0
+    for (const feed of [a, b]) feed.subscribe(rolledBack, () => heard++)
+    await expect(
+      testDb.db.transaction(async (tx) => {
+        await a.announceOnCommit(tx, rolledBack)
+        throw new Error('abort')
+      }),
+    ).rejects.toThrow('abort')
+    await testDb.db.query('SELECT 1')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(heard).toBe(0)
+  })
+
   it('does not wake its own node twice for its own announcement', async () => {
     const a = await feedOn(testDb.db)
     const topic = uniqueTopic('self')

@@ -27,6 +27,27 @@ describe('data keys', () => {
     expect(Buffer.from(rows[0]!.wrapped).includes(first.key)).toBe(false)
   })
 
+  it('first uses racing on a new space agree on version 1 (another node made it between the two reads)', async () => {
+    await h.createSpace('first-use')
+    const store = createKeysStore()
+    let raced = false
+    const racing: typeof store = {
+      ...store,
+      async liveKeys(q, scope) {
+        const rows = await store.liveKeys(q, scope)
+        if (!raced) {
+          raced = true
+          await otherNode().dataKey(h.db, 'first-use')
+        }
+        return rows
+      },
+    }
+    const key = await createKeyService({ db: h.db, kms: h.kms, clock: h.clock, store: racing }).dataKey(h.db, 'first-use')
+    expect(raced).toBe(true)
+    expect(key.version).toBe(1)
+    expect(key.key.equals((await otherNode().dataKey(h.db, 'first-use')).key)).toBe(true)
+  })
+
   it('a rotation on one node is seen by another at once; old versions stay readable until retired, then are erased', async () => {
     await h.createSpace('rotating')
     const a = h.built.services.keys

@@ -116,11 +116,14 @@ describe(`master key rotation at start on ${STORE}`, () => {
     expect(events.json().events).toEqual([expect.objectContaining({ event: 'keys/master_rotated', meta: { from: masterKeyId(oldKey), to: masterKeyId(newKey), keys: 3, secrets: 1 } })])
     await rotating.close()
 
-    const { wrapped, secrets, masters } = await inspect(env, async (query) => ({
+    const { wrapped, secrets, masters, keysTopic } = await inspect(env, async (query) => ({
       wrapped: (await query('SELECT kek_id, wrapped FROM space_data_keys UNION ALL SELECT kek_id, wrapped FROM vault_index_keys')) as Array<{ kek_id: string; wrapped: Uint8Array }>,
       secrets: (await query('SELECT secret FROM webhook_endpoints')) as Array<{ secret: string }>,
       masters: await query('SELECT key_id, retired_at IS NOT NULL AS retired FROM master_keys ORDER BY retired_at IS NULL'),
+      keysTopic: await query("SELECT version FROM change_versions WHERE topic = 'keys:default'"),
     }))
+    // The data key rotation moved the space's keys topic once, the rewrap once more: every node's field-key cache dropped.
+    expect(keysTopic).toEqual([{ version: 2 }])
     expect(masters).toEqual([{ key_id: masterKeyId(oldKey), retired: true }, { key_id: masterKeyId(newKey), retired: false }])
     expect(wrapped).toHaveLength(3)
     const oldKms = createLocalKms(oldKey)

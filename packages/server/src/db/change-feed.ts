@@ -89,19 +89,35 @@ export function createChangeFeed(options: ChangeFeedOptions) {
     timer.unref()
   }
 
+  const touch = async (tx: Queryable, ...topics: string[]): Promise<void> => {
+    for (const topic of [...new Set(topics)].sort()) {
+      await tx.query(
+        `INSERT INTO change_versions (topic, version, changed_at) VALUES ($1, 1, now())
+         ON CONFLICT (topic) DO UPDATE SET version = change_versions.version + 1, changed_at = now()`,
+        [topic],
+      )
+    }
+  }
+
   return {
     nodeId,
     pollIntervalMs,
 
     /** Inside the change's transaction: the topic's version moves with the change, or not at all. */
-    async touch(tx: Queryable, ...topics: string[]): Promise<void> {
-      for (const topic of [...new Set(topics)].sort()) {
-        await tx.query(
-          `INSERT INTO change_versions (topic, version, changed_at) VALUES ($1, 1, now())
-           ON CONFLICT (topic) DO UPDATE SET version = change_versions.version + 1, changed_at = now()`,
-          [topic],
-        )
-      }
+    touch,
+
+    /**
+     * Inside the change's transaction, for a writer that does not see its own commit (a background
+     * job's batch, committed by the job runner): touches the topics and queues a NOTIFY that the
+     * commit itself delivers, to every node, this one included (through its own listener), and
+     * never if the transaction rolls back. Unlike `announce`, a full notification queue would fail
+     * the commit: keep it to rare writes (key rotations and retirements). Nodes that miss it see the
+     * touched version at their next poll, as for any change.
+     */
+    async announceOnCommit(tx: Queryable, ...topics: string[]): Promise<void> {
+      await touch(tx, ...topics)
+      // '*' is no node's id, so the listener of the node that wrote takes it too.
+      for (const topic of new Set(topics)) await tx.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, `* ${topic}`])
     },
 
     /** After the commit: this node's subscribers now, the others through NOTIFY (best effort). */

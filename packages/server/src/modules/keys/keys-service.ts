@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import type { ChangeFeed } from '../../db/change-feed.js'
 import type { Db, Queryable } from '../../db/db.js'
 import { runInTransaction } from '../../db/db.js'
 import { AppError, conflict } from '../../http/errors.js'
 import type { AuditService } from '../audit/audit-service.js'
 import type { KeyScope, KeysStore } from './keys-store.js'
-import type { IndexKeys, Kms, SecretHolder, VersionedKey, WrappedKeyRow } from './keys-types.js'
+import { keysTopic, type IndexKeys, type Kms, type SecretHolder, type VersionedKey, type WrappedKeyRow } from './keys-types.js'
 
 /** A sealed secret: `ghenc:v1:<master key id>:<base64 of the wrapped bytes>`. Anything else is a plain secret from before sealing. */
 export const SEALED_SECRET_PREFIX = 'ghenc:'
@@ -26,6 +27,11 @@ export interface KeyServiceDeps {
   /** Records `keys/master_rotated` in every space's log (optional: tools may run without it). */
   audit?: Pick<AuditService, 'append'>
   spaceIds?: (q: Queryable) => Promise<string[]>
+  /**
+   * Every write that changes a space's keys moves its keys topic, so the nodes' field-key caches
+   * drop them (optional: tools and tests that cache nothing may run without it).
+   */
+  changes?: Pick<ChangeFeed, 'touch' | 'announce' | 'announceOnCommit'>
 }
 
 /** The wrap context of a versioned key: which key it is, so a wrapped key cannot stand in for another. */
@@ -39,7 +45,8 @@ const secretContext = (context: string) => JSON.stringify(['secret', context])
  * The key hierarchy's one service: data keys, index keys and sealed secrets, all under the master
  * key. Unwrapped keys are cached in this process by what was unwrapped (context and wrapped bytes):
  * a version's key never changes, so the cache cannot go stale; which version is current is read
- * from the database on every call, so a rotation made by another node is seen at once.
+ * from the database on every call, so a rotation made by another node is seen at once. (The data
+ * path asks the field-key cache instead, which these writes invalidate through the keys topic.)
  */
 export function createKeyService(deps: KeyServiceDeps) {
   const { db, clock, store } = deps
@@ -78,28 +85,53 @@ export function createKeyService(deps: KeyServiceDeps) {
   async function liveKeys(q: Queryable, scope: KeyScope): Promise<WrappedKeyRow[]> {
     const rows = await store.liveKeys(q, scope)
     if (rows.length > 0) return rows
-    if ((await store.allKeys(q, scope)).length > 0) throw new AppError('integrity_failed', 'every key version of this scope is retired')
+    const all = await store.allKeys(q, scope)
+    if (all.length > 0) {
+      // Another call's first use made version 1 between the two reads (concurrent first writes to a new space).
+      const live = all.filter((row) => row.retiredAt === null)
+      if (live.length > 0) return live
+      throw new AppError('integrity_failed', 'every key version of this scope is retired')
+    }
     await addVersion(q, scope, 1)
     return store.liveKeys(q, scope)
   }
 
+  /**
+   * Runs a write that changes a scope's keys with its keys topic moved: in our own transaction,
+   * touched inside and announced after the commit; in the caller's `q` (whose commit we do not see:
+   * a request's transaction, a job's batch), touched with a NOTIFY that the commit itself delivers.
+   */
+  async function changingKeys<T>(scope: KeyScope, q: Queryable | undefined, work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const topic = keysTopic(scope.spaceId)
+    if (q) {
+      const result = await work(q)
+      await deps.changes?.announceOnCommit(q, topic)
+      return result
+    }
+    const result = await db.transaction(async (tx) => {
+      const done = await work(tx)
+      await deps.changes?.touch(tx, topic)
+      return done
+    })
+    deps.changes?.announce(topic)
+    return result
+  }
+
   async function rotate(scope: KeyScope, q?: Queryable): Promise<number> {
-    const work = async (tx: Queryable) => {
+    return changingKeys(scope, q, async (tx) => {
       const all = await store.allKeys(tx, scope)
       const next = (all[0]?.version ?? 0) + 1
       if (!(await addVersion(tx, scope, next))) throw conflict('another rotation of this key is in progress; try again')
       return next
-    }
-    return q ? work(q) : db.transaction(work)
+    })
   }
 
   async function retire(scope: KeyScope, version: number, q?: Queryable): Promise<void> {
-    const work = async (tx: Queryable) => {
+    return changingKeys(scope, q, async (tx) => {
       const live = await store.liveKeys(tx, scope)
       if (live[0]?.version === version) throw conflict(`key version ${version} is the current one; rotate before retiring it`)
       await store.retireKey(tx, scope, version, clock())
-    }
-    return q ? work(q) : db.transaction(work)
+    })
   }
 
   function sealWith(kms: Kms, plain: string, context: string): Promise<string> {
@@ -198,17 +230,22 @@ export function createKeyService(deps: KeyServiceDeps) {
         if (done < REWRAP_BATCH) break
       }
       const secrets = await resealSecrets(newKms, on)
-      await inTx(async (tx) => {
+      const rewrapped = await inTx(async (tx) => {
         if ((await store.countNotUnder(tx, newKms.keyId)) > 0) throw conflict('keys were added under the old master key during the rotation; run it again')
         const from = await store.currentMasterKeyId(tx)
         if (from !== newKms.keyId) {
           await store.retireCurrentMasterKey(tx, clock())
           if (!(await store.addCurrentMasterKey(tx, newKms.keyId))) throw conflict(`master key ${newKms.keyId} was retired by an earlier rotation; a retired key is never used again`)
         }
-        for (const spaceId of (await deps.spaceIds?.(tx)) ?? []) {
+        const spaceIds = (await deps.spaceIds?.(tx)) ?? []
+        for (const spaceId of spaceIds) {
           await deps.audit?.append(tx, spaceId, { event: 'keys/master_rotated', actor: { kind: 'system', id: 'gatehouse' }, meta: { from, to: newKms.keyId, keys, secrets } })
         }
+        // The keys' values are unchanged, but every node drops what it unwrapped under the old master key.
+        await deps.changes?.touch(tx, ...spaceIds.map(keysTopic))
+        return spaceIds
       })
+      deps.changes?.announce(...rewrapped.map(keysTopic))
       active = newKms
       for (const id of [...keyring.keys()]) if (id !== newKms.keyId) keyring.delete(id)
       unwrapped.clear()

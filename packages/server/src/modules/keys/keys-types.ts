@@ -55,3 +55,22 @@ export interface SecretHolder {
    */
   resealAll(q: Queryable, reseal: (stored: string, context: string) => Promise<string>): Promise<number>
 }
+
+/**
+ * The change-feed topic of a space's keys (data keys and every field's index keys): every write that
+ * adds, retires or rewraps one touches it in its transaction, so each node's field-key cache drops
+ * the space's keys (docs/nodes.md).
+ */
+export const keysTopic = (spaceId: string): string => `keys:${spaceId}`
+
+/** A space's current data key (encrypts) and every live version by number (decrypts; undefined: unknown or retired). */
+export interface DataKeys {
+  current: VersionedKey
+  versions: (version: number) => Buffer | undefined
+}
+
+/** What the vault's data path asks of the keys, with no transaction: answered from the field-key cache. */
+export interface FieldKeys {
+  dataKeys(spaceId: string): Promise<DataKeys>
+  indexKeys(spaceId: string, model: string, field: string): Promise<IndexKeys>
+}

@@ -80,7 +80,7 @@ export function createVaultModule(
   const recordsStore = createRecordsStore()
   deps.jobs.runner.register(REENCRYPT_JOB, createReencryptJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
   deps.jobs.runner.register(REINDEX_JOB, createReindexJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
-  const vaultKeys = createVaultKeysService({ db, keys: deps.keyRotation, jobs: deps.jobs.service, audit, models: modelsStore, records: recordsStore })
+  const vaultKeys = createVaultKeysService({ db, keys: deps.keyRotation, jobs: deps.jobs.service, audit, models: modelsStore, records: recordsStore, changes })
   const records = createRecordsService({ db, store: recordsStore, contexts, tables: createTableResolver({ db, keys: deps.fieldKeys }), acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
   const consoleVault = createConsoleVaultService({ db, store: createConsoleVaultStore(), clients: clientsStore, policies: policiesStore, models: modelsStore, records, audit })
   return {

@@ -1,8 +1,10 @@
+import type { ChangeFeed } from '../../../db/change-feed.js'
 import type { Db } from '../../../db/db.js'
 import { AppError, notFound } from '../../../http/errors.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
 import type { Job, JobsService } from '../../jobs/index.js'
+import { keysTopic } from '../../keys/keys-types.js'
 import type { KeyService } from '../../keys/keys-service.js'
 import type { ModelsStore } from '../models/models-store.js'
 import type { RecordsStore } from '../records/records-store.js'
@@ -17,9 +19,12 @@ export function createVaultKeysService(deps: {
   audit: Pick<AuditService, 'append'>
   models: Pick<ModelsStore, 'get' | 'list'>
   records: Pick<RecordsStore, 'count'>
+  changes: Pick<ChangeFeed, 'announce'>
 }) {
   const reencryptSize = countReencryptJob(deps)
   const reindexSize = countReindexJob(deps)
+  // The key service moves the keys topic inside the transaction (its NOTIFY leaves with the commit); this
+  // node's own field-key cache is also told at once after the commit, not when its listener hears back.
   return {
     /**
      * A new data key version for the space, and the job that re-encrypts every record under it: new
@@ -34,6 +39,7 @@ export function createVaultKeysService(deps: {
         await deps.audit.append(tx, by.spaceId, { event: 'vault/data_key_rotate', actor: by.actor, resources: [{ kind: 'vault_job', id: job.id }], meta: { version, jobId: job.id } })
         return { version, job }
       })
+      deps.changes.announce(keysTopic(by.spaceId))
       deps.jobs.queued()
       return rotated
     },
@@ -52,6 +58,7 @@ export function createVaultKeysService(deps: {
         await deps.audit.append(tx, by.spaceId, { event: 'vault/index_key_rotate', actor: by.actor, resources: [{ kind: 'vault_model', id: modelName }, { kind: 'vault_job', id: job.id }], meta: { field, version, jobId: job.id } })
         return { version, job }
       })
+      deps.changes.announce(keysTopic(by.spaceId))
       deps.jobs.queued()
       return rotated
     },

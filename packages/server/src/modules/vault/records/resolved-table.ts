@@ -173,11 +173,11 @@ export function createTableResolver(deps: { db: Db; keys?: FieldKeys }) {
       const encrypted = Object.entries(model.fields).filter(([, field]) => field.encrypted)
       if (encrypted.length === 0) return resolveTable(deps.db, model, spaceId)
       if (!deps.keys) throw new AppError('unavailable', `model '${model.name}' has encrypted fields and this server holds no field keys: configure its master key`)
-      const data = await deps.keys.dataKey(deps.db, spaceId)
-      const dataVersions = await deps.keys.dataKeyVersions(deps.db, spaceId)
+      // From the field-key cache: no statement at all once a space's keys are warm on this node.
+      const data = await deps.keys.dataKeys(spaceId)
       const index = new Map<string, IndexKeys>()
-      for (const [name, field] of encrypted) if (field.searchable === 'equality') index.set(name, await deps.keys.indexKey(deps.db, spaceId, model.name, name))
-      return resolveTable(deps.db, model, spaceId, { data, dataVersions, index })
+      for (const [name, field] of encrypted) if (field.searchable === 'equality') index.set(name, await deps.keys.indexKeys(spaceId, model.name, name))
+      return resolveTable(deps.db, model, spaceId, { data: data.current, dataVersions: data.versions, index })
     },
   }
 }
