@@ -261,6 +261,8 @@ export async function buildApp(deps: AppDeps) {
       policies: approvals.policies,
       vault: vault.services,
       keys: keys.service,
+      /** The vault's field keys, from this node's cache (what the data path reads). */
+      fieldKeys: keys.fieldKeys,
       jobs: jobs.service,
     },
     /** Runs background jobs: started by server.ts after migrations; tests drive their own runners. */

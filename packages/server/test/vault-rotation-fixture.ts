@@ -55,7 +55,7 @@ export async function peopleTable(h: Harness): Promise<{ spaceId: string; table:
   const { rows } = await h.db.query<{ space_id: string; table_name: string }>("SELECT space_id, table_name FROM vault_models WHERE name = 'people'")
   const spaceId = rows[0]!.space_id
   const model = await createModelsStore().get(h.db, spaceId, 'people')
-  return { spaceId, tableName: rows[0]!.table_name, table: await createTableResolver({ db: h.db, keys: h.built.services.keys }).resolve(spaceId, model!) }
+  return { spaceId, tableName: rows[0]!.table_name, table: await createTableResolver({ db: h.db, keys: h.built.services.fieldKeys }).resolve(spaceId, model!) }
 }
 
 /**
