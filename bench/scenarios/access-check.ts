@@ -1,21 +1,13 @@
-import type { AddressInfo } from 'node:net'
-import Fastify from 'fastify'
 import { sha256Hex } from '../../packages/server/src/lib/secrets.js'
 import { createApprovalsStore } from '../../packages/server/src/modules/approvals/approvals-store.js'
 import { createAuthStore } from '../../packages/server/src/modules/auth/auth-store.js'
-import { GatehouseAPI } from '../../packages/sdk/src/index.js'
-import { customerId, customers, formatNumber, round } from '../lib/data.js'
+import { prepareAccessCheck, startAccessFloor } from '../lib/access-fixture.js'
+import { formatNumber, round } from '../lib/data.js'
 import { captureSql, cpuBetween, explainAnalyze, postgresBackendCpu } from '../lib/evidence.js'
 import { fire, type LoadOptions, type LoadResult } from '../lib/load.js'
 import type { Scenario } from '../lib/types.js'
 
 type Arm = 'gatehouse' | 'baseline'
-
-/** What both servers receive: the reference's request, one petitioner and one customer. */
-interface CheckBody {
-  petitioners: Array<{ kind: 'user'; id: string; email: string }>
-  resources: Array<{ kind: string; id: string }>
-}
 
 const GOAL = 1.25
 
@@ -33,52 +25,13 @@ export const accessCheck: Scenario = {
     const { sizes } = ctx
     const stack = await ctx.stack({ trace: true })
     const { db, space } = stack
-    const portalToken = await stack.serviceToken('bench-portal', 'admin', ['access:request', 'resources:write'])
-    const client = new GatehouseAPI({ baseUrl: stack.baseUrl, space, token: portalToken, maxRetries: 0 })
-
-    const resourceCount = Math.max(10, Math.min(sizes.accessFillerGrants, 1000))
-    await client.resource.bulkUpdate({ resources: customers(resourceCount) })
-    // Other people's grants, so the lookup runs against an index with rows in it, as in production.
-    await db.query(
-      `INSERT INTO petitions (space_id, id, request_key, state, petitioners, resources, reason, rule, created_by)
-       VALUES ($1, 'pet_bench_filler', 'bench-filler', 'granted', '[]', '[]', 'bench filler', '{}', '{}')`,
-      [space],
-    )
-    await db.query(
-      `INSERT INTO grants (space_id, id, petition_id, petitioner_id, petitioner_email, petitioner_user_id, resource_kind, resource_id, starts_at, expires_at)
-       SELECT $1, 'grt_bench_' || g, 'pet_bench_filler', 'usr_filler_' || (g % 500), 'filler-' || (g % 500) || '@example.com', 'usr_filler_' || (g % 500),
-         'customer', 'c_' || lpad((g % $3)::text, 7, '0'), now() - interval '1 hour', now() + interval '1 day'
-       FROM generate_series(1, $2::int) AS g`,
-      [space, sizes.accessFillerGrants, resourceCount],
-    )
-    await db.query('ANALYZE grants')
-
-    // The measured pair gets its grant the way a customer's would: approval() under an auto_approve policy.
-    await stack.api('POST', `/v1/spaces/${space}/policies`, {
-      body: { name: 'bench auto-approve', priority: 10, match: { resourceKinds: ['customer'] }, decision: { type: 'auto_approve', durationSeconds: 86_400 } },
-    })
-    const body: CheckBody = {
-      petitioners: [{ kind: 'user', id: 'usr_bench_agent', email: 'agent@example.com' }],
-      resources: [{ kind: 'customer', id: customerId(1) }],
-    }
-    const first = await client.approvals.request(body)
-    if (first.status !== 'granted') throw new Error(`the auto_approve policy did not grant the pair: ${first.status}`)
-    const fast = await client.approvals.request(body)
-    if (fast.status !== 'granted' || fast.petition !== null) throw new Error('approval() did not take the active-grant path')
-
+    const { portalToken, body, client, resourceCount } = await prepareAccessCheck(stack, sizes.accessFillerGrants)
     const approvals = createApprovalsStore()
-    const bare = Fastify({ logger: false })
-    bare.post('/approvals', async (request) => {
-      const input = request.body as CheckBody
-      const pairs = input.petitioners.flatMap((petitioner) => input.resources.map((resource) => ({ userId: null, email: petitioner.email.toLowerCase(), resource })))
-      const grants = await approvals.activeGrants(db, space, pairs, new Date())
-      return { status: grants.length >= pairs.length ? 'granted' : 'waiting', grants }
-    })
-    await bare.listen({ host: '127.0.0.1', port: 0 })
+    const floor = await startAccessFloor(stack)
     try {
       const payload = JSON.stringify(body)
       const target = (arm: Arm, seconds: number): LoadOptions => ({
-        url: arm === 'gatehouse' ? `${stack.baseUrl}/v1/spaces/${space}/approvals` : `http://127.0.0.1:${(bare.server.address() as AddressInfo).port}/approvals`,
+        url: arm === 'gatehouse' ? `${stack.baseUrl}/v1/spaces/${space}/approvals` : floor.url,
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(arm === 'gatehouse' ? { authorization: `Bearer ${portalToken}` } : {}) },
         body: payload,
@@ -190,7 +143,7 @@ export const accessCheck: Scenario = {
         },
       }
     } finally {
-      await bare.close()
+      await floor.close()
     }
   },
 }
