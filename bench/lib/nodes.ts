@@ -10,6 +10,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export interface RssSample {
   at: number
   rss: number
+  /** V8's heapUsed at the same instant (bytes). */
+  heapUsed: number
 }
 
 /** A Gatehouse server process on the shared store. */
@@ -41,7 +43,7 @@ async function startNode(config: NodeChildConfig): Promise<NodeProcess> {
   const rss: RssSample[] = []
   let failure: string | null = null
   child.on('message', (message: NodeChildMessage) => {
-    if (message.type === 'rss') rss.push({ at: message.at, rss: message.rss })
+    if (message.type === 'rss') rss.push({ at: message.at, rss: message.rss, heapUsed: message.heapUsed })
     if (message.type === 'failed') failure = message.message
   })
   const port = await new Promise<number>((resolve, reject) => {
