@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/access-cpu.ts [--store pglite|postgres|both] [--seconds S] [--rounds R] [--connections C] [--cpu-prof]`
+ * `npx tsx bench/access-cpu.ts [--store pglite|postgres|both] [--seconds S] [--rounds R] [--connections C] [--rate N] [--cpu-prof]`
  *
  * CPU time per request of scenario 1's two arms — Gatehouse's granted approval() and the floor's bare
  * route — in a process that holds only the two servers: the load comes from a child process, so this
@@ -7,6 +7,10 @@
  * /proc beside it. Unlike throughput, this barely moves with the machine's load (the servers do the
  * same work per request whoever else runs), so on a shared machine it is the figure to compare
  * before and after a change. Arms alternate (ABBA per round) after a warm-up of each.
+ *
+ * With `--rate`, both arms get the same fixed request rate: a server answering more requests per
+ * event-loop turn spends less CPU on each, so at full speed the faster arm is also the cheaper one
+ * per request for that reason alone; at one rate both are compared doing the same thing.
  */
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -30,9 +34,11 @@ const program = new Command()
   .option('--rounds <n>', 'ABBA rounds (each runs every arm twice)', Number, 2)
   .option('--connections <n>', 'keep-alive connections', Number, 16)
   .option('--filler-grants <n>', "other people's grants", Number, 10_000)
+  .option('--rate <n>', 'requests per second, the same for both arms (default: as fast as each answers)', Number)
   .option('--cpu-prof', 'write a CPU profile of each arm (bench/results/prof/)', false)
+  .option('--trace', "count Gatehouse's statements per request under the load (the statement tracer, on during its runs)", false)
   .parse()
-const flags = program.opts<{ store: 'pglite' | 'postgres' | 'both'; seconds: number; rounds: number; connections: number; fillerGrants: number; cpuProf: boolean }>()
+const flags = program.opts<{ store: 'pglite' | 'postgres' | 'both'; seconds: number; rounds: number; connections: number; fillerGrants: number; cpuProf: boolean; rate?: number; trace: boolean }>()
 
 function fireFromChild(options: LoadOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
@@ -52,7 +58,7 @@ function fireFromChild(options: LoadOptions): Promise<LoadResult> {
 type Arm = 'gatehouse' | 'floor'
 
 async function measureStore(store: StoreKind, adminUrl: string | null) {
-  const stack = await startStack(store, { adminUrl })
+  const stack = await startStack(store, { adminUrl, trace: flags.trace })
   try {
     const fixture = await prepareAccessCheck(stack, flags.fillerGrants)
     const floor = await startAccessFloor(stack)
@@ -65,6 +71,7 @@ async function measureStore(store: StoreKind, adminUrl: string | null) {
         body: payload,
         connections: flags.connections,
         seconds,
+        ...(flags.rate !== undefined ? { overallRate: flags.rate } : {}),
       })
       const totals: Record<Arm, { requests: number; micros: number; backendMicros: number }> = {
         gatehouse: { requests: 0, micros: 0, backendMicros: 0 },
@@ -75,7 +82,17 @@ async function measureStore(store: StoreKind, adminUrl: string | null) {
         // The child's start-up happens before its first request: CPU of this process meanwhile is idle.
         const before = process.cpuUsage()
         const load = () => fireFromChild(target(arm, keep || profileName ? flags.seconds : 2))
-        const result = profileName ? await withCpuProfile('bench/results/prof', profileName, load, 100) : await load()
+        let result: LoadResult
+        if (profileName) result = await withCpuProfile('bench/results/prof', profileName, load, 100)
+        else if (stack.tracer && arm === 'gatehouse' && keep) {
+          let answered: LoadResult | null = null
+          const trace = await stack.tracer.record(1, async () => {
+            answered = await load()
+          })
+          result = answered!
+          const per = (count: number) => round(count / result.requests, 3)
+          process.stderr.write(`  statements per request under load: ${trace.statements.map((cost) => `${cost.statement.slice(0, 40)}… ×${per(cost.perUnit)}`).join(', ')}\n`)
+        } else result = await load()
         const used = process.cpuUsage(before)
         const backendsAfter = store === 'postgres' ? await postgresBackendCpu(stack.db) : null
         if (result.failures > 0) throw new Error(`${arm}: ${result.failures} failed requests`)
