@@ -50,6 +50,9 @@ export interface SoakReport {
   curve: number[]
   /** MiB of heapUsed, one a second, at the same instants as `curve`. */
   heapCurve: number[]
+  /** MiB of V8's committed heap and of `external` (Buffers and the like), same instants: where RSS beyond the used heap sits. */
+  heapTotalCurve: number[]
+  externalCurve: number[]
   met: { rss: boolean; errors: boolean }
 }
 
@@ -141,6 +144,8 @@ export async function runSoak(options: SoakOptions & { command?: string }): Prom
         heap: inMiB(heap),
         curve: during.map((sample) => round(sample.rss / MiB, 1)),
         heapCurve: during.map((sample) => round(sample.heapUsed / MiB, 1)),
+        heapTotalCurve: during.map((sample) => round(sample.heapTotal / MiB, 1)),
+        externalCurve: during.map((sample) => round(sample.external / MiB, 1)),
         met: { rss: Math.abs(growth.growth) <= RSS_GOAL, errors: errors.access + errors.find === 0 },
       }
       mkdirSync(options.outDir, { recursive: true })
