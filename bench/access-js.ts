@@ -11,6 +11,8 @@
 import { generateKeyPairSync } from 'node:crypto'
 import Fastify from 'fastify'
 import { Command } from 'commander'
+import pino from 'pino'
+import { createLogger } from '../packages/server/src/logger.js'
 import { buildApp } from '../packages/server/src/app.js'
 import type { Db } from '../packages/server/src/db/db.js'
 import { migrate } from '../packages/server/src/db/migrate.js'
@@ -22,8 +24,10 @@ import { openFreshStore, storeKms } from './lib/stores.js'
 import type { CheckBody } from './lib/access-fixture.js'
 import { customerId, customers } from './lib/data.js'
 
-const program = new Command().option('--requests <n>', 'requests per measured run', Number, 20_000).option('--rounds <n>', 'ABBA rounds', Number, 3).option('--cpu-prof', 'also a CPU profile of each arm (bench/results/prof/)', false).parse()
-const flags = program.opts<{ requests: number; rounds: number; cpuProf: boolean }>()
+const program = new Command().option('--requests <n>', 'requests per measured run', Number, 20_000).option('--rounds <n>', 'ABBA rounds', Number, 3).option('--cpu-prof', 'also a CPU profile of each arm (bench/results/prof/)', false)
+  .option('--log-level <level>', "Gatehouse's logger as main.ts makes it (LOG_LEVEL), writing to /dev/null; default none, as the bench's servers")
+  .parse()
+const flags = program.opts<{ requests: number; rounds: number; cpuProf: boolean; logLevel?: string }>()
 
 /** Replays the last answer to a statement it has seen (same text, same parameters but instants) while `replaying`. */
 function replayingDb(inner: Db): { db: Db; replay(on: boolean): void } {
@@ -55,6 +59,7 @@ const built = await buildApp({
   signer: createCheckpointSigner(generateKeyPairSync('ed25519').privateKey),
   kms: storeKms(store.location),
   signInRateLimit: { max: 1000, timeWindowMs: 60_000 },
+  ...(flags.logLevel ? { logger: createLogger(flags.logLevel, pino.destination({ dest: '/dev/null', sync: true })) } : {}),
 })
 const { result } = await migrate(store.db, (conn) => built.services.spaces.bootstrapIfEmpty(conn))
 if (!result) throw new Error('no bootstrap')
