@@ -113,6 +113,25 @@ export const topWaits = (profile: WaitProfile, count = 4): string =>
     .map(([key, share]) => `${key} ${Math.round(share * 100)}%`)
     .join(', ')
 
+/** utime + stime of a /proc stat line, in µs (the fields after the command name, which may hold spaces). */
+const statCpuMicros = (stat: string): number => {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6 // USER_HZ on Linux
+}
+
+/**
+ * CPU time (µs) of this process's main thread — where both servers of a scenario run, and PGlite
+ * with them — without the load generator's worker thread, which process.cpuUsage() counts too. Null
+ * off Linux. Its resolution is 10 ms: read it over runs of thousands of requests.
+ */
+export async function mainThreadCpu(): Promise<number | null> {
+  try {
+    return statCpuMicros(await readFile(`/proc/self/task/${process.pid}/stat`, 'utf8'))
+  } catch {
+    return null
+  }
+}
+
 /**
  * CPU time (µs) each PostgreSQL backend of this database has used so far, read from /proc: the
  * server's work that the bench process's own CPU figure cannot see. Null where /proc is not there
@@ -120,14 +139,11 @@ export const topWaits = (profile: WaitProfile, count = 4): string =>
  */
 export async function postgresBackendCpu(db: Db): Promise<Map<number, number> | null> {
   const { rows } = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')
-  const ticksPerSecond = 100 // USER_HZ on Linux
   const usage = new Map<number, number>()
   for (const { pid } of rows) {
     try {
       // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      usage.set(pid, ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1e6)
+      usage.set(pid, statCpuMicros(await readFile(`/proc/${pid}/stat`, 'utf8')))
     } catch {
       if (process.platform !== 'linux') return null
     }

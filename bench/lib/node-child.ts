@@ -25,7 +25,7 @@ export interface NodeChildConfig {
 
 export type NodeParentMessage = { type: 'exit' }
 
-export type NodeChildMessage = { type: 'listening'; port: number } | { type: 'rss'; rss: number; at: number } | { type: 'failed'; message: string }
+export type NodeChildMessage = { type: 'listening'; port: number } | { type: 'rss'; rss: number; heapUsed: number; heapTotal: number; external: number; at: number } | { type: 'failed'; message: string }
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '') as NodeChildConfig
@@ -46,7 +46,12 @@ async function main(): Promise<void> {
   await built.changes.start()
   await built.app.listen({ host: '127.0.0.1', port: 0 })
 
-  const sampler = setInterval(() => send({ type: 'rss', rss: process.memoryUsage.rss(), at: Date.now() }), 1000)
+  // The V8 heap beside the RSS: a leak of JavaScript objects lifts the heap's floor, while the allocator
+  // or PGlite's WebAssembly memory can move the RSS alone.
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage()
+    send({ type: 'rss', rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, at: Date.now() })
+  }, 1000)
   process.on('message', (message: NodeParentMessage) => {
     if (message.type !== 'exit') return
     clearInterval(sampler)

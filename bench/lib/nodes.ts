@@ -10,6 +10,11 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export interface RssSample {
   at: number
   rss: number
+  /** V8's heapUsed at the same instant (bytes). */
+  heapUsed: number
+  /** V8's heap as committed (used or not), and memory outside it held by JS objects (Buffers): bytes. */
+  heapTotal: number
+  external: number
 }
 
 /** A Gatehouse server process on the shared store. */
@@ -41,7 +46,7 @@ async function startNode(config: NodeChildConfig): Promise<NodeProcess> {
   const rss: RssSample[] = []
   let failure: string | null = null
   child.on('message', (message: NodeChildMessage) => {
-    if (message.type === 'rss') rss.push({ at: message.at, rss: message.rss })
+    if (message.type === 'rss') rss.push({ at: message.at, rss: message.rss, heapUsed: message.heapUsed, heapTotal: message.heapTotal, external: message.external })
     if (message.type === 'failed') failure = message.message
   })
   const port = await new Promise<number>((resolve, reject) => {

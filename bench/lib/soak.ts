@@ -39,11 +39,20 @@ export interface SoakReport {
   rates: typeof SOAK_RATES
   requests: { access: number; find: number }
   errors: { access: number; find: number }
-  /** MiB. */
   /** MiB: the lowest sample of the first and of the last third after the warm-up; growth between them (judged), and between their highest. */
   rss: { afterWarmup: number; end: number; peakAfterWarmup: number; growth: number; topGrowth: number }
+  /**
+   * MiB: V8's heapUsed read the same way (lowest of the first and last thirds). A leak of JavaScript
+   * objects lifts it; RSS moving while it stays flat is the allocator or PGlite's WebAssembly memory.
+   */
+  heap: { afterWarmup: number; end: number; peakAfterWarmup: number; growth: number; topGrowth: number }
   /** MiB, one a second. */
   curve: number[]
+  /** MiB of heapUsed, one a second, at the same instants as `curve`. */
+  heapCurve: number[]
+  /** MiB of V8's committed heap and of `external` (Buffers and the like), same instants: where RSS beyond the used heap sits. */
+  heapTotalCurve: number[]
+  externalCurve: number[]
   met: { rss: boolean; errors: boolean }
 }
 
@@ -54,8 +63,14 @@ export interface SoakReport {
  * after the warm-up is cut in thirds and the first and last compared by their lowest samples — what
  * the collections leave, which a leak lifts — and, beside it, by their highest. Pure, tested beside.
  */
-export function rssGrowth(samples: RssSample[], startedAt: number, warmupSeconds: number, endedAt = Number.POSITIVE_INFINITY) {
-  const after = samples.filter((sample) => sample.at >= startedAt + warmupSeconds * 1000 && sample.at <= endedAt).map((sample) => sample.rss)
+export function rssGrowth<S extends Pick<RssSample, 'at' | 'rss'>>(
+  samples: S[],
+  startedAt: number,
+  warmupSeconds: number,
+  endedAt = Number.POSITIVE_INFINITY,
+  value: (sample: S) => number = (sample) => sample.rss,
+) {
+  const after = samples.filter((sample) => sample.at >= startedAt + warmupSeconds * 1000 && sample.at <= endedAt).map(value)
   if (after.length < 3) throw new Error(`too few RSS samples after the warm-up (${after.length})`)
   const third = Math.max(1, Math.floor(after.length / 3))
   const first = after.slice(0, third)
@@ -101,11 +116,19 @@ export async function runSoak(options: SoakOptions & { command?: string }): Prom
         errors.access += access.failures
         errors.find += find.failures
         const latest = server.rss[server.rss.length - 1]
-        log(`  ${Math.round((Date.now() - loadStartedAt) / 1000)} s: ${formatNumber(requests.access)} access checks, ${formatNumber(requests.find)} finds, ${errors.access + errors.find} errors, RSS ${latest ? formatNumber(latest.rss / MiB, 1) : '?'} MiB`)
+        log(`  ${Math.round((Date.now() - loadStartedAt) / 1000)} s: ${formatNumber(requests.access)} access checks, ${formatNumber(requests.find)} finds, ${errors.access + errors.find} errors, RSS ${latest ? formatNumber(latest.rss / MiB, 1) : '?'} MiB, heap used ${latest ? formatNumber(latest.heapUsed / MiB, 1) : '?'} MiB`)
       }
       const loadEndedAt = Date.now()
       const during = server.rss.filter((sample) => sample.at >= loadStartedAt && sample.at <= loadEndedAt)
       const growth = rssGrowth(during, loadStartedAt, warmupSeconds, loadEndedAt)
+      const heap = rssGrowth(during, loadStartedAt, warmupSeconds, loadEndedAt, (sample) => sample.heapUsed)
+      const inMiB = (figures: typeof growth) => ({
+        afterWarmup: round(figures.afterWarmup / MiB, 1),
+        end: round(figures.end / MiB, 1),
+        peakAfterWarmup: round(figures.peakAfterWarmup / MiB, 1),
+        growth: round(figures.growth, 4),
+        topGrowth: round(figures.topGrowth, 4),
+      })
       const report: SoakReport = {
         command: options.command ?? 'runSoak()',
         revision: revision(),
@@ -117,14 +140,12 @@ export async function runSoak(options: SoakOptions & { command?: string }): Prom
         rates: SOAK_RATES,
         requests,
         errors,
-        rss: {
-          afterWarmup: round(growth.afterWarmup / MiB, 1),
-          end: round(growth.end / MiB, 1),
-          peakAfterWarmup: round(growth.peakAfterWarmup / MiB, 1),
-          growth: round(growth.growth, 4),
-          topGrowth: round(growth.topGrowth, 4),
-        },
+        rss: inMiB(growth),
+        heap: inMiB(heap),
         curve: during.map((sample) => round(sample.rss / MiB, 1)),
+        heapCurve: during.map((sample) => round(sample.heapUsed / MiB, 1)),
+        heapTotalCurve: during.map((sample) => round(sample.heapTotal / MiB, 1)),
+        externalCurve: during.map((sample) => round(sample.external / MiB, 1)),
         met: { rss: Math.abs(growth.growth) <= RSS_GOAL, errors: errors.access + errors.find === 0 },
       }
       mkdirSync(options.outDir, { recursive: true })
@@ -132,9 +153,9 @@ export async function runSoak(options: SoakOptions & { command?: string }): Prom
       writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
       const percent = (value: number) => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}%`
       const text = [
-        '| Soak | Store | Requests | Errors | RSS after warm-up → end (lowest of the first and last thirds) | Growth (of the highest) | Goal | Met |',
-        '| --- | --- | --- | --- | --- | --- | --- | --- |',
-        `| ${options.seconds} s at ${SOAK_RATES.access} + ${SOAK_RATES.find} req/s | ${options.store} | ${formatNumber(requests.access)} access checks, ${formatNumber(requests.find)} finds | ${errors.access + errors.find} | ${report.rss.afterWarmup} → ${report.rss.end} MiB | ${percent(growth.growth)} (${percent(growth.topGrowth)}) | RSS within ±${RSS_GOAL * 100}% after ${warmupSeconds} s warm-up; 0 errors | ${report.met.rss && report.met.errors ? 'yes' : '**no**'} |`,
+        '| Soak | Store | Requests | Errors | RSS after warm-up → end (lowest of the first and last thirds) | Growth (of the highest) | V8 heap used, same reading | Goal | Met |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+        `| ${options.seconds} s at ${SOAK_RATES.access} + ${SOAK_RATES.find} req/s | ${options.store} | ${formatNumber(requests.access)} access checks, ${formatNumber(requests.find)} finds | ${errors.access + errors.find} | ${report.rss.afterWarmup} → ${report.rss.end} MiB | ${percent(growth.growth)} (${percent(growth.topGrowth)}) | ${report.heap.afterWarmup} → ${report.heap.end} MiB, ${percent(heap.growth)} (${percent(heap.topGrowth)}) | RSS within ±${RSS_GOAL * 100}% after ${warmupSeconds} s warm-up; 0 errors | ${report.met.rss && report.met.errors ? 'yes' : '**no**'} |`,
       ].join('\n')
       return { report, file, text }
     } finally {

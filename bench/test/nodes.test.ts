@@ -31,12 +31,16 @@ describe('the figures of scale-out and the soak', () => {
 })
 
 
-it('a tiny soak runs one server, answers every request and reports its RSS', { timeout: 300_000 }, async () => {
+it('a tiny soak runs one server, answers every request and reports its RSS and heap', { timeout: 300_000 }, async () => {
   const outcome = await runSoak({ store: 'pglite', adminUrl: null, seconds: 8, rows: 1000, fillerGrants: 100, outDir: out, log: () => undefined })
   const written = JSON.parse(readFileSync(outcome.file, 'utf8')) as SoakReport
   expect(written.errors).toEqual({ access: 0, find: 0 })
   expect(written.requests.access).toBeGreaterThan(0)
   expect(written.requests.find).toBeGreaterThan(0)
   expect(written.curve.length).toBeGreaterThanOrEqual(3)
+  // The heap beside the RSS, sample for sample, read the same way: what tells a leak from the allocator.
+  expect(written.heapCurve).toHaveLength(written.curve.length)
+  expect(written.heap.afterWarmup).toBeGreaterThan(0)
+  expect(written.heap.afterWarmup).toBeLessThan(written.rss.afterWarmup)
   expect(outcome.text).toContain('| Soak |')
 })

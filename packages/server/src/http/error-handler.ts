@@ -77,8 +77,10 @@ export function refuseNulCharacters(app: FastifyInstance): void {
     if (problem) return done(new AppError('bad_request', `the body: ${problem}`))
     done(null, fields)
   })
-  app.addHook('onRequest', async (request) => {
-    if (/%00/.test(request.url)) throw new AppError('bad_request', `the URL: ${NUL_MESSAGE}`)
+  // Synchronous (done-callback): every request runs it, and it never waits.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.url.includes('%00')) return done(new AppError('bad_request', `the URL: ${NUL_MESSAGE}`))
+    done()
   })
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, undefined)

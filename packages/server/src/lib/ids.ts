@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomFillSync } from 'node:crypto'
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567'
 
@@ -21,3 +21,23 @@ export function base32(bytes: Uint8Array): string {
 
 /** A random id with a readable prefix (`usr_…`, `grp_…`): 80 random bits. */
 export const newId = (prefix: string): string => `${prefix}_${base32(randomBytes(10))}`
+
+/**
+ * Request ids, `req_` and 16 hex digits (64 random bits), cut from a buffer of random bytes refilled
+ * a few KiB at a time: `randomBytes(8)` on every request is a trip through the crypto job machinery
+ * (about 2 µs, the largest single cost Gatehouse's own code adds to a cached access check). Same
+ * source (the CSPRNG), same format. A factory, not a module-level pool: each app owns its own.
+ */
+export function createRequestIds(poolBytes = 4096): () => string {
+  const pool = Buffer.alloc(poolBytes - (poolBytes % 8))
+  let offset = pool.length
+  return () => {
+    if (offset === pool.length) {
+      randomFillSync(pool)
+      offset = 0
+    }
+    const id = `req_${pool.toString('hex', offset, offset + 8)}`
+    offset += 8
+    return id
+  }
+}
