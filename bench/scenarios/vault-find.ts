@@ -8,7 +8,11 @@ import type { TraceReport } from '../lib/statement-tracer.js'
 import type { Ratio, Scenario, ScenarioContext } from '../lib/types.js'
 import { createTicketsModel, fillTicketDocuments, fillTickets, findQueries, vaultClient, vaultToken, type FindQuery, type QueryName, type VaultClient } from '../lib/vault-fixture.js'
 
+/** Issue 13: every range and sort arm within 1.5× its hand-written floor… */
 const GOAL_VS_SQL = 1.5
+/** …and a selective find, whose floor is one sub-millisecond statement, at most 2 ms above its floor. */
+const GOAL_SELECTIVE_MS_ABOVE = 2
+/** An earlier goal, still reported: the selective find 10× faster than the best JSONB query. */
 const GOAL_VS_JSONB = 10
 /** What the external ACL arms send in x-client-auth: the application's session, forwarded to its endpoint. */
 const APP_SESSION = 'Bearer bench-app-session'
@@ -195,6 +199,9 @@ export const vaultFind: Scenario = {
         }
       }
       const worst = vsFloor.reduce((a, b) => (b.value > a.value ? b : a))
+      const selectiveQuery = queries.find((query) => query.name === 'selective')
+      const selectiveAbove = selectiveQuery ? Math.max(...FIND_ARMS.map((arm) => results[selectiveQuery.name].arms[arm].gatehouse.ms - results[selectiveQuery.name].arms[arm].floor.ms)) : 0
+      const worstLarger = vsFloor.filter((ratio) => !ratio.name.startsWith('selective')).reduce((a, b) => (b.value > a.value ? b : a), { name: 'none', value: 0, formula: '' })
       const vsJsonb: Ratio[] = queries.map((query) => ({
         name: `${query.name} vs JSONB`,
         value: results[query.name].arms.policy.gatehouse.ms / results[query.name].jsonb.ms,
@@ -229,17 +236,24 @@ export const vaultFind: Scenario = {
           gatehouse: figures('gatehouse'),
           baseline: { ...figures('floor'), ...Object.fromEntries(queries.map((query) => [`${query.name}.jsonb.ms`, { value: round(results[query.name].jsonb.ms, 3), unit: 'ms/find' }])) },
         },
-        ratios: [{ ...worst, name: `worst (${worst.name})` }, ...vsFloor, ...vsJsonb, ...storageVsJsonb],
+        ratios: [
+          { ...worst, name: `worst (${worst.name})` },
+          { name: `worst range/sort (${worstLarger.name})`, value: worstLarger.value, formula: worstLarger.formula },
+          { name: 'selective, ms above the floor (worst arm)', value: selectiveAbove, formula: `max over the four arms of Gatehouse ms − hand-written ms, selective find (goal ≤ ${GOAL_SELECTIVE_MS_ABOVE} ms)` },
+          ...vsFloor,
+          ...vsJsonb,
+          ...storageVsJsonb,
+        ],
         goal: {
-          text: `≤ ${GOAL_VS_SQL}× hand-written SQL; ≥ ${GOAL_VS_JSONB}× faster than JSONB (selective)`,
-          met: worst.value <= GOAL_VS_SQL && selectiveVsJsonb <= 1 / GOAL_VS_JSONB,
+          text: `range and sort ≤ ${GOAL_VS_SQL}× hand-written SQL; selective ≤ ${GOAL_SELECTIVE_MS_ABOVE} ms above it`,
+          met: worstLarger.value <= GOAL_VS_SQL && selectiveAbove <= GOAL_SELECTIVE_MS_ABOVE,
         },
         sizes: { rows, customers: Math.floor(rows / 10), aclIds: open.ids.length, grantedCustomers: open.customers.length, otherGrants: sizes.accessFillerGrants },
         notes: [
           `Finds: ${queries.map((query) => `${query.name} = ${query.describe}`).join('; ')}; each returns its first page (at most 100) and the exact total.`,
           'Floor: a bare Fastify route in the same process per arm, running the same find hand-written in SQL for this model on the same Db (no filter compiler, no policy, no audit event); with an external ACL, the reference flow by hand (candidate ids, one call to the same filter endpoint, the allowed page); with grants, the join by hand. Every pair is checked to answer the same ids and total before it is timed.',
           'Timing: finds one after another on one keep-alive connection from a worker thread (bench/lib/load.ts), so a figure is the mean time of one find with nothing queued; cells list selective / range / sort per arm.',
-          `JSONB baseline: the same rows as documents in one table with a GIN index (jsonb_path_ops); the selective find uses @> (served by the index), the range and sort compare ->> values (no index can serve them). Gatehouse (a) vs JSONB: ${vsJsonb.map((ratio) => `${ratio.name} ${round(ratio.value, 2)}`).join(', ')}.`,
+          `JSONB baseline: the same rows as documents in one table with a GIN index (jsonb_path_ops); the selective find uses @> (served by the index), the range and sort compare ->> values (no index can serve them). Gatehouse (a) vs JSONB: ${vsJsonb.map((ratio) => `${ratio.name} ${round(ratio.value, 2)}`).join(', ')}; the earlier goal of a selective find ≥ ${GOAL_VS_JSONB}× faster than JSONB is ${selectiveVsJsonb <= 1 / GOAL_VS_JSONB ? 'met' : 'not met'}.`,
           `On ${ctx.store}, per selective find (50 traced, ${traces.policy.wallMsPerFind} ms each for (a)), Gatehouse sends: ${FIND_ARMS.map(traceNote).join('; ')}; the floor sends 1 statement (2 with an external ACL). (a)'s statements: ${traces.policy.statements.map((cost) => `${cost.statement.split(' ').slice(0, 4).join(' ')}… ${round(cost.msPerUnit, 2)} ms`).join(', ')}.`,
           `On ${ctx.store}, EXPLAIN ANALYZE of the hand-written finds: ${queries.map((query) => `${query.name} typed ${executionTime(plans[`${query.name}Typed`])}, JSONB ${executionTime(plans[`${query.name}Jsonb`])}`).join('; ')}; the selective filter on JSONB written with ->> instead of @> (no index serves it) ${executionTime(plans.selectiveJsonbArrow)}.`,
         ],
