@@ -18,6 +18,9 @@ export function createJobsService({ db, store, clock, created }: { db: Db; store
       return inserted
     },
 
+    /** Queued or running jobs of these kinds, read in `q` (the caller's transaction, to refuse an overlapping job). */
+    active: (q: Queryable, spaceId: string, kinds: readonly string[]): Promise<Job[]> => store.active(q, spaceId, kinds),
+
     async get(spaceId: string, id: string): Promise<Job> {
       return (await store.get(db, spaceId, id)) ?? Promise.reject(notFound('job', id))
     },

@@ -51,6 +51,15 @@ export function createJobsStore() {
       return rows[0] ? toJob(rows[0]) : null
     },
 
+    /** The space's queued and running jobs of these kinds (jobs that must not overlap, e.g. a re-encryption and a field conversion). */
+    async active(q: Queryable, spaceId: string, kinds: readonly string[]): Promise<Job[]> {
+      const { rows } = await q.query<JobRow>(
+        `SELECT ${COLUMNS} FROM vault_jobs WHERE space_id = $1 AND state IN ('queued', 'running') AND kind IN (SELECT jsonb_array_elements_text($2::jsonb)) ORDER BY created_at, id`,
+        [spaceId, JSON.stringify(kinds)],
+      )
+      return rows.map(toJob)
+    },
+
     /** Newest first; `before` is the (created_at, id) of the last job of the previous page. */
     async list(q: Queryable, spaceId: string, filter: { state: JobState | null; kind: string | null }, before: { createdAt: string; id: string } | null, limit: number): Promise<Job[]> {
       const { rows } = await q.query<JobRow>(

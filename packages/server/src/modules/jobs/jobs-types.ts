@@ -33,6 +33,8 @@ export interface BatchResult {
   cursor: string | null
   /** The total, when the handler learns it (e.g. by counting on its first batch). */
   total?: number
+  /** Runs once the batch has committed (e.g. announcing a change-feed topic the batch touched). */
+  afterCommit?: () => void
 }
 
 /**

@@ -9,6 +9,10 @@ import { ruleMentions } from '../policies/check-policy-rules.js'
 import type { ChangeFeed } from '../../../db/change-feed.js'
 import { vaultTopic } from '../control-cache.js'
 import type { VaultPoliciesStore } from '../policies/vault-policies-store.js'
+import type { Job, JobsService } from '../../jobs/index.js'
+import { CONVERT_FIELD_JOB } from '../crypto/convert-field-job.js'
+import { REENCRYPT_JOB } from '../crypto/reencrypt-job.js'
+import { REINDEX_JOB } from '../crypto/reindex-job.js'
 import { changeSql, createTableSql, tableRef } from './model-ddl.js'
 import { blindIndexBits } from '../../../lib/crypto/field-crypto.js'
 import { DEFAULT_EXPECTED_ROWS, ENCRYPTABLE_TYPES, EQUALITY_SEARCHABLE_TYPES, IDENTIFIER, MAX_FIELDS, SYSTEM_FIELDS, type FieldDefinition, type Model, type ModelDefinition } from './model-types.js'
@@ -98,6 +102,7 @@ export function createModelsService({
   policies,
   changes,
   encryption,
+  jobs,
 }: {
   db: Db
   store: ModelsStore
@@ -107,6 +112,8 @@ export function createModelsService({
   changes: Pick<ChangeFeed, 'touch' | 'announce'>
   /** Whether this server holds field keys; without them an encrypted field is refused rather than stored in the clear. */
   encryption: boolean
+  /** A field made encrypted or plain is rewritten by a background job (crypto/convert-field-job.ts). */
+  jobs: Pick<JobsService, 'create' | 'active'>
 }) {
   function assertEncryption(definition: Pick<ModelDefinition, 'fields'>): void {
     const first = Object.entries(definition.fields).find(([, field]) => field.encrypted)
@@ -126,6 +133,40 @@ export function createModelsService({
       }
     }
     return found
+  }
+
+  /**
+   * The fields to store after `changes`: each field made encrypted or plain keeps its stored form,
+   * marked `converting` with the job that rewrites its records (created here, in the change's
+   * transaction, into `started`); a field already converting keeps its mark. Refused (409) while a
+   * key rotation's job runs in the space (both rewrite ciphertext), or while an access policy's row
+   * filter or grants ACL names a field being made encrypted (neither could compare it any more).
+   */
+  async function startConversions(tx: Queryable, spaceId: string, current: Model, next: ModelDefinition, planned: readonly ModelChange[], started: Job[]): Promise<Record<string, FieldDefinition>> {
+    const fields: Record<string, FieldDefinition> = {}
+    for (const [name, field] of Object.entries(next.fields)) {
+      const before = Object.hasOwn(current.fields, name) ? current.fields[name] : undefined
+      fields[name] = before?.converting ? before : field
+    }
+    const conversions = planned.filter((change): change is Extract<ModelChange, { op: 'encrypt' | 'decrypt' }> => change.op === 'encrypt' || change.op === 'decrypt')
+    if (conversions.length === 0) return fields
+    const rotations = await jobs.active(tx, spaceId, [REENCRYPT_JOB, REINDEX_JOB])
+    if (rotations.length) throw conflict(`a key rotation's job '${rotations[0]!.id}' is running in this space: wait for it to end before making a field encrypted or plain`, { jobId: rotations[0]!.id })
+    const blocking = (await mentions(tx, spaceId, current.name, conversions.filter((change) => change.op === 'encrypt').map((change) => change.field))).filter((mention) =>
+      mention.places.some((place) => place === 'rowFilter' || place === 'acl.field'),
+    )
+    if (blocking.length) {
+      const list = blocking.map((mention) => `'${mention.policyName}' (${mention.places.filter((place) => place === 'rowFilter' || place === 'acl.field').join(', ')}: '${mention.field}')`).join('; ')
+      throw conflict(`vault access policies compare fields this change makes encrypted, which an encrypted field cannot serve: ${list}; change those policies first`, { policies: blocking })
+    }
+    for (const change of conversions) {
+      const wanted = next.fields[change.field]!
+      const job = await jobs.create(tx, spaceId, { kind: CONVERT_FIELD_JOB, params: { model: current.name, field: change.field }, total: change.records })
+      started.push(job)
+      const to = { encrypted: Boolean(wanted.encrypted), ...(wanted.searchable !== undefined ? { searchable: wanted.searchable } : {}), ...(wanted.expectedRows !== undefined ? { expectedRows: wanted.expectedRows } : {}), ...(wanted.indexBits !== undefined ? { indexBits: wanted.indexBits } : {}) }
+      fields[change.field] = { ...current.fields[change.field]!, converting: { job: job.id, to } }
+    }
+    return fields
   }
 
   const mustGet = async (spaceId: string, name: string) => (await store.get(db, spaceId, name)) ?? Promise.reject(notFound('model', name))
@@ -172,9 +213,10 @@ export function createModelsService({
      * A drop applies only when the request names every dropped field in `drop` and no access policy
      * still names one (policies are never edited behind the admin's back); otherwise a 409 lists both.
      */
-    async update(by: Principal, name: string, definition: ModelUpdate): Promise<Model> {
+    async update(by: Principal, name: string, definition: ModelUpdate): Promise<{ model: Model; jobs: Job[] }> {
       checkDefinition({ name, primaryKey: definition.primaryKey, fields: definition.fields })
       const acknowledged = definition.drop ?? []
+      const started: Job[] = []
       try {
         await db.transaction(async (tx) => {
           const current = await store.get(tx, by.spaceId, name, true)
@@ -194,14 +236,15 @@ export function createModelsService({
             const list = named.map((mention) => `'${mention.policyName}' (${mention.places.map((place) => `${place}: '${mention.field}'`).join(', ')})`).join('; ')
             throw conflict(`vault access policies still name fields this change drops: ${list}; change those policies first`, { drop: plan.drops, policies: named })
           }
+          const fields = await startConversions(tx, by.spaceId, current, next, plan.changes, started)
           const statements = changeSql(current.tableName, plan.changes)
           await store.execute(tx, statements)
-          await store.updateFields(tx, by.spaceId, name, next.fields)
+          await store.updateFields(tx, by.spaceId, name, fields)
           await audit.append(tx, by.spaceId, {
             event: 'vault/model_update',
             actor: by.actor,
             resources: [{ kind: 'vault_model', id: name }],
-            meta: { fields: next.fields, ddl: statements.length, changes: plan.changes.map(({ op, field }) => ({ op, field })), dropped: plan.drops },
+            meta: { fields, ddl: statements.length, changes: plan.changes.map(({ op, field }) => ({ op, field })), dropped: plan.drops, ...(started.length ? { jobIds: started.map((job) => job.id) } : {}) },
           })
           await changes.touch(tx, vaultTopic(by.spaceId))
         })
@@ -209,7 +252,7 @@ export function createModelsService({
         throw constraintMessage(error, { notNull: `some records of '${name}' have no value for a field you made required; fill them in first` })
       }
       changes.announce(vaultTopic(by.spaceId))
-      return mustGet(by.spaceId, name)
+      return { model: await mustGet(by.spaceId, name), jobs: started }
     },
 
     /** Drops the model and every record in it. */
