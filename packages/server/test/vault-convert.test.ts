@@ -95,7 +95,7 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
 
     const plan = await h.request('PUT', '/v1/spaces/default/vault/models/people?dryRun=true', { ...admin(), body: fields({ city: { type: 'string', encrypted: true, searchable: 'equality' } }) })
     expect(plan.status, plan.text).toBe(200)
-    expect(plan.body.changes).toEqual([{ op: 'encrypt', field: 'city', type: 'string', required: false, records: RECORDS, lossy: false, blindIndex: true, index: true }])
+    expect(plan.body.changes).toEqual([{ op: 'encrypt', field: 'city', type: 'string', required: false, records: RECORDS, lossy: false }])
 
     const changed = await h.request('PUT', '/v1/spaces/default/vault/models/people', { ...admin(), body: fields({ city: { type: 'string', encrypted: true, searchable: 'equality' } }) })
     expect(changed.status, changed.text).toBe(202)
@@ -123,15 +123,17 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
     expect(forms.cipher).toBeGreaterThan(80)
     expect(await everything()).toEqual(before)
     expect(await Promise.all(FILTERS.map(ids))).toEqual(filtered)
-    expect((await h.request('GET', '/api/models/people/10', { token })).body).toMatchObject({ id: 10, city: 'Lisbon' })
-    expect((await h.request('GET', '/api/models/people/290', { token })).body).toMatchObject({ id: 290, city: 'Lisbon' })
+    for (const id of [10, 12, 290, 291]) {
+      const { updated_at: _u, ...record } = (await h.request('GET', `/api/models/people/${id}`, { token })).body as Record<string, unknown>
+      expect(record).toEqual(before.find((one) => one.id === id))
+    }
 
     // Writes land in the new form, on converted and unconverted rows alike, and clear the old one.
     expect((await h.request('PATCH', '/api/models/people/10', { token, body: { city: 'Porto' } })).status).toBe(200)
     expect((await h.request('PATCH', '/api/models/people/280', { token, body: { city: 'Porto' } })).status).toBe(200)
     expect((await h.request('PATCH', '/api/models/people/285', { token, body: { city: null } })).status).toBe(200)
     expect((await h.request('POST', '/api/models/people', { token, body: { id: 1000, city: 'Porto', born: '2000-01-01' } })).status).toBe(201)
-    const written = (await h.db.query<{ id: string; city: string | null; cv: Uint8Array | null }>(`SELECT id::text, city, _cv_city AS cv FROM vault."${table}" WHERE id IN (10, 280, 285, 1000) ORDER BY id`)).rows
+    const written = (await h.db.query<{ id: string; city: string | null; cv: Uint8Array | null }>(`SELECT id::text AS id, city, _cv_city AS cv FROM vault."${table}" WHERE id IN (10, 280, 285, 1000) ORDER BY "${table}".id`)).rows
     expect(written.map((row) => [row.id, row.city, row.cv === null])).toEqual([['10', null, false], ['280', null, false], ['285', null, true], ['1000', null, false]])
     const porto = await ids({ city: 'Porto' })
     expect(porto.total).toBe(filtered[0]!.total + 3 - (before[280]!.city === 'Porto' ? 1 : 0))
@@ -200,7 +202,7 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
     expect(cols.map((column) => column.c)).not.toContain('_bi_secret')
     // Plain again: ranges and sorts work on it.
     expect((await ids({ secret: { $gte: 's-3', $lt: 's-4' } })).total).toBe(secret.total + (secret.ids.includes(200) ? 0 : 1))
-    expect((await h.request('POST', '/api/models/people/find', { token, body: { options: { sort: [{ secret: 'desc' }], limit: 1 } } })).body.data[0].secret).toBe('s-9')
+    expect((await h.request('POST', '/api/models/people/find', { token, body: { filter: { secret: { $exists: true } }, options: { sort: [{ secret: 'desc' }], limit: 1 } } })).body.data[0].secret).toBe('s-9')
   })
 
   it('refuses a type change at the same time, and a conversion while a key rotation runs', async () => {

@@ -53,6 +53,7 @@ const ModelChangeSchema = Type.Object({
   op: Type.Union(['add', 'drop', 'widen', 'require', 'unrequire', 'index', 'unindex', 'encrypt', 'decrypt'].map((op) => Type.Literal(op))),
   field: Type.String(),
   from: Type.Optional(Type.String({ description: 'The type before (drop, widen)' })),
+  type: Type.Optional(Type.String({ description: 'The field type (encrypt, decrypt)' })),
   to: Type.Optional(Type.String({ description: 'The type after (add, widen)' })),
   required: Type.Optional(Type.Boolean()),
   lossy: Type.Boolean({ description: 'Removes stored values: applies only when named in `drop`' }),
