@@ -111,7 +111,10 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
     expect((await h.request('POST', '/api/models/people/find', { token, body: { options: { sort: [{ city: 'asc' }] } } })).status).toBe(400)
     expect((await h.request('POST', '/v1/spaces/default/vault/keys/data/rotate', admin())).status).toBe(409)
 
+    // The job waits until every node has seen the change (app.ts conversionDelayMs).
     const a = runner('node-a')
+    expect(await a.claim()).toBeNull()
+    offsetMs = 5_000
     const claimed = await a.claim()
     expect(claimed?.id).toBe(job.id)
     for (let i = 0; i < 2; i++) expect(await a.runBatch(claimed!)).toBe('continue')
@@ -144,7 +147,7 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
     await expect(h.db.query(`INSERT INTO vault."${table}" (id, city) VALUES (2000, 'Faro')`)).rejects.toMatchObject({ code: '40001' })
 
     // Node A dies holding the lease; node B takes the job over from the committed cursor.
-    offsetMs = 61_000
+    offsetMs = 66_000
     const b = runner('node-b')
     const taken = await b.claim()
     expect(taken?.id).toBe(job.id)
@@ -183,6 +186,7 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
     })
     expect(changed.status, changed.text).toBe(202)
     const job = changed.body.jobs[0]
+    offsetMs = 5_000
     const a = runner('node-c')
     const claimed = await a.claim()
     expect(claimed?.id).toBe(job.id)
@@ -194,6 +198,7 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
     let outcome = 'continue'
     for (let i = 0; i < 20 && outcome === 'continue'; i++) outcome = await a.runBatch(claimed!)
     expect(outcome).toBe('done')
+    offsetMs = 0
     const after = await everything()
     expect(after.filter((record) => record.id !== 200)).toEqual(before.filter((record) => record.id !== 200))
     expect(after.find((record) => record.id === 200)?.secret).toBe('s-3')

@@ -13,7 +13,9 @@ export function createJobsService({ db, store, clock, created }: { db: Db; store
      * to start it at once on this node; otherwise any runner finds it within its poll interval.
      */
     async create(q: Queryable, spaceId: string, job: NewJob): Promise<Job> {
-      const inserted = await store.insert(q, { spaceId, id: newId('job'), kind: job.kind, params: job.params ?? {}, total: job.total ?? null, now: clock() })
+      const now = clock()
+      const notBefore = job.delayMs ? new Date(now.getTime() + job.delayMs) : null
+      const inserted = await store.insert(q, { spaceId, id: newId('job'), kind: job.kind, params: job.params ?? {}, total: job.total ?? null, now, notBefore })
       created?.()
       return inserted
     },

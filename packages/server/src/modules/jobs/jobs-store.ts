@@ -38,10 +38,11 @@ const toJob = (row: JobRow): Job => ({
 
 export function createJobsStore() {
   return {
-    async insert(q: Queryable, job: { spaceId: string; id: string; kind: string; params: Record<string, unknown>; total: number | null; now: Date }): Promise<Job> {
+    /** `notBefore`: kept in lease_until with no owner, so no claim takes the job earlier. */
+    async insert(q: Queryable, job: { spaceId: string; id: string; kind: string; params: Record<string, unknown>; total: number | null; now: Date; notBefore?: Date | null }): Promise<Job> {
       const { rows } = await q.query<JobRow>(
-        `INSERT INTO vault_jobs (space_id, id, kind, params, total, created_at, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $6) RETURNING ${COLUMNS}`,
-        [job.spaceId, job.id, job.kind, JSON.stringify(job.params), job.total, job.now],
+        `INSERT INTO vault_jobs (space_id, id, kind, params, total, created_at, updated_at, lease_until) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $6, $7::timestamptz) RETURNING ${COLUMNS}`,
+        [job.spaceId, job.id, job.kind, JSON.stringify(job.params), job.total, job.now, job.notBefore ?? null],
       )
       return toJob(rows[0]!)
     },

@@ -48,4 +48,6 @@ export interface NewJob {
   kind: string
   params?: Record<string, unknown>
   total?: number | null
+  /** No runner claims the job before this many milliseconds have passed (e.g. until every node has seen the change that queued it). */
+  delayMs?: number
 }

@@ -43,6 +43,8 @@ export interface VaultOptions {
   maxAclCandidates?: number
   /** The data and index keys of encrypted fields; without them a model with an encrypted field is refused. */
   fieldKeys?: FieldKeys
+  /** How long a field conversion's job waits before its first batch (models-service.ts); default 2 s. */
+  conversionDelayMs?: number
 }
 
 export function createVaultModule(
@@ -69,7 +71,7 @@ export function createVaultModule(
   const tokenTtlSeconds = deps.tokenTtlSeconds ?? 300
   const modelsStore = createModelsStore()
   const policiesStore = createVaultPoliciesStore()
-  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore, changes, encryption: deps.fieldKeys !== undefined, jobs: deps.jobs.service })
+  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore, changes, encryption: deps.fieldKeys !== undefined, jobs: deps.jobs.service, conversionDelayMs: deps.conversionDelayMs ?? 2_000 })
   const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore, outboundPolicy: deps.outbound.policy, changes })
   const clientsStore = createVaultClientsStore()
   const clients = createVaultClientsService({ db, store: clientsStore, policies: policiesStore, audit, changes })

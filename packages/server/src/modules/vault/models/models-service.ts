@@ -103,6 +103,7 @@ export function createModelsService({
   changes,
   encryption,
   jobs,
+  conversionDelayMs,
 }: {
   db: Db
   store: ModelsStore
@@ -114,6 +115,12 @@ export function createModelsService({
   encryption: boolean
   /** A field made encrypted or plain is rewritten by a background job (crypto/convert-field-job.ts). */
   jobs: Pick<JobsService, 'create' | 'active'>
+  /**
+   * How long a conversion job waits before its first batch: longer than any node may keep using a
+   * model cached from before the change (the change feed's bound, docs/nodes.md) plus a request in
+   * flight, so that no node still reads only the old column once rows start moving to the new one.
+   */
+  conversionDelayMs: number
 }) {
   function assertEncryption(definition: Pick<ModelDefinition, 'fields'>): void {
     const first = Object.entries(definition.fields).find(([, field]) => field.encrypted)
@@ -161,7 +168,7 @@ export function createModelsService({
     }
     for (const change of conversions) {
       const wanted = next.fields[change.field]!
-      const job = await jobs.create(tx, spaceId, { kind: CONVERT_FIELD_JOB, params: { model: current.name, field: change.field }, total: change.records })
+      const job = await jobs.create(tx, spaceId, { kind: CONVERT_FIELD_JOB, params: { model: current.name, field: change.field }, total: change.records, delayMs: conversionDelayMs })
       started.push(job)
       const to = { encrypted: Boolean(wanted.encrypted), ...(wanted.searchable !== undefined ? { searchable: wanted.searchable } : {}), ...(wanted.expectedRows !== undefined ? { expectedRows: wanted.expectedRows } : {}), ...(wanted.indexBits !== undefined ? { indexBits: wanted.indexBits } : {}) }
       fields[change.field] = { ...current.fields[change.field]!, converting: { job: job.id, to } }
