@@ -210,17 +210,6 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
     expect((await h.request('POST', '/api/models/people/find', { token, body: { filter: { secret: { $exists: true } }, options: { sort: [{ secret: 'desc' }], limit: 1 } } })).body.data[0].secret).toBe('s-9')
   })
 
-  it('refuses a type change at the same time, and a conversion while a key rotation runs', async () => {
-    const typed = await h.request('PUT', '/v1/spaces/default/vault/models/people', { ...admin(), body: fields({ city: { type: 'string', encrypted: true, searchable: 'equality' }, secret: { type: 'string', searchable: true }, note: { type: 'json', encrypted: true } }) })
-    expect(typed.status).toBe(409)
-    expect(typed.body.error.message).toContain('one change at a time')
-    const rotated = await h.request('POST', '/v1/spaces/default/vault/keys/data/rotate', admin())
-    expect(rotated.status, rotated.text).toBe(202)
-    const during = await h.request('PUT', '/v1/spaces/default/vault/models/people', { ...admin(), body: fields({ city: { type: 'string', encrypted: true, searchable: 'equality' }, secret: { type: 'string', searchable: true }, note: { type: 'string', encrypted: true } }) })
-    expect(during.status).toBe(409)
-    expect(during.body.error.message).toContain(rotated.body.job.id)
-  })
-
   it('every encryptable type converts both ways with its values and equality finds unchanged; a required field stays required', async () => {
     const typed = { id: { type: 'string' }, n: { type: 'integer', required: true }, d: { type: 'decimal' }, day: { type: 'date' }, at: { type: 'datetime' }, doc: { type: 'json' } }
     const made = await h.request('POST', '/v1/spaces/default/vault/models', { ...admin(), body: { name: 'typed', primaryKey: 'id', fields: typed } })
@@ -256,5 +245,16 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
     const table = (await h.db.query<{ t: string }>("SELECT table_name AS t FROM vault_models WHERE name = 'typed'")).rows[0]!.t
     const notNull = (await h.db.query<{ n: string }>("SELECT is_nullable AS n FROM information_schema.columns WHERE table_schema = 'vault' AND table_name = $1 AND column_name = 'n'", [table])).rows[0]!.n
     expect(notNull).toBe('NO')
+  })
+
+  it('refuses a type change at the same time, and a conversion while a key rotation runs', async () => {
+    const typed = await h.request('PUT', '/v1/spaces/default/vault/models/people', { ...admin(), body: fields({ city: { type: 'string', encrypted: true, searchable: 'equality' }, secret: { type: 'string', searchable: true }, note: { type: 'json', encrypted: true } }) })
+    expect(typed.status).toBe(409)
+    expect(typed.body.error.message).toContain('one change at a time')
+    const rotated = await h.request('POST', '/v1/spaces/default/vault/keys/data/rotate', admin())
+    expect(rotated.status, rotated.text).toBe(202)
+    const during = await h.request('PUT', '/v1/spaces/default/vault/models/people', { ...admin(), body: fields({ city: { type: 'string', encrypted: true, searchable: 'equality' }, secret: { type: 'string', searchable: true }, note: { type: 'string', encrypted: true } }) })
+    expect(during.status).toBe(409)
+    expect(during.body.error.message).toContain(rotated.body.job.id)
   })
 })
