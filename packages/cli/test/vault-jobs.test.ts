@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STORE } from '../../server/test/harness.js'
 import { gatehouse, liveServer, tempDir } from './helpers.js'
@@ -39,5 +41,26 @@ describe(`gatehouse vault jobs on ${STORE}`, () => {
     expect(JSON.parse((await admin('vault', 'jobs', '--json')).stdout).jobs[0]).toMatchObject({ id: job.id, state: 'succeeded' })
     expect((await admin('vault', 'jobs', '--wait')).code).toBe(2)
     expect((await admin('vault', 'jobs', 'job_nope')).code).toBe(1)
+  })
+
+  it('vault apply making a field encrypted names the conversion job, which --wait follows; applying again is no change', async () => {
+    const file = join(home.dir, 'vault.yaml')
+    const model = (ssn: string) => `models:\n  - name: people\n    primaryKey: id\n    fields:\n      id: { type: string }\n      ssn: ${ssn}\n`
+    writeFileSync(file, model('{ type: string }'))
+    expect((await admin('vault', 'apply', file, '--yes')).code).toBe(0)
+    writeFileSync(file, model('{ type: string, encrypted: true, searchable: equality }'))
+    const plan = await admin('vault', 'apply', file)
+    expect(plan.stdout).toContain('make field ssn encrypted: a background job rewrites its 0 records')
+    const applied = await admin('vault', 'apply', file, '--yes')
+    expect(applied.code, applied.stderr).toBe(0)
+    const jobId = /job (job_\S+) converts field ssn/.exec(applied.stderr)?.[1]
+    expect(jobId, applied.stderr).toBeDefined()
+    expect((await admin('vault', 'models')).stdout).toContain(`ssn:string(→encrypted, job ${jobId})`)
+    expect((await admin('vault', 'apply', file)).stdout).toContain('Nothing to do')
+    const waited = await admin('vault', 'jobs', jobId!, '--wait', '--interval', '50')
+    expect(waited.code, waited.stderr).toBe(0)
+    expect(waited.stdout).toMatch(/state:\s+succeeded/)
+    expect((await admin('vault', 'models')).stdout).toContain('ssn:string(encrypted)')
+    expect((await admin('vault', 'apply', file)).stdout).toContain('Nothing to do')
   })
 })
