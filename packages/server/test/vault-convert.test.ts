@@ -247,6 +247,46 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
     expect(notNull).toBe('NO')
   })
 
+  it('a conversion whose job failed stays readable half done, and sending the model again starts a new job that finishes it; deleting a converting model leaves no guard behind', async () => {
+    const made = await h.request('POST', '/v1/spaces/default/vault/models', { ...admin(), body: { name: 'notes', primaryKey: 'id', fields: { id: { type: 'integer' }, body: { type: 'string' } } } })
+    expect(made.status, made.text).toBe(201)
+    const { token: notesToken } = await setUpVault(h, { notes: { actions: ['read', 'write'], acl: { source: 'none' } } }, null)
+    const records = Array.from({ length: 120 }, (_, id) => ({ id, body: `note ${id}` }))
+    expect((await h.request('POST', '/api/models/notes/batch', { token: notesToken, body: { records: records.slice(0, 100) } })).status).toBe(201)
+    expect((await h.request('POST', '/api/models/notes/batch', { token: notesToken, body: { records: records.slice(100) } })).status).toBe(201)
+    const target = { primaryKey: 'id', fields: { id: { type: 'integer' }, body: { type: 'string', encrypted: true } } }
+    const first = await h.request('PUT', '/v1/spaces/default/vault/models/notes', { ...admin(), body: target })
+    expect(first.status, first.text).toBe(202)
+    offsetMs = 5_000
+    const worker = runner('node-f')
+    const claimed = await worker.claim()
+    expect(await worker.runBatch(claimed!)).toBe('continue')
+    await h.db.query(`UPDATE vault_jobs SET state = 'failed', lease_owner = NULL WHERE id = $1`, [first.body.jobs[0].id])
+    const read = async () => (await h.request('POST', '/api/models/notes/find', { token: notesToken, body: { options: { limit: 100, offset: 50 } } })).body.data.map((record: { body: string }) => record.body)
+    expect(await read()).toEqual(records.slice(50, 120).map((record) => record.body))
+
+    const again = await h.request('PUT', '/v1/spaces/default/vault/models/notes', { ...admin(), body: target })
+    expect(again.status, again.text).toBe(202)
+    expect(again.body.jobs[0].id).not.toBe(first.body.jobs[0].id)
+    expect(again.body.model.fields.body.converting.job).toBe(again.body.jobs[0].id)
+    let outcome = 'continue'
+    const resumed = await worker.claim()
+    expect(resumed?.id).toBe(again.body.jobs[0].id)
+    for (let i = 0; i < 10 && outcome === 'continue'; i++) outcome = await worker.runBatch(resumed!)
+    expect(outcome).toBe('done')
+    offsetMs = 0
+    expect(await read()).toEqual(records.slice(50, 120).map((record) => record.body))
+    expect((await h.request('GET', '/v1/spaces/default/vault/models/notes', admin())).body.fields.body).toEqual({ type: 'string', encrypted: true })
+
+    // A model deleted mid-conversion takes its guard function with it.
+    const plain = await h.request('PUT', '/v1/spaces/default/vault/models/notes', { ...admin(), body: { primaryKey: 'id', fields: { id: { type: 'integer' }, body: { type: 'string' } } } })
+    expect(plain.status, plain.text).toBe(202)
+    const guards = async () => (await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'vault' AND p.proname LIKE '\\_cv\\_%'")).rows[0]!.n
+    expect(await guards()).toBe(1)
+    expect((await h.request('DELETE', '/v1/spaces/default/vault/models/notes', admin())).status).toBe(204)
+    expect(await guards()).toBe(0)
+  })
+
   it('refuses a type change at the same time, and a conversion while a key rotation runs', async () => {
     const typed = await h.request('PUT', '/v1/spaces/default/vault/models/people', { ...admin(), body: fields({ city: { type: 'string', encrypted: true, searchable: 'equality' }, secret: { type: 'string', searchable: true }, note: { type: 'json', encrypted: true } }) })
     expect(typed.status).toBe(409)

@@ -88,12 +88,15 @@ $cv$`,
   return statements
 }
 
+/** Drops a conversion's guard function and its triggers. */
+export const conversionGuardDropSql = (tableName: string, field: string): string => `DROP FUNCTION ${guardFunction(tableName, field)}() CASCADE`
+
 /** The end of a conversion (the job's last batch): the guard and the old form go, the shadow column takes the field's name. */
 export function conversionEndSql(tableName: string, change: ConversionShape): string[] {
   const table = tableRef(tableName)
   const column = ident(change.field)
   return [
-    `DROP FUNCTION ${guardFunction(tableName, change.field)}() CASCADE`,
+    conversionGuardDropSql(tableName, change.field),
     `ALTER TABLE ${table} DROP COLUMN ${column}`,
     ...(change.op === 'decrypt' && change.blindIndex ? [`ALTER TABLE ${table} DROP COLUMN ${internalIdent(blindIndexColumn(change.field))}`] : []),
     `ALTER TABLE ${table} RENAME COLUMN ${internalIdent(shadowColumn(change.field))} TO ${column}`,

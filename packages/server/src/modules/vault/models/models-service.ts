@@ -13,7 +13,7 @@ import type { Job, JobsService } from '../../jobs/index.js'
 import { CONVERT_FIELD_JOB } from '../crypto/convert-field-job.js'
 import { REENCRYPT_JOB } from '../crypto/reencrypt-job.js'
 import { REINDEX_JOB } from '../crypto/reindex-job.js'
-import { changeSql, createTableSql, tableRef } from './model-ddl.js'
+import { changeSql, conversionGuardDropSql, createTableSql, tableRef } from './model-ddl.js'
 import { blindIndexBits } from '../../../lib/crypto/field-crypto.js'
 import { DEFAULT_EXPECTED_ROWS, ENCRYPTABLE_TYPES, EQUALITY_SEARCHABLE_TYPES, IDENTIFIER, MAX_FIELDS, SYSTEM_FIELDS, type FieldDefinition, type Model, type ModelDefinition } from './model-types.js'
 import type { ModelsStore } from './models-store.js'
@@ -86,6 +86,9 @@ export interface ModelChangeAnswer {
   policies: PolicyMention[]
 }
 
+type Conversion = Extract<ModelChange, { op: 'encrypt' | 'decrypt' }>
+const conversionsOf = (changes: readonly ModelChange[]): Conversion[] => changes.filter((change): change is Conversion => change.op === 'encrypt' || change.op === 'decrypt')
+
 const quoted = (names: readonly string[]) => names.map((name) => `'${name}'`).join(', ')
 const refusedChange = (reasons: string[]) => conflict(reasons.join('; '), { refused: reasons })
 
@@ -145,7 +148,8 @@ export function createModelsService({
   /**
    * The fields to store after `changes`: each field made encrypted or plain keeps its stored form,
    * marked `converting` with the job that rewrites its records (created here, in the change's
-   * transaction, into `started`); a field already converting keeps its mark. Refused (409) while a
+   * transaction, into `started`); a field already converting keeps its mark, with a new job if its
+   * last one failed or was cancelled. Refused (409) while a
    * key rotation's job runs in the space (both rewrite ciphertext), or while an access policy's row
    * filter or grants ACL names a field being made encrypted (neither could compare it any more).
    */
@@ -155,17 +159,21 @@ export function createModelsService({
       const before = Object.hasOwn(current.fields, name) ? current.fields[name] : undefined
       fields[name] = before?.converting ? before : field
     }
-    const conversions = planned.filter((change): change is Extract<ModelChange, { op: 'encrypt' | 'decrypt' }> => change.op === 'encrypt' || change.op === 'decrypt')
-    if (conversions.length === 0) return fields
-    const rotations = await jobs.active(tx, spaceId, [REENCRYPT_JOB, REINDEX_JOB])
-    if (rotations.length) throw conflict(`a key rotation's job '${rotations[0]!.id}' is running in this space: wait for it to end before making a field encrypted or plain`, { jobId: rotations[0]!.id })
-    const blocking = (await mentions(tx, spaceId, current.name, conversions.filter((change) => change.op === 'encrypt').map((change) => change.field))).filter((mention) =>
-      mention.places.some((place) => place === 'rowFilter' || place === 'acl.field'),
-    )
-    if (blocking.length) {
-      const list = blocking.map((mention) => `'${mention.policyName}' (${mention.places.filter((place) => place === 'rowFilter' || place === 'acl.field').join(', ')}: '${mention.field}')`).join('; ')
-      throw conflict(`vault access policies compare fields this change makes encrypted, which an encrypted field cannot serve: ${list}; change those policies first`, { policies: blocking })
+    // A conversion whose job failed or was cancelled is left half done (every read still works):
+    // sending the model again starts a new job for it, which skips the rows already converted.
+    const stalled = Object.entries(fields).filter(([, field]) => field.converting)
+    if (stalled.length) {
+      const running = new Set((await jobs.active(tx, spaceId, [CONVERT_FIELD_JOB])).map((job) => job.id))
+      for (const [name, field] of stalled) {
+        if (running.has(field.converting!.job)) continue
+        const job = await jobs.create(tx, spaceId, { kind: CONVERT_FIELD_JOB, params: { model: current.name, field: name }, total: await store.rowCount(tx, current.tableName), delayMs: conversionDelayMs })
+        started.push(job)
+        fields[name] = { ...field, converting: { ...field.converting!, job: job.id } }
+      }
     }
+    const conversions = conversionsOf(planned)
+    if (conversions.length === 0) return fields
+    await refuseConversions(tx, spaceId, current.name, conversions)
     for (const change of conversions) {
       const wanted = next.fields[change.field]!
       const job = await jobs.create(tx, spaceId, { kind: CONVERT_FIELD_JOB, params: { model: current.name, field: change.field }, total: change.records, delayMs: conversionDelayMs })
@@ -174,6 +182,20 @@ export function createModelsService({
       fields[change.field] = { ...current.fields[change.field]!, converting: { job: job.id, to } }
     }
     return fields
+  }
+
+  /** The conversions of a plan that cannot start now (the dry run refuses them too). */
+  async function refuseConversions(tx: Queryable, spaceId: string, model: string, conversions: readonly Conversion[]): Promise<void> {
+    if (conversions.length === 0) return
+    const rotations = await jobs.active(tx, spaceId, [REENCRYPT_JOB, REINDEX_JOB])
+    if (rotations.length) throw conflict(`a key rotation's job '${rotations[0]!.id}' is running in this space: wait for it to end before making a field encrypted or plain`, { jobId: rotations[0]!.id })
+    const blocking = (await mentions(tx, spaceId, model, conversions.filter((change) => change.op === 'encrypt').map((change) => change.field))).filter((mention) =>
+      mention.places.some((place) => place === 'rowFilter' || place === 'acl.field'),
+    )
+    if (blocking.length) {
+      const list = blocking.map((mention) => `'${mention.policyName}' (${mention.places.filter((place) => place === 'rowFilter' || place === 'acl.field').join(', ')}: '${mention.field}')`).join('; ')
+      throw conflict(`vault access policies compare fields this change makes encrypted, which an encrypted field cannot serve: ${list}; change those policies first`, { policies: blocking })
+    }
   }
 
   const mustGet = async (spaceId: string, name: string) => (await store.get(db, spaceId, name)) ?? Promise.reject(notFound('model', name))
@@ -212,6 +234,7 @@ export function createModelsService({
       assertEncryption(next)
       const plan = planModelChange(current, next, await store.rowCount(db, current.tableName))
       if (plan.refused.length) throw refusedChange(plan.refused)
+      await refuseConversions(db, by.spaceId, name, conversionsOf(plan.changes))
       return { changes: plan.changes, wouldDrop: plan.drops, policies: await mentions(db, by.spaceId, name, plan.drops) }
     },
 
@@ -267,7 +290,9 @@ export function createModelsService({
       await db.transaction(async (tx) => {
         const current = await store.get(tx, by.spaceId, name, true)
         if (!current) throw notFound('model', name)
-        await store.execute(tx, [`DROP TABLE ${tableRef(current.tableName)}`])
+        // A conversion's guard function is not the table's: it goes separately (its job then finds no model and ends).
+        const guards = Object.entries(current.fields).filter(([, field]) => field.converting).map(([field]) => conversionGuardDropSql(current.tableName, field))
+        await store.execute(tx, [...guards, `DROP TABLE ${tableRef(current.tableName)}`])
         await store.delete(tx, by.spaceId, name)
         await audit.append(tx, by.spaceId, { event: 'vault/model_delete', actor: by.actor, resources: [{ kind: 'vault_model', id: name }] })
         await changes.touch(tx, vaultTopic(by.spaceId))
