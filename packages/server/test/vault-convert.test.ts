@@ -1,9 +1,12 @@
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { FieldSpec } from '../src/modules/vault/find/filter-types.js'
 import { createJobRunner, createJobsStore } from '../src/modules/jobs/index.js'
 import { CONVERT_FIELD_JOB, createConvertFieldJob } from '../src/modules/vault/crypto/convert-field-job.js'
 import { createModelsStore } from '../src/modules/vault/models/models-store.js'
 import { createRecordsStore } from '../src/modules/vault/records/records-store.js'
 import { createHarness, STORE, type Harness } from './harness.js'
+import { matches } from './vault-filter-evaluator.js'
 import { setUpVault } from './vault-harness.js'
 
 /*
@@ -45,13 +48,13 @@ afterAll(() => h.close())
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined }
 const admin = () => ({ token: h.adminToken })
 let offsetMs = 0
-const runner = (owner: string) =>
+const runner = (owner: string, batch = BATCH) =>
   createJobRunner({
     db: h.db,
     store: createJobsStore(),
     clock: () => new Date(Date.now() + offsetMs),
     handlers: {
-      [CONVERT_FIELD_JOB]: createConvertFieldJob({ db: h.db, keys: h.built.services.keys, models: createModelsStore(), records: createRecordsStore(), audit: h.built.services.audit, changes: h.built.changes, batch: BATCH }),
+      [CONVERT_FIELD_JOB]: createConvertFieldJob({ db: h.db, keys: h.built.services.keys, models: createModelsStore(), records: createRecordsStore(), audit: h.built.services.audit, changes: h.built.changes, batch }),
     },
     owner,
     logger: quiet,
@@ -285,6 +288,59 @@ describe(`converting a field between plain and encrypted on ${STORE}`, () => {
     expect(await guards()).toBe(1)
     expect((await h.request('DELETE', '/v1/spaces/default/vault/models/notes', admin())).status).toBe(204)
     expect(await guards()).toBe(0)
+  })
+
+  it('mid-way through conversions both ways, equality filters answer exactly what the filter means (property test against the in-memory evaluator)', async () => {
+    const made = await h.request('POST', '/v1/spaces/default/vault/models', {
+      ...admin(),
+      body: { name: 'props', primaryKey: 'id', fields: { id: { type: 'integer' }, name: { type: 'string' }, n: { type: 'integer', encrypted: true, searchable: 'equality', indexBits: 2 }, tag: { type: 'string' } } },
+    })
+    expect(made.status, made.text).toBe(201)
+    const { token: propsToken } = await setUpVault(h, { props: { actions: ['read', 'write'], acl: { source: 'none' } } }, null)
+    const names = ['ann', 'bob', 'cy', 'dee', 'Ann', 'ann ']
+    const value = { name: fc.constantFrom(...names), n: fc.integer({ min: -3, max: 3 }) }
+    const rows = fc.sample(fc.record({ name: fc.option(value.name, { freq: 4 }), n: fc.option(value.n, { freq: 4 }), tag: fc.option(fc.constantFrom('x', 'y'), { freq: 4 }) }), { numRuns: 40, seed: 17 }).map((row, id) => ({ id, ...row }))
+    expect((await h.request('POST', '/api/models/props/batch', { token: propsToken, body: { records: rows } })).status).toBeLessThan(300)
+    // name: plain → encrypted with a 2-bit index (most values share one); n: encrypted → plain.
+    const changed = await h.request('PUT', '/v1/spaces/default/vault/models/props', {
+      ...admin(),
+      body: { primaryKey: 'id', fields: { id: { type: 'integer' }, name: { type: 'string', encrypted: true, searchable: 'equality', indexBits: 2 }, n: { type: 'integer', searchable: true }, tag: { type: 'string' } } },
+    })
+    expect(changed.status, changed.text).toBe(202)
+    offsetMs = 5_000
+    const worker = runner('node-p', 15)
+    const fieldsDone: unknown[] = []
+    for (let i = 0; i < 2; i++) {
+      const claimed = await worker.claim() // the first job stays leased: the second claim takes the other
+      fieldsDone.push(claimed?.params.field)
+      expect(await worker.runBatch(claimed!)).toBe('continue') // 15 of 40 rows converted
+    }
+    expect(fieldsDone.sort()).toEqual(['n', 'name'])
+    offsetMs = 0
+    const fields = new Map<string, FieldSpec>(['id', 'name', 'n', 'tag'].map((name) => [name, { name, type: name === 'id' || name === 'n' ? 'integer' : 'string', column: name }]))
+    const condition = (arb: fc.Arbitrary<unknown>) => {
+      const orNull = fc.option(arb, { freq: 4 })
+      const list = fc.array(orNull, { maxLength: 4 })
+      return fc.oneof(orNull, orNull.map(($eq) => ({ $eq })), orNull.map(($ne) => ({ $ne })), list.map(($in) => ({ $in })), list.map(($nin) => ({ $nin })), fc.boolean().map(($exists) => ({ $exists })))
+    }
+    const filter = fc.record({ name: condition(value.name), n: condition(value.n), $or: fc.array(fc.record({ tag: condition(fc.constantFrom('x', 'y')) }), { minLength: 1, maxLength: 2 }) }, { requiredKeys: [] })
+    await fc.assert(
+      fc.asyncProperty(filter, async (query) => {
+        const found = await h.request('POST', '/api/models/props/find', { token: propsToken, body: { filter: query, options: { limit: 100 } } })
+        expect(found.status, found.text).toBe(200)
+        const expected = rows.filter((row) => matches(query, row, fields)).map((row) => row.id)
+        expect(found.body.data.map((record: { id: number }) => record.id)).toEqual(expected)
+        expect(found.body.meta.total).toBe(expected.length)
+      }),
+      { numRuns: 60 },
+    )
+    // Both forms are really there: converted rows hold ciphertext of name and a plain n, the others the reverse.
+    const table = (await h.db.query<{ t: string }>("SELECT table_name AS t FROM vault_models WHERE name = 'props'")).rows[0]!.t
+    const forms = (await h.db.query<{ a: number; b: number; c: number; d: number }>(`SELECT count(name)::int AS a, count(_cv_name)::int AS b, count(n)::int AS c, count(_cv_n)::int AS d FROM vault."${table}"`)).rows[0]!
+    expect(forms.a).toBeGreaterThan(0)
+    expect(forms.b).toBeGreaterThan(0)
+    expect(forms.c).toBeGreaterThan(0)
+    expect(forms.d).toBeGreaterThan(0)
   })
 
   it('refuses a type change at the same time, and a conversion while a key rotation runs', async () => {
