@@ -149,9 +149,9 @@ export function createModelsService({
    * The fields to store after `changes`: each field made encrypted or plain keeps its stored form,
    * marked `converting` with the job that rewrites its records (created here, in the change's
    * transaction, into `started`); a field already converting keeps its mark, with a new job if its
-   * last one failed or was cancelled. Refused (409) while a
-   * key rotation's job runs in the space (both rewrite ciphertext), or while an access policy's row
-   * filter or grants ACL names a field being made encrypted (neither could compare it any more).
+   * last one failed or was cancelled. Refused (409) while a key rotation's job runs in the space
+   * (both rewrite ciphertext), or while an access policy's row filter or grants ACL names a field
+   * being made encrypted (neither could compare it any more).
    */
   async function startConversions(tx: Queryable, spaceId: string, current: Model, next: ModelDefinition, planned: readonly ModelChange[], started: Job[]): Promise<Record<string, FieldDefinition>> {
     const fields: Record<string, FieldDefinition> = {}

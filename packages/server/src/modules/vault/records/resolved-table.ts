@@ -111,7 +111,8 @@ const integrity = (model: string, key: unknown, field: string, why: string) => n
 export function resolveTable(db: Db, model: Model, spaceId = '', keys: TableKeys | null = null): ResolvedTable {
   const columns = columnsOf(model)
   const filterFields = new Map<string, FieldSpec>()
-  const lookupOf = (field: string, column: string, bits: number, index: IndexKeys) => ({
+  /** A blind index's lookup for filters. */
+  const lookupOf = (column: string, bits: number, index: IndexKeys) => ({
     column,
     bits,
     // The previous index key too while re-indexing runs: a row not yet re-indexed is still found.
@@ -125,24 +126,12 @@ export function resolveTable(db: Db, model: Model, spaceId = '', keys: TableKeys
         name: spec.field,
         type: spec.type,
         column: conv.plain,
-        converting: { job: conv.job, to: conv.to, plain: conv.plain, cipher: conv.cipher, index: conv.indexColumn && index ? lookupOf(spec.field, conv.indexColumn, conv.bits, index) : null },
+        converting: { job: conv.job, to: conv.to, plain: conv.plain, cipher: conv.cipher, index: conv.indexColumn && index ? lookupOf(conv.indexColumn, conv.bits, index) : null },
       })
       continue
     }
     const index = spec.encrypted?.indexColumn ? keys?.index.get(spec.field) : undefined
-    const encrypted = spec.encrypted
-      ? {
-          index:
-            spec.encrypted.indexColumn && index
-              ? {
-                  column: spec.encrypted.indexColumn,
-                  bits: spec.encrypted.bits,
-                  // The previous index key too while re-indexing runs: a row not yet re-indexed is still found.
-                  lookup: (value: string) => [index.current, ...(index.previous ? [index.previous] : [])].map((key) => blindIndex(key.key, value, spec.encrypted!.bits)),
-                }
-              : null,
-        }
-      : undefined
+    const encrypted = spec.encrypted ? { index: spec.encrypted.indexColumn && index ? lookupOf(spec.encrypted.indexColumn, spec.encrypted.bits, index) : null } : undefined
     filterFields.set(spec.field, { name: spec.field, type: spec.type, column: spec.column, ...(encrypted ? { encrypted } : {}) })
   }
   filterFields.set('created_at', { name: 'created_at', type: 'datetime', column: 'created_at' })
