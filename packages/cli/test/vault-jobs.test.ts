@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STORE } from '../../server/test/harness.js'
 import { setUpVault } from '../../server/test/vault-harness.js'
@@ -57,5 +59,26 @@ describe(`gatehouse vault jobs on ${STORE}`, () => {
     expect(JSON.parse(waited.stdout)).toMatchObject({ state: 'succeeded', done: 30, total: 30 })
     const listed = await admin('vault', 'jobs', '--state', 'succeeded')
     expect(listed.stdout).toMatch(new RegExp(`${rotated.body.job.id}\\s+vault\\.reencrypt\\s+succeeded\\s+30/30`))
+  })
+
+  it('vault apply making a field encrypted names the conversion job, which --wait follows; applying again is no change', async () => {
+    const file = join(home.dir, 'vault.yaml')
+    const model = (ssn: string) => `models:\n  - name: people\n    primaryKey: id\n    fields:\n      id: { type: string }\n      ssn: ${ssn}\n`
+    writeFileSync(file, model('{ type: string }'))
+    expect((await admin('vault', 'apply', file, '--yes')).code).toBe(0)
+    writeFileSync(file, model('{ type: string, encrypted: true, searchable: equality }'))
+    const plan = await admin('vault', 'apply', file)
+    expect(plan.stdout).toContain('make field ssn encrypted: a background job rewrites its 0 records')
+    const applied = await admin('vault', 'apply', file, '--yes')
+    expect(applied.code, applied.stderr).toBe(0)
+    const jobId = /job (job_\S+) converts field ssn/.exec(applied.stderr)?.[1]
+    expect(jobId, applied.stderr).toBeDefined()
+    expect((await admin('vault', 'models')).stdout).toContain(`ssn:string(→encrypted, job ${jobId})`)
+    expect((await admin('vault', 'apply', file)).stdout).toContain('Nothing to do')
+    const waited = await admin('vault', 'jobs', jobId!, '--wait', '--interval', '50')
+    expect(waited.code, waited.stderr).toBe(0)
+    expect(waited.stdout).toMatch(/state:\s+succeeded/)
+    expect((await admin('vault', 'models')).stdout).toContain('ssn:string(encrypted)')
+    expect((await admin('vault', 'apply', file)).stdout).toContain('Nothing to do')
   })
 })

@@ -174,7 +174,12 @@ export async function buildApp(deps: AppDeps) {
     changes,
     ...(deps.wakeups?.approvalRecheckMs !== undefined ? { recheckMs: deps.wakeups.approvalRecheckMs } : {}),
   })
-  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.grantLookup, outbound, changes, secrets: keys.service, fieldKeys: keys.fieldKeys, keyRotation: keys.service, jobs: { service: jobs.service, runner: jobs.runner }, ...deps.vault })
+  const vault = createVaultModule({ db: deps.db, audit: audit.service, clock, authenticate: auth.service.authenticate, grants: approvals.grantLookup, outbound, changes, secrets: keys.service, fieldKeys: keys.fieldKeys, keyRotation: keys.service, jobs: { service: jobs.service, runner: jobs.runner },
+    // A conversion job starts once every node has seen its model change or stopped trusting its
+    // cache (two poll intervals, docs/nodes.md), with a second for requests already in flight.
+    conversionDelayMs: 2 * (deps.changeFeed?.pollIntervalMs ?? 100) + 1_000,
+    ...deps.vault,
+  })
 
   // The hooks every request runs are synchronous (done-callback) where they need not wait: an async
   // hook costs a promise and a microtask turn per request for nothing.

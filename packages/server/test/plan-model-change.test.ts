@@ -57,4 +57,28 @@ describe('planModelChange', () => {
     expect(planModelChange(withCtor, { ...withCtor, fields: { id: { type: 'string' } } }, 0).drops).toEqual(['constructor'])
     expect(planModelChange({ ...withCtor, fields: { id: { type: 'string' } } }, withCtor, 0).changes).toEqual([{ op: 'add', field: 'constructor', to: 'string', required: false, lossy: false }])
   })
+
+  it('making a field encrypted or plain is a job-backed change of its own; a converting field accepts only its target definition', () => {
+    const encrypted = planModelChange(current, next({ ...current.fields, last_name: { type: 'string', encrypted: true, searchable: 'equality', indexBits: 12 } }), 40)
+    expect(encrypted).toEqual({ changes: [{ op: 'encrypt', field: 'last_name', type: 'string', required: false, records: 40, lossy: false, blindIndex: true, index: true }], drops: [], refused: [] })
+    const secret: ModelDefinition = { ...current, fields: { ...current.fields, ssn: { type: 'string', encrypted: true, required: true } } }
+    expect(planModelChange(secret, next({ ...current.fields, ssn: { type: 'string', required: true } }), 5).changes).toEqual([{ op: 'decrypt', field: 'ssn', type: 'string', required: true, records: 5, lossy: false }])
+    // One change at a time: no type or required change with it.
+    expect(planModelChange(current, next({ ...current.fields, deals_ratio: { type: 'decimal', encrypted: true } }), 1).refused).toEqual([
+      "cannot change the type of field 'deals_ratio' while making it encrypted: make one change at a time",
+    ])
+    expect(planModelChange(current, next({ ...current.fields, born: { type: 'date', encrypted: true } }), 1).refused[0]).toContain("cannot make field 'born' optional while making it encrypted")
+
+    const converting: ModelDefinition = { ...current, fields: { ...current.fields, last_name: { type: 'string', searchable: true, converting: { job: 'job_1', to: { encrypted: true, searchable: 'equality', indexBits: 12 } } } } }
+    const target = { type: 'string', encrypted: true, searchable: 'equality', indexBits: 12 } as const
+    expect(planModelChange(converting, next({ ...current.fields, last_name: target, email: { type: 'string' } }), 40)).toEqual({
+      changes: [{ op: 'add', field: 'email', to: 'string', required: false, lossy: false }],
+      drops: [],
+      refused: [],
+    })
+    expect(planModelChange(converting, next({ ...current.fields }), 40).refused[0]).toContain("field 'last_name' is being made encrypted by job 'job_1'")
+    expect(planModelChange(converting, next({ ...current.fields, last_name: { ...target, required: true } }), 40).refused[0]).toContain("by job 'job_1'")
+    const { last_name: _dropped, ...withoutIt } = current.fields
+    expect(planModelChange(converting, next(withoutIt), 40).refused).toEqual(["cannot drop field 'last_name' while job 'job_1' converts it: wait for the job to end"])
+  })
 })

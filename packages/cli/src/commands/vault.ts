@@ -9,18 +9,34 @@ import { registerVaultJobs } from './vault-jobs.js'
 import { writeOut } from '../output.js'
 import { detectFormat, readRows, RowError } from '../upload/rows.js'
 
-type FieldDefinition = { type: string; searchable?: boolean; required?: boolean }
+type FieldDefinition = {
+  type: string
+  searchable?: boolean | 'equality'
+  required?: boolean
+  encrypted?: boolean
+  /** Set by the server while a job makes the field encrypted or plain: `to` is what it becomes. */
+  converting?: { job: string; to: { encrypted: boolean; searchable?: boolean | 'equality' } }
+}
 type Fields = Record<string, FieldDefinition>
 
-/** `searchable: false` and an absent `searchable` mean the same: compared without them. */
+/**
+ * `searchable: false` and an absent `searchable` mean the same: compared without them. A field the
+ * server is converting compares as it will be, so applying the same file again is no change.
+ */
 const normalFields = (fields: Fields): Fields =>
-  Object.fromEntries(Object.entries(fields).map(([name, f]) => [name, { type: f.type, ...(f.searchable ? { searchable: true } : {}), ...(f.required ? { required: true } : {}) }]))
+  Object.fromEntries(
+    Object.entries(fields).map(([name, stored]) => {
+      const f = stored.converting ? { type: stored.type, required: stored.required, ...stored.converting.to } : stored
+      return [name, { type: f.type, ...(f.searchable ? { searchable: f.searchable } : {}), ...(f.required ? { required: true } : {}), ...(f.encrypted ? { encrypted: true } : {}) }]
+    }),
+  )
 
 interface ModelChange {
   op: string
   field: string
   from?: string
   to?: string
+  records?: number
   lossy: boolean
 }
 
@@ -28,7 +44,16 @@ function describeChange(change: ModelChange): string {
   if (change.op === 'drop') return `DROP field ${change.field} (${change.from}): its column and ALL its values are deleted`
   if (change.op === 'add') return `add field ${change.field} (${change.to})`
   if (change.op === 'widen') return `change field ${change.field}: ${change.from} → ${change.to}`
+  if (change.op === 'encrypt' || change.op === 'decrypt') {
+    return `make field ${change.field} ${change.op === 'encrypt' ? 'encrypted' : 'plain'}: a background job rewrites its ${change.records ?? 0} records (follow it with gatehouse vault jobs <id> --wait)`
+  }
   return `${change.op} field ${change.field}`
+}
+
+/** A model update that started conversion jobs answers them: say which, and how to follow them. */
+const noteJobs = (context: Context, model: string, answer: unknown): void => {
+  const jobs = (answer as { jobs?: Array<{ id: string; params: { field?: unknown } }> } | null)?.jobs ?? []
+  for (const job of jobs) context.note(`model ${model}: job ${job.id} converts field ${String(job.params.field)}; follow it with: gatehouse vault jobs ${job.id} --wait`)
 }
 
 function registerApply(vault: Command, context: Context): void {
@@ -91,7 +116,11 @@ Examples:
         const plan = (await client.vault.model.update(want.name, body as never, { dryRun: true })) as unknown as { changes: ModelChange[]; wouldDrop: string[]; policies: Array<{ policyName: string; field: string; places: string[] }> }
         const details = plan.changes.map(describeChange)
         for (const use of plan.policies) details.push(`access policy '${use.policyName}' names dropped field ${use.field} (${use.places.join(', ')}): the drop is refused while a policy does`)
-        const final = () => client.vault.model.update(want.name, { ...body, ...(plan.wouldDrop.length ? { drop: plan.wouldDrop } : {}) } as never)
+        const final = async () => {
+          const answer = await client.vault.model.update(want.name, { ...body, ...(plan.wouldDrop.length ? { drop: plan.wouldDrop } : {}) } as never)
+          noteJobs(context, want.name, answer)
+          return answer
+        }
         if (plan.wouldDrop.length === 0) {
           steps.push({ action: 'update', type: 'model', name: want.name, details, phase: 0, run: final })
           continue
@@ -100,7 +129,11 @@ Examples:
         // (when no policy names them any more): two requests, one line of the plan.
         const kept = Object.fromEntries(Object.entries(existing.fields as Fields).filter(([name]) => plan.wouldDrop.includes(name)))
         if (plan.changes.some((change) => change.op !== 'drop')) {
-          steps.push({ action: 'update', type: 'model', name: want.name, details: [], hidden: true, phase: 0, run: () => client.vault.model.update(want.name, { ...body, fields: { ...body.fields, ...kept } } as never) })
+          steps.push({ action: 'update', type: 'model', name: want.name, details: [], hidden: true, phase: 0, run: async () => {
+              const answer = await client.vault.model.update(want.name, { ...body, fields: { ...body.fields, ...kept } } as never)
+              noteJobs(context, want.name, answer)
+              return answer
+            } })
         }
         steps.push({ action: 'update', type: 'model', name: want.name, details, phase: 2, run: final })
       }
@@ -284,7 +317,7 @@ export function registerVault(program: Command, context: Context): void {
     .description('The models and their fields')
     .action(async () => {
       const answer = await context.client().vault.model.list()
-      context.print(answer, () => table(answer.models.map((m) => ({ name: m.name, primaryKey: m.primaryKey, fields: Object.entries(m.fields).map(([f, d]) => `${f}:${d.type}`).join(' ') })), ['name', 'primaryKey', 'fields']))
+      context.print(answer, () => table(answer.models.map((m) => ({ name: m.name, primaryKey: m.primaryKey, fields: Object.entries(m.fields).map(([f, d]) => `${f}:${d.type}${d.converting ? `(→${d.converting.to.encrypted ? 'encrypted' : 'plain'}, job ${d.converting.job})` : d.encrypted ? '(encrypted)' : ''}`).join(' ') })), ['name', 'primaryKey', 'fields']))
     })
   vault
     .command('clients')

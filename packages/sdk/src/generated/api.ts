@@ -1640,6 +1640,16 @@ export interface components {
                     expectedRows?: number;
                     /** @description The blind index length in bits, instead of the one expectedRows gives; fixed once the field exists */
                     indexBits?: number;
+                    /** @description A background job is converting the field; the definition above is its stored form until the job ends, `to` what it becomes */
+                    converting?: {
+                        job: string;
+                        to: {
+                            encrypted: boolean;
+                            searchable?: boolean | "equality";
+                            expectedRows?: number;
+                            indexBits?: number;
+                        };
+                    };
                 };
             };
             /** Format: date-time */
@@ -9125,15 +9135,19 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["VaultModel"] | {
                         changes: {
-                            op: "add" | "drop" | "widen" | "require" | "unrequire" | "index" | "unindex";
+                            op: "add" | "drop" | "widen" | "require" | "unrequire" | "index" | "unindex" | "encrypt" | "decrypt";
                             field: string;
                             /** @description The type before (drop, widen) */
                             from?: string;
+                            /** @description The field type (encrypt, decrypt) */
+                            type?: string;
                             /** @description The type after (add, widen) */
                             to?: string;
                             required?: boolean;
                             /** @description Removes stored values: applies only when named in `drop` */
                             lossy: boolean;
+                            /** @description encrypt, decrypt: the records a background job (vault.convert_field) rewrites */
+                            records?: number;
                         }[];
                         /** @description The fields to name in `drop` to apply this change */
                         wouldDrop: string[];
@@ -9145,6 +9159,19 @@ export interface operations {
                             /** @description e.g. readable, masked, rowFilter, acl.field */
                             places: string[];
                         }[];
+                    };
+                };
+            };
+            /** @description Applied; fields made encrypted or plain are converting (`converting` on the field) until their jobs end */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        model: components["schemas"]["VaultModel"];
+                        /** @description One job per field made encrypted or plain; follow each with GET …/vault/jobs/{job} */
+                        jobs: components["schemas"]["VaultJob"][];
                     };
                 };
             };

@@ -67,15 +67,19 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const handler = handlers[job.kind]
     if (!handler) return 'lost'
     try {
-      return await db.transaction(async (tx) => {
+      let committed: (() => void) | undefined
+      const outcome = await db.transaction(async (tx): Promise<BatchOutcome> => {
         const current = await store.lockHeld(tx, job.space, job.id, owner)
         if (!current) return 'lost'
         const result = await handler(current, tx)
         if (!Number.isInteger(result.processed) || result.processed < 0) throw new Error(`job handler '${job.kind}' returned processed=${result.processed}`)
         const now = clock()
         await store.recordBatch(tx, job.space, job.id, result, now, leaseFrom(now))
+        committed = result.afterCommit
         return result.cursor === null ? 'done' : 'continue'
       })
+      committed?.()
+      return outcome
     } catch (error) {
       const now = clock()
       const state = await store.recordFailure(db, job.space, job.id, owner, {

@@ -15,7 +15,9 @@ export function createJobsService({ db, store, clock, changes }: { db: Db; store
      * runner woken before the commit would find nothing and sleep its whole poll interval.
      */
     async create(q: Queryable, spaceId: string, job: NewJob): Promise<Job> {
-      const inserted = await store.insert(q, { spaceId, id: newId('job'), kind: job.kind, params: job.params ?? {}, total: job.total ?? null, now: clock() })
+      const now = clock()
+      const notBefore = job.delayMs ? new Date(now.getTime() + job.delayMs) : null
+      const inserted = await store.insert(q, { spaceId, id: newId('job'), kind: job.kind, params: job.params ?? {}, total: job.total ?? null, now, notBefore })
       await changes.touch(q, JOBS_QUEUED)
       return inserted
     },
@@ -24,6 +26,9 @@ export function createJobsService({ db, store, clock, changes }: { db: Db; store
     queued(): void {
       changes.announce(JOBS_QUEUED)
     },
+
+    /** Queued or running jobs of these kinds, read in `q` (the caller's transaction, to refuse an overlapping job). */
+    active: (q: Queryable, spaceId: string, kinds: readonly string[]): Promise<Job[]> => store.active(q, spaceId, kinds),
 
     async get(spaceId: string, id: string): Promise<Job> {
       return (await store.get(db, spaceId, id)) ?? Promise.reject(notFound('job', id))

@@ -38,10 +38,11 @@ const toJob = (row: JobRow): Job => ({
 
 export function createJobsStore() {
   return {
-    async insert(q: Queryable, job: { spaceId: string; id: string; kind: string; params: Record<string, unknown>; total: number | null; now: Date }): Promise<Job> {
+    /** `notBefore`: kept in lease_until with no owner, so no claim takes the job earlier. */
+    async insert(q: Queryable, job: { spaceId: string; id: string; kind: string; params: Record<string, unknown>; total: number | null; now: Date; notBefore?: Date | null }): Promise<Job> {
       const { rows } = await q.query<JobRow>(
-        `INSERT INTO vault_jobs (space_id, id, kind, params, total, created_at, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $6) RETURNING ${COLUMNS}`,
-        [job.spaceId, job.id, job.kind, JSON.stringify(job.params), job.total, job.now],
+        `INSERT INTO vault_jobs (space_id, id, kind, params, total, created_at, updated_at, lease_until) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $6, $7::timestamptz) RETURNING ${COLUMNS}`,
+        [job.spaceId, job.id, job.kind, JSON.stringify(job.params), job.total, job.now, job.notBefore ?? null],
       )
       return toJob(rows[0]!)
     },
@@ -49,6 +50,15 @@ export function createJobsStore() {
     async get(q: Queryable, spaceId: string, id: string): Promise<Job | null> {
       const { rows } = await q.query<JobRow>(`SELECT ${COLUMNS} FROM vault_jobs WHERE space_id = $1 AND id = $2`, [spaceId, id])
       return rows[0] ? toJob(rows[0]) : null
+    },
+
+    /** The space's queued and running jobs of these kinds (jobs that must not overlap, e.g. a re-encryption and a field conversion). */
+    async active(q: Queryable, spaceId: string, kinds: readonly string[]): Promise<Job[]> {
+      const { rows } = await q.query<JobRow>(
+        `SELECT ${COLUMNS} FROM vault_jobs WHERE space_id = $1 AND state IN ('queued', 'running') AND kind IN (SELECT jsonb_array_elements_text($2::jsonb)) ORDER BY created_at, id`,
+        [spaceId, JSON.stringify(kinds)],
+      )
+      return rows.map(toJob)
     },
 
     /** Newest first; `before` is the (created_at, id) of the last job of the previous page. */

@@ -40,6 +40,8 @@ export interface BatchResult {
   cursor: string | null
   /** The total, when the handler learns it (e.g. by counting on its first batch). */
   total?: number
+  /** Runs once the batch has committed (e.g. announcing a change-feed topic the batch touched). */
+  afterCommit?: () => void
 }
 
 /**
@@ -53,4 +55,6 @@ export interface NewJob {
   kind: string
   params?: Record<string, unknown>
   total?: number | null
+  /** No runner claims the job before this many milliseconds have passed (e.g. until every node has seen the change that queued it). */
+  delayMs?: number
 }

@@ -7,6 +7,7 @@ import type { GrantLookup } from '../approvals/approvals-types.js'
 import type { Principal } from '../auth/auth-types.js'
 import { createExternalAcl } from './acl/external-acl.js'
 import type { FieldKeys } from './crypto/field-keys.js'
+import { CONVERT_FIELD_JOB, createConvertFieldJob } from './crypto/convert-field-job.js'
 import { createReencryptJob, REENCRYPT_JOB } from './crypto/reencrypt-job.js'
 import { createReindexJob, REINDEX_JOB } from './crypto/reindex-job.js'
 import { registerVaultKeysRoutes } from './crypto/vault-keys-routes.js'
@@ -42,6 +43,8 @@ export interface VaultOptions {
   maxAclCandidates?: number
   /** The data and index keys of encrypted fields; without them a model with an encrypted field is refused. */
   fieldKeys?: FieldKeys
+  /** How long a field conversion's job waits before its first batch (models-service.ts); default 2 s. */
+  conversionDelayMs?: number
 }
 
 export function createVaultModule(
@@ -61,14 +64,14 @@ export function createVaultModule(
     secrets: SecretSealer
     /** Data key rotation: the key service's versions, and the jobs that re-encrypt under a new one. */
     keyRotation: Pick<KeyService, 'rotateDataKey' | 'retireDataKey' | 'dataKey' | 'dataKeyVersions' | 'rotateIndexKey' | 'retireIndexKey' | 'indexKey'>
-    jobs: { service: Pick<JobsService, 'create' | 'queued'>; runner: Pick<JobRunner, 'register'> }
+    jobs: { service: Pick<JobsService, 'create' | 'queued' | 'active'>; runner: Pick<JobRunner, 'register'> }
   } & VaultOptions,
 ) {
   const { db, audit, clock, changes } = deps
   const tokenTtlSeconds = deps.tokenTtlSeconds ?? 300
   const modelsStore = createModelsStore()
   const policiesStore = createVaultPoliciesStore()
-  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore, changes, encryption: deps.fieldKeys !== undefined })
+  const models = createModelsService({ db, store: modelsStore, audit, policies: policiesStore, changes, encryption: deps.fieldKeys !== undefined, jobs: deps.jobs.service, conversionDelayMs: deps.conversionDelayMs ?? 2_000 })
   const policies = createVaultPoliciesService({ db, store: policiesStore, audit, models: modelsStore, outboundPolicy: deps.outbound.policy, changes })
   const clientsStore = createVaultClientsStore()
   const clients = createVaultClientsService({ db, store: clientsStore, policies: policiesStore, audit, changes })
@@ -80,6 +83,7 @@ export function createVaultModule(
   const recordsStore = createRecordsStore()
   deps.jobs.runner.register(REENCRYPT_JOB, createReencryptJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
   deps.jobs.runner.register(REINDEX_JOB, createReindexJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
+  deps.jobs.runner.register(CONVERT_FIELD_JOB, createConvertFieldJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore, audit, changes }))
   const vaultKeys = createVaultKeysService({ db, keys: deps.keyRotation, jobs: deps.jobs.service, audit, models: modelsStore, records: recordsStore, changes })
   const records = createRecordsService({ db, store: recordsStore, contexts, tables: createTableResolver({ db, keys: deps.fieldKeys }), acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
   const consoleVault = createConsoleVaultService({ db, store: createConsoleVaultStore(), clients: clientsStore, policies: policiesStore, models: modelsStore, records, audit })

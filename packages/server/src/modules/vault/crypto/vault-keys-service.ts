@@ -1,5 +1,5 @@
 import type { ChangeFeed } from '../../../db/change-feed.js'
-import type { Db } from '../../../db/db.js'
+import type { Db, Queryable } from '../../../db/db.js'
 import { AppError, notFound } from '../../../http/errors.js'
 import type { AuditService } from '../../audit/audit-service.js'
 import type { Principal } from '../../auth/auth-types.js'
@@ -25,6 +25,16 @@ export function createVaultKeysService(deps: {
   const reindexSize = countReindexJob(deps)
   // The key service moves the keys topic inside the transaction (its NOTIFY leaves with the commit); this
   // node's own field-key cache is also told at once after the commit, not when its listener hears back.
+
+  /** A field conversion rewrites ciphertext too: a rotation waits for it (and a conversion for a rotation, models-service.ts). */
+  async function refuseWhileConverting(tx: Queryable, spaceId: string): Promise<void> {
+    for (const model of await deps.models.list(tx, spaceId)) {
+      for (const [name, field] of Object.entries(model.fields)) {
+        if (field.converting) throw new AppError('conflict', `field '${name}' of model '${model.name}' is being converted by job '${field.converting.job}': rotate keys once it ends`, { jobId: field.converting.job })
+      }
+    }
+  }
+
   return {
     /**
      * A new data key version for the space, and the job that re-encrypts every record under it: new
@@ -34,6 +44,7 @@ export function createVaultKeysService(deps: {
      */
     async rotateDataKey(by: Principal): Promise<{ version: number; job: Job }> {
       const rotated = await deps.db.transaction(async (tx) => {
+        await refuseWhileConverting(tx, by.spaceId)
         const version = await deps.keys.rotateDataKey(by.spaceId, tx)
         const job = await deps.jobs.create(tx, by.spaceId, { kind: REENCRYPT_JOB, params: { version }, total: await reencryptSize(tx, by.spaceId) })
         await deps.audit.append(tx, by.spaceId, { event: 'vault/data_key_rotate', actor: by.actor, resources: [{ kind: 'vault_job', id: job.id }], meta: { version, jobId: job.id } })
@@ -53,6 +64,7 @@ export function createVaultKeysService(deps: {
         if (!definition?.encrypted || definition.searchable !== 'equality') {
           throw new AppError('validation_failed', `field '${field}' of model '${modelName}' has no blind index: only an encrypted field with "searchable": "equality" has an index key`)
         }
+        await refuseWhileConverting(tx, by.spaceId)
         const version = await deps.keys.rotateIndexKey(by.spaceId, modelName, field, tx)
         const job = await deps.jobs.create(tx, by.spaceId, { kind: REINDEX_JOB, params: { model: modelName, field, version }, total: await reindexSize(tx, by.spaceId, model) })
         await deps.audit.append(tx, by.spaceId, { event: 'vault/index_key_rotate', actor: by.actor, resources: [{ kind: 'vault_model', id: modelName }, { kind: 'vault_job', id: job.id }], meta: { field, version, jobId: job.id } })

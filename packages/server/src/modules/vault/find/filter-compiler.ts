@@ -1,7 +1,7 @@
 import { canonicalText } from '../crypto/field-values.js'
 import type { CompiledFilter, ExactCheck, FieldSpec, FilterOptions } from './filter-types.js'
 import { COMPARISON_OPERATORS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_IN, MAX_CONDITIONS, MAX_PARAMS } from './filter-types.js'
-import { checkText, childPath, expectedFor, invalid, isPlainObject, quoteIdent, quoteIndexColumn, type ScalarType, SQL_TYPE, segment, toParam } from './filter-values.js'
+import { checkText, childPath, expectedFor, invalid, isPlainObject, quoteIdent, quoteIndexColumn, quoteStoredColumn, type ScalarType, SQL_TYPE, segment, toParam } from './filter-values.js'
 
 /*
  * Compiles a filter (see docs/vault-filters.md) into a parameterised boolean SQL expression. Client
@@ -117,7 +117,7 @@ function compileNode(ctx: Context, node: unknown, path: string, depth: number, e
 
 /** `{ field: value }` and `$eq`: null means missing. */
 function compileEquals(ctx: Context, field: FieldSpec, value: unknown, path: string, exact: boolean): string {
-  if (value !== null && field.encrypted) return compileEncrypted(ctx, field, '$eq', value, path, exact)
+  if (value !== null && (field.encrypted || field.converting)) return compileEncrypted(ctx, field, '$eq', value, path, exact)
   count(ctx)
   if (value === null) return isMissing(field)
   if (field.type === 'json') throw invalid(path, 'a json field can only be compared with null or filtered with $exists')
@@ -126,13 +126,16 @@ function compileEquals(ctx: Context, field: FieldSpec, value: unknown, path: str
 
 /** Missing: SQL NULL, and for json also a stored JSON null (so "null" and "absent" are one thing). */
 function isMissing(field: FieldSpec): string {
-  const column = quoteIdent(field.column)
+  // Converting: missing in both forms (a row holds at most one).
+  if (field.converting) return `(${isMissing({ name: field.name, type: field.type, column: field.converting.plain })} AND ${quoteStoredColumn(field.converting.cipher)} IS NULL)`
+  const column = quoteStoredColumn(field.column)
   // The ::jsonb cast lets a json column work as well as a jsonb one; on jsonb it is a no-op.
   // An encrypted json value is ciphertext: JSON null is never stored (a null clears the field), so SQL NULL is all of "missing".
   return field.type === 'json' && !field.encrypted ? `coalesce(jsonb_typeof(${column}::jsonb), 'null') = 'null'` : `${column} IS NULL`
 }
 
 function isPresent(field: FieldSpec): string {
+  if (field.converting) return complement(isMissing(field))
   const column = quoteIdent(field.column)
   return field.type === 'json' && !field.encrypted ? `coalesce(jsonb_typeof(${column}::jsonb), 'null') <> 'null'` : `${column} IS NOT NULL`
 }
@@ -162,13 +165,17 @@ function compileOperator(ctx: Context, field: FieldSpec, op: string, arg: unknow
       count(ctx)
       return isPresent(field)
     }
-    if (field.encrypted) return compileEncrypted(ctx, field, op, arg, path, exact)
+    if (field.encrypted || field.converting) return compileEncrypted(ctx, field, op, arg, path, exact)
     if (field.type === 'json') throw invalid(path, 'a json field can only be compared with null or filtered with $exists')
     count(ctx)
     return `${quoteIdent(field.column)} IS DISTINCT FROM ${bind(ctx, toParam(field.type, arg, path), field.type)}`
   }
   const type = field.type
   if (type === 'json') throw invalid(path, `${op} does not apply to json fields`)
+  if (field.converting) {
+    if (op === '$in' || op === '$nin') return compileEncrypted(ctx, field, op, arg, path, exact)
+    throw invalid(path, `field '${field.name}' is being made ${field.converting.to} by job '${field.converting.job}': until it ends only $eq, $in, $ne, $nin, null and $exists apply to it`)
+  }
   if (field.encrypted) {
     if (op === '$in' || op === '$nin') return compileEncrypted(ctx, field, op, arg, path, exact)
     throw invalid(path, `field '${field.name}' is encrypted: only $eq, $in, $ne, $nin (by its blind index), null and $exists apply to it; ${op === '$like' ? 'a pattern' : 'an order'} would need the plaintext`)
@@ -229,6 +236,7 @@ function endsWithEscape(pattern: string): boolean {
  * value's index may hold another value) and are decided by their exact check alone.
  */
 function compileEncrypted(ctx: Context, field: FieldSpec, op: '$eq' | '$ne' | '$in' | '$nin', arg: unknown, path: string, exact: boolean): string {
+  if (field.converting) return compileConverting(ctx, field, op, arg, path, exact)
   const index = field.encrypted?.index
   if (!index) {
     throw invalid(path, `field '${field.name}' is encrypted without an equality index: only null and $exists apply to it (define it with "searchable": "equality" to filter by value)`)
@@ -252,4 +260,45 @@ function compileEncrypted(ctx: Context, field: FieldSpec, op: '$eq' | '$ne' | '$
   const lookup = hashes.length ? `${column} IN (${hashes.map((hash) => bindBytes(ctx, hash)).join(', ')})` : null
   if (lookup && withNull) return `(${lookup} OR ${isMissing(field)})`
   return lookup ?? (withNull ? isMissing(field) : 'FALSE')
+}
+
+/**
+ * $eq/$in/$ne/$nin on a field a job is converting. A row holds the value in the plain column or as
+ * ciphertext (never both): the plain column is compared exactly in SQL, the ciphertext through the
+ * blind index and an exact check after decryption that skips rows holding the plain form
+ * (ResolvedTable.exactText). So the answer is the one the field gave before the job and will give
+ * after it, whichever rows the job has reached. Without an equality index for the encrypted form,
+ * only null and $exists apply, as on an encrypted field.
+ */
+function compileConverting(ctx: Context, field: FieldSpec, op: '$eq' | '$ne' | '$in' | '$nin', arg: unknown, path: string, exact: boolean): string {
+  const conv = field.converting!
+  const index = conv.index
+  if (!index) {
+    throw invalid(path, `field '${field.name}' is being made ${conv.to} by job '${conv.job}' and its encrypted form has no equality index: until the job ends, only null and $exists apply to it`)
+  }
+  if (!exact) throw invalid(path, `field '${field.name}' is being made ${conv.to} by job '${conv.job}': until it ends, filter it by value at the top of the filter or inside $and, not inside $or or $not`)
+  const type = field.type as ScalarType
+  count(ctx)
+  let listed: unknown[]
+  if (op === '$in' || op === '$nin') {
+    if (!Array.isArray(arg)) throw invalid(path, 'expected an array')
+    if (arg.length > ctx.maxIn) throw invalid(path, `more than ${ctx.maxIn} values`)
+    listed = arg
+  } else listed = [arg]
+  const texts = listed.flatMap((value, at) => (value === null ? [] : [toParam(type, value, op === '$in' || op === '$nin' ? childPath(path, at) : path)]))
+  const values = texts.map((text) => canonicalText(type, text))
+  const withNull = listed.length > texts.length
+  const positive = op === '$eq' || op === '$in'
+  ctx.checks.push({ field: field.name, op: positive ? 'in' : 'nin', values, withNull })
+  const plain = quoteStoredColumn(conv.plain)
+  const plainListed = texts.length ? `${plain} IN (${texts.map((text) => bind(ctx, text, type)).join(', ')})` : null
+  if (!positive) {
+    // A row holding ciphertext is decided by the exact check; one holding the plain form (or nothing), here.
+    const listedHere = [plainListed, withNull ? `${plain} IS NULL` : null].filter((part): part is string => part !== null)
+    return listedHere.length ? `(${quoteStoredColumn(conv.cipher)} IS NOT NULL OR ${complement(`(${listedHere.join(' OR ')})`)})` : 'TRUE'
+  }
+  const hashes = [...new Set(values.flatMap((value) => index.lookup(value).map((hash) => hash.toString('hex'))))].map((hex) => Buffer.from(hex, 'hex'))
+  const lookup = hashes.length ? `${quoteIndexColumn(index.column)} IN (${hashes.map((hash) => bindBytes(ctx, hash)).join(', ')})` : null
+  const parts = [plainListed, lookup, withNull ? isMissing(field) : null].filter((part): part is string => part !== null)
+  return parts.length ? `(${parts.join(' OR ')})` : 'FALSE'
 }

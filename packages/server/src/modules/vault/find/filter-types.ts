@@ -17,6 +17,13 @@ export interface FieldSpec {
    * the rows found are checked exactly after decryption (CompiledFilter.checks).
    */
   encrypted?: { index: BlindIndexSpec | null }
+  /**
+   * A field a job (`job`) is converting: a row holds its value in `plain` or, encrypted, in `cipher`
+   * (never both). Filters compare it as its encrypted form allows — $eq/$in/$ne/$nin through the
+   * plain column OR the blind index with an exact check, null and $exists on both columns — and
+   * refuse range, $like and sort until the job ends. `column` is then the plain column.
+   */
+  converting?: { job: string; to: 'encrypted' | 'plain'; plain: string; cipher: string; index: BlindIndexSpec | null }
 }
 
 export interface BlindIndexSpec {

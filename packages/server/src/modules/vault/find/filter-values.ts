@@ -21,6 +21,12 @@ export function quoteIndexColumn(name: string): string {
   return `"${name}"`
 }
 
+/** A column of a converting field: its own name, or its shadow column (`_cv_…`, the vault's own name). */
+export function quoteStoredColumn(name: string): string {
+  if (typeof name === 'string' && /^_cv_[a-z0-9_]{1,59}$/.test(name)) return `"${name}"`
+  return quoteIdent(name)
+}
+
 /** A path segment as shown in messages: a client's key may be long, so it is cut short. */
 export const segment = (key: string | number): string => {
   const text = String(key)

@@ -28,6 +28,7 @@ export function compileSort(sort: unknown, options: SortOptions): string {
     if (!field) throw invalid(at, `unknown field '${segment(name)}'`)
     if (!options.readable(name)) throw invalid(at, 'you cannot sort on this field')
     if (field.type === 'json') throw invalid(at, 'a json field cannot be sorted on')
+    if (field.converting) throw invalid(at, `field '${name}' is being made ${field.converting.to} by job '${field.converting.job}': it cannot be sorted on until the job ends`)
     if (field.encrypted) throw invalid(at, `field '${name}' is encrypted: it cannot be sorted on (the order of its values would need the plaintext)`)
     if (seen.has(name)) throw invalid(at, 'this field is already sorted on')
     seen.add(name)

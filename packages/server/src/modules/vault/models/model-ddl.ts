@@ -17,10 +17,91 @@ export function internalIdent(name: string): string {
   return `"${name}"`
 }
 
+/** A field's column or a converting field's shadow column (`_cv_…`). */
+export const storedIdent = (name: string): string => (name.startsWith('_cv_') ? internalIdent(name) : ident(name))
+
 /** The blind index column of an encrypted field: `_bi_<field>`, shortened with a hash past 63 characters. */
 export function blindIndexColumn(field: string): string {
   const name = `_bi_${field}`
   return name.length <= 63 ? name : `_bi_${field.slice(0, 48)}_${createHash('sha256').update(field).digest('hex').slice(0, 10)}`
+}
+
+/** The shadow column of a field being converted (its new form until the job ends): `_cv_<field>`, shortened like a blind index's. */
+export function shadowColumn(field: string): string {
+  const name = `_cv_${field}`
+  return name.length <= 63 ? name : `_cv_${field.slice(0, 48)}_${createHash('sha256').update(field).digest('hex').slice(0, 10)}`
+}
+
+/** The trigger function guarding one conversion (see conversionStartSql). */
+const guardName = (tableName: string, field: string, prefix: string) => internalIdent(`${prefix}_${createHash('sha256').update(`${tableName}/${field}`).digest('hex').slice(0, 24)}`)
+const guardFunction = (tableName: string, field: string) => `vault.${guardName(tableName, field, '_cv')}`
+
+/** What the DDL of a conversion needs to know (plan-model-change.ts's `encrypt`/`decrypt` change). */
+export interface ConversionShape {
+  op: 'encrypt' | 'decrypt'
+  field: string
+  type: FieldType
+  required: boolean
+  blindIndex?: true
+  index?: true
+}
+
+/**
+ * The start of a conversion: the shadow column of the new form (bytea, with its blind index, for
+ * `encrypt`; the plain type, with its B-tree index, for `decrypt`), and a guard on the table.
+ *
+ * Every write of a node that knows of the conversion writes the shadow column only; the job does
+ * too. The guard makes that the one way in, whatever a node still believes about the model:
+ * - a write of the shadow column clears the source column (and the source's blind index) in the
+ *   same row update, so a row never holds both forms and no plaintext stays behind a converted value;
+ * - a write naming the source column (an INSERT giving it a value, an UPDATE naming it) can only
+ *   come from a node whose cached model predates the conversion (the change feed's bound,
+ *   docs/nodes.md): it is refused with SQLSTATE 40001, a 503 "retry", instead of writing a form the
+ *   job may already have passed.
+ * A required field's NOT NULL moves to the shadow column when the job ends (the guard empties the source).
+ */
+export function conversionStartSql(tableName: string, change: ConversionShape): string[] {
+  const table = tableRef(tableName)
+  const source = ident(change.field)
+  const shadow = internalIdent(shadowColumn(change.field))
+  const guard = guardFunction(tableName, change.field)
+  const clears = [source, ...(change.op === 'decrypt' && change.blindIndex ? [internalIdent(blindIndexColumn(change.field))] : [])]
+  const statements =
+    change.op === 'encrypt'
+      ? [`ALTER TABLE ${table} ADD COLUMN ${shadow} bytea`, ...(change.blindIndex ? blindIndexSql(tableName, change.field) : [])]
+      : [`ALTER TABLE ${table} ADD COLUMN ${shadow} ${columnType(change.type)}`, ...(change.index ? [`CREATE INDEX ${indexName(tableName, change.field)} ON ${table} (${shadow})`] : [])]
+  if (change.required) statements.push(`ALTER TABLE ${table} ALTER COLUMN ${source} DROP NOT NULL`)
+  statements.push(
+    `CREATE FUNCTION ${guard}() RETURNS trigger LANGUAGE plpgsql AS $cv$
+BEGIN
+  IF TG_ARGV[0] = 'shadow' THEN
+    ${clears.map((column) => `NEW.${column} := NULL;`).join(' ')}
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'field ${change.field} is being converted and this server had not seen it yet: retry';
+END
+$cv$`,
+    `CREATE TRIGGER ${guardName(tableName, change.field, '_cvw')} BEFORE UPDATE OF ${shadow} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${guard}('shadow')`,
+    `CREATE TRIGGER ${guardName(tableName, change.field, '_cvu')} BEFORE UPDATE OF ${source} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${guard}('source')`,
+    `CREATE TRIGGER ${guardName(tableName, change.field, '_cvi')} BEFORE INSERT ON ${table} FOR EACH ROW WHEN (NEW.${source} IS NOT NULL) EXECUTE FUNCTION ${guard}('source')`,
+  )
+  return statements
+}
+
+/** Drops a conversion's guard function and its triggers. */
+export const conversionGuardDropSql = (tableName: string, field: string): string => `DROP FUNCTION ${guardFunction(tableName, field)}() CASCADE`
+
+/** The end of a conversion (the job's last batch): the guard and the old form go, the shadow column takes the field's name. */
+export function conversionEndSql(tableName: string, change: ConversionShape): string[] {
+  const table = tableRef(tableName)
+  const column = ident(change.field)
+  return [
+    conversionGuardDropSql(tableName, change.field),
+    `ALTER TABLE ${table} DROP COLUMN ${column}`,
+    ...(change.op === 'decrypt' && change.blindIndex ? [`ALTER TABLE ${table} DROP COLUMN ${internalIdent(blindIndexColumn(change.field))}`] : []),
+    `ALTER TABLE ${table} RENAME COLUMN ${internalIdent(shadowColumn(change.field))} TO ${column}`,
+    ...(change.required ? [`ALTER TABLE ${table} ALTER COLUMN ${column} SET NOT NULL`] : []),
+  ]
 }
 
 /** The column type of a field: ciphertext for an encrypted one. */
@@ -83,6 +164,9 @@ export function changeSql(tableName: string, changes: readonly ModelChange[]): s
         return `CREATE INDEX ${indexName(tableName, change.field)} ON ${table} (${column})`
       case 'unindex':
         return `DROP INDEX IF EXISTS vault.${indexName(tableName, change.field)}`
+      case 'encrypt':
+      case 'decrypt':
+        return conversionStartSql(tableName, change)
     }
   })
 }

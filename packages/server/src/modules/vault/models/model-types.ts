@@ -15,6 +15,25 @@ export interface FieldDefinition {
   expectedRows?: number
   /** The blind index length in bits; set when the model is created (from expectedRows unless given), fixed after. */
   indexBits?: number
+  /**
+   * Set by the vault (never by a request) while a background job converts this field between plain
+   * and encrypted (plan-model-change.ts `encrypt`/`decrypt`): the definition above is still the
+   * stored form the job converts from; `to` is what the field becomes when job `job` ends.
+   */
+  converting?: FieldConversion
+}
+
+/** A field's conversion in progress: the job doing it and the field's options once it is done. */
+export interface FieldConversion {
+  job: string
+  to: { encrypted: boolean; searchable?: boolean | 'equality'; expectedRows?: number; indexBits?: number }
+}
+
+/** The field as it will be once its conversion ends (itself when none runs). */
+export function convertedField(field: FieldDefinition): FieldDefinition {
+  if (!field.converting) return field
+  const { converting, searchable: _searchable, encrypted: _encrypted, expectedRows: _rows, indexBits: _bits, ...rest } = field
+  return { ...rest, ...Object.fromEntries(Object.entries(converting.to).filter(([key, value]) => value !== undefined && (key !== 'encrypted' || value === true))) }
 }
 
 /** The types a field may be encrypted as (a boolean has two values: its ciphertext would hide nothing). */

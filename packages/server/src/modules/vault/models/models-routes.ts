@@ -23,18 +23,41 @@ const FieldSchema = Type.Object(
 const Fields = Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }), FieldSchema, { maxProperties: MAX_FIELDS, additionalProperties: false })
 const ModelName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' })
 
+/** A field as the vault shows it: its definition, and `converting` while a job makes it encrypted or plain (set by the vault, never sent). */
+const StoredFieldSchema = Type.Composite([
+  FieldSchema,
+  Type.Object({
+    converting: Type.Optional(
+      Type.Object(
+        {
+          job: Type.String(),
+          to: Type.Object({
+            encrypted: Type.Boolean(),
+            searchable: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('equality')])),
+            expectedRows: Type.Optional(Type.Integer()),
+            indexBits: Type.Optional(Type.Integer()),
+          }),
+        },
+        { description: 'A background job is converting the field; the definition above is its stored form until the job ends, `to` what it becomes' },
+      ),
+    ),
+  }),
+], { additionalProperties: false })
+
 export const ModelSchema = Type.Object(
-  { name: Type.String(), primaryKey: Type.String(), fields: Type.Record(Type.String(), FieldSchema), createdAt: Timestamp, updatedAt: Timestamp },
+  { name: Type.String(), primaryKey: Type.String(), fields: Type.Record(Type.String(), StoredFieldSchema), createdAt: Timestamp, updatedAt: Timestamp },
   { $id: 'VaultModel' },
 )
 const ModelParams = Type.Object({ space: SpaceId, model: ModelName })
 const ModelChangeSchema = Type.Object({
-  op: Type.Union(['add', 'drop', 'widen', 'require', 'unrequire', 'index', 'unindex'].map((op) => Type.Literal(op))),
+  op: Type.Union(['add', 'drop', 'widen', 'require', 'unrequire', 'index', 'unindex', 'encrypt', 'decrypt'].map((op) => Type.Literal(op))),
   field: Type.String(),
   from: Type.Optional(Type.String({ description: 'The type before (drop, widen)' })),
+  type: Type.Optional(Type.String({ description: 'The field type (encrypt, decrypt)' })),
   to: Type.Optional(Type.String({ description: 'The type after (add, widen)' })),
   required: Type.Optional(Type.Boolean()),
   lossy: Type.Boolean({ description: 'Removes stored values: applies only when named in `drop`' }),
+  records: Type.Optional(Type.Integer({ description: 'encrypt, decrypt: the records a background job (vault.convert_field) rewrites' })),
 })
 const ModelChangePlanSchema = Type.Object(
   {
@@ -93,11 +116,21 @@ export function registerModelsRoutes(app: App, { models }: { models: ModelsServi
         },
         { additionalProperties: false },
       ),
-      response: { 200: Type.Union([Type.Ref(ModelSchema), ModelChangePlanSchema]), ...withConflict },
+      response: {
+        200: Type.Union([Type.Ref(ModelSchema), ModelChangePlanSchema]),
+        202: Type.Object(
+          { model: Type.Ref(ModelSchema), jobs: Type.Array(Type.Ref('VaultJob'), { description: 'One job per field made encrypted or plain; follow each with GET …/vault/jobs/{job}' }) },
+          { description: 'Applied; fields made encrypted or plain are converting (`converting` on the field) until their jobs end' },
+        ),
+        ...withConflict,
+      },
     },
     config: { access: admin },
-    handler: async (request) =>
-      request.query.dryRun ? models.plan(principalOf(request), request.params.model, request.body) : models.update(principalOf(request), request.params.model, request.body),
+    handler: async (request, reply) => {
+      if (request.query.dryRun) return models.plan(principalOf(request), request.params.model, request.body)
+      const { model, jobs } = await models.update(principalOf(request), request.params.model, request.body)
+      return jobs.length ? reply.code(202).send({ model, jobs }) : model
+    },
   })
 
   app.delete('/v1/spaces/:space/vault/models/:model', {

@@ -9,7 +9,11 @@ import { ruleMentions } from '../policies/check-policy-rules.js'
 import type { ChangeFeed } from '../../../db/change-feed.js'
 import { vaultTopic } from '../control-cache.js'
 import type { VaultPoliciesStore } from '../policies/vault-policies-store.js'
-import { changeSql, createTableSql, tableRef } from './model-ddl.js'
+import type { Job, JobsService } from '../../jobs/index.js'
+import { CONVERT_FIELD_JOB } from '../crypto/convert-field-job.js'
+import { REENCRYPT_JOB } from '../crypto/reencrypt-job.js'
+import { REINDEX_JOB } from '../crypto/reindex-job.js'
+import { changeSql, conversionGuardDropSql, createTableSql, tableRef } from './model-ddl.js'
 import { blindIndexBits } from '../../../lib/crypto/field-crypto.js'
 import { DEFAULT_EXPECTED_ROWS, ENCRYPTABLE_TYPES, EQUALITY_SEARCHABLE_TYPES, IDENTIFIER, MAX_FIELDS, SYSTEM_FIELDS, type FieldDefinition, type Model, type ModelDefinition } from './model-types.js'
 import type { ModelsStore } from './models-store.js'
@@ -82,6 +86,9 @@ export interface ModelChangeAnswer {
   policies: PolicyMention[]
 }
 
+type Conversion = Extract<ModelChange, { op: 'encrypt' | 'decrypt' }>
+const conversionsOf = (changes: readonly ModelChange[]): Conversion[] => changes.filter((change): change is Conversion => change.op === 'encrypt' || change.op === 'decrypt')
+
 const quoted = (names: readonly string[]) => names.map((name) => `'${name}'`).join(', ')
 const refusedChange = (reasons: string[]) => conflict(reasons.join('; '), { refused: reasons })
 
@@ -98,6 +105,8 @@ export function createModelsService({
   policies,
   changes,
   encryption,
+  jobs,
+  conversionDelayMs,
 }: {
   db: Db
   store: ModelsStore
@@ -107,6 +116,14 @@ export function createModelsService({
   changes: Pick<ChangeFeed, 'touch' | 'announce'>
   /** Whether this server holds field keys; without them an encrypted field is refused rather than stored in the clear. */
   encryption: boolean
+  /** A field made encrypted or plain is rewritten by a background job (crypto/convert-field-job.ts). */
+  jobs: Pick<JobsService, 'create' | 'active' | 'queued'>
+  /**
+   * How long a conversion job waits before its first batch: longer than any node may keep using a
+   * model cached from before the change (the change feed's bound, docs/nodes.md) plus a request in
+   * flight, so that no node still reads only the old column once rows start moving to the new one.
+   */
+  conversionDelayMs: number
 }) {
   function assertEncryption(definition: Pick<ModelDefinition, 'fields'>): void {
     const first = Object.entries(definition.fields).find(([, field]) => field.encrypted)
@@ -126,6 +143,59 @@ export function createModelsService({
       }
     }
     return found
+  }
+
+  /**
+   * The fields to store after `changes`: each field made encrypted or plain keeps its stored form,
+   * marked `converting` with the job that rewrites its records (created here, in the change's
+   * transaction, into `started`); a field already converting keeps its mark, with a new job if its
+   * last one failed or was cancelled. Refused (409) while a key rotation's job runs in the space
+   * (both rewrite ciphertext), or while an access policy's row filter or grants ACL names a field
+   * being made encrypted (neither could compare it any more).
+   */
+  async function startConversions(tx: Queryable, spaceId: string, current: Model, next: ModelDefinition, planned: readonly ModelChange[], started: Job[]): Promise<Record<string, FieldDefinition>> {
+    const fields: Record<string, FieldDefinition> = {}
+    for (const [name, field] of Object.entries(next.fields)) {
+      const before = Object.hasOwn(current.fields, name) ? current.fields[name] : undefined
+      fields[name] = before?.converting ? before : field
+    }
+    // A conversion whose job failed or was cancelled is left half done (every read still works):
+    // sending the model again starts a new job for it, which skips the rows already converted.
+    const stalled = Object.entries(fields).filter(([, field]) => field.converting)
+    if (stalled.length) {
+      const running = new Set((await jobs.active(tx, spaceId, [CONVERT_FIELD_JOB])).map((job) => job.id))
+      for (const [name, field] of stalled) {
+        if (running.has(field.converting!.job)) continue
+        const job = await jobs.create(tx, spaceId, { kind: CONVERT_FIELD_JOB, params: { model: current.name, field: name }, total: await store.rowCount(tx, current.tableName), delayMs: conversionDelayMs })
+        started.push(job)
+        fields[name] = { ...field, converting: { ...field.converting!, job: job.id } }
+      }
+    }
+    const conversions = conversionsOf(planned)
+    if (conversions.length === 0) return fields
+    await refuseConversions(tx, spaceId, current.name, conversions)
+    for (const change of conversions) {
+      const wanted = next.fields[change.field]!
+      const job = await jobs.create(tx, spaceId, { kind: CONVERT_FIELD_JOB, params: { model: current.name, field: change.field }, total: change.records, delayMs: conversionDelayMs })
+      started.push(job)
+      const to = { encrypted: Boolean(wanted.encrypted), ...(wanted.searchable !== undefined ? { searchable: wanted.searchable } : {}), ...(wanted.expectedRows !== undefined ? { expectedRows: wanted.expectedRows } : {}), ...(wanted.indexBits !== undefined ? { indexBits: wanted.indexBits } : {}) }
+      fields[change.field] = { ...current.fields[change.field]!, converting: { job: job.id, to } }
+    }
+    return fields
+  }
+
+  /** The conversions of a plan that cannot start now (the dry run refuses them too). */
+  async function refuseConversions(tx: Queryable, spaceId: string, model: string, conversions: readonly Conversion[]): Promise<void> {
+    if (conversions.length === 0) return
+    const rotations = await jobs.active(tx, spaceId, [REENCRYPT_JOB, REINDEX_JOB])
+    if (rotations.length) throw conflict(`a key rotation's job '${rotations[0]!.id}' is running in this space: wait for it to end before making a field encrypted or plain`, { jobId: rotations[0]!.id })
+    const blocking = (await mentions(tx, spaceId, model, conversions.filter((change) => change.op === 'encrypt').map((change) => change.field))).filter((mention) =>
+      mention.places.some((place) => place === 'rowFilter' || place === 'acl.field'),
+    )
+    if (blocking.length) {
+      const list = blocking.map((mention) => `'${mention.policyName}' (${mention.places.filter((place) => place === 'rowFilter' || place === 'acl.field').join(', ')}: '${mention.field}')`).join('; ')
+      throw conflict(`vault access policies compare fields this change makes encrypted, which an encrypted field cannot serve: ${list}; change those policies first`, { policies: blocking })
+    }
   }
 
   const mustGet = async (spaceId: string, name: string) => (await store.get(db, spaceId, name)) ?? Promise.reject(notFound('model', name))
@@ -164,6 +234,7 @@ export function createModelsService({
       assertEncryption(next)
       const plan = planModelChange(current, next, await store.rowCount(db, current.tableName))
       if (plan.refused.length) throw refusedChange(plan.refused)
+      await refuseConversions(db, by.spaceId, name, conversionsOf(plan.changes))
       return { changes: plan.changes, wouldDrop: plan.drops, policies: await mentions(db, by.spaceId, name, plan.drops) }
     },
 
@@ -172,9 +243,10 @@ export function createModelsService({
      * A drop applies only when the request names every dropped field in `drop` and no access policy
      * still names one (policies are never edited behind the admin's back); otherwise a 409 lists both.
      */
-    async update(by: Principal, name: string, definition: ModelUpdate): Promise<Model> {
+    async update(by: Principal, name: string, definition: ModelUpdate): Promise<{ model: Model; jobs: Job[] }> {
       checkDefinition({ name, primaryKey: definition.primaryKey, fields: definition.fields })
       const acknowledged = definition.drop ?? []
+      const started: Job[] = []
       try {
         await db.transaction(async (tx) => {
           const current = await store.get(tx, by.spaceId, name, true)
@@ -194,14 +266,15 @@ export function createModelsService({
             const list = named.map((mention) => `'${mention.policyName}' (${mention.places.map((place) => `${place}: '${mention.field}'`).join(', ')})`).join('; ')
             throw conflict(`vault access policies still name fields this change drops: ${list}; change those policies first`, { drop: plan.drops, policies: named })
           }
+          const fields = await startConversions(tx, by.spaceId, current, next, plan.changes, started)
           const statements = changeSql(current.tableName, plan.changes)
           await store.execute(tx, statements)
-          await store.updateFields(tx, by.spaceId, name, next.fields)
+          await store.updateFields(tx, by.spaceId, name, fields)
           await audit.append(tx, by.spaceId, {
             event: 'vault/model_update',
             actor: by.actor,
             resources: [{ kind: 'vault_model', id: name }],
-            meta: { fields: next.fields, ddl: statements.length, changes: plan.changes.map(({ op, field }) => ({ op, field })), dropped: plan.drops },
+            meta: { fields, ddl: statements.length, changes: plan.changes.map(({ op, field }) => ({ op, field })), dropped: plan.drops, ...(started.length ? { jobIds: started.map((job) => job.id) } : {}) },
           })
           await changes.touch(tx, vaultTopic(by.spaceId))
         })
@@ -209,7 +282,8 @@ export function createModelsService({
         throw constraintMessage(error, { notNull: `some records of '${name}' have no value for a field you made required; fill them in first` })
       }
       changes.announce(vaultTopic(by.spaceId))
-      return mustGet(by.spaceId, name)
+      if (started.length) jobs.queued()
+      return { model: await mustGet(by.spaceId, name), jobs: started }
     },
 
     /** Drops the model and every record in it. */
@@ -217,7 +291,9 @@ export function createModelsService({
       await db.transaction(async (tx) => {
         const current = await store.get(tx, by.spaceId, name, true)
         if (!current) throw notFound('model', name)
-        await store.execute(tx, [`DROP TABLE ${tableRef(current.tableName)}`])
+        // A conversion's guard function is not the table's: it goes separately (its job then finds no model and ends).
+        const guards = Object.entries(current.fields).filter(([, field]) => field.converting).map(([field]) => conversionGuardDropSql(current.tableName, field))
+        await store.execute(tx, [...guards, `DROP TABLE ${tableRef(current.tableName)}`])
         await store.delete(tx, by.spaceId, name)
         await audit.append(tx, by.spaceId, { event: 'vault/model_delete', actor: by.actor, resources: [{ kind: 'vault_model', id: name }] })
         await changes.touch(tx, vaultTopic(by.spaceId))

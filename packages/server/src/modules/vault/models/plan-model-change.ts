@@ -1,4 +1,4 @@
-import type { FieldDefinition, FieldType, ModelDefinition } from './model-types.js'
+import { convertedField, type FieldDefinition, type FieldType, type ModelDefinition } from './model-types.js'
 
 /*
  * What a `PUT …/vault/models/{m}` would do to the model's table, decided before any DDL: the same
@@ -11,6 +11,12 @@ export type ModelChange =
   | { op: 'drop'; field: string; from: FieldType; lossy: true; blindIndex?: true }
   | { op: 'widen'; field: string; from: FieldType; to: FieldType; lossy: false }
   | { op: 'require' | 'unrequire' | 'index' | 'unindex'; field: string; lossy: false }
+  /**
+   * A plain field made encrypted, or the reverse: a shadow column for the new form now, and a
+   * background job (`vault.convert_field`) that rewrites the `records` stored (docs/vault-encryption.md).
+   * `blindIndex`: the encrypted form has an equality index; `index`: the plain form has a B-tree index.
+   */
+  | { op: 'encrypt' | 'decrypt'; field: string; type: FieldType; required: boolean; records: number; lossy: false; blindIndex?: true; index?: true }
 
 export interface ModelChangePlan {
   changes: ModelChange[]
@@ -30,6 +36,9 @@ export const SAFE_CHANGES: Readonly<Partial<Record<FieldType, readonly FieldType
 }
 
 const blindIndexed = (field: FieldDefinition): boolean => field.encrypted === true && field.searchable === 'equality'
+/** Whether two definitions of a field store and index it alike (`expectedRows` only sized `indexBits`). */
+const sameDefinition = (a: FieldDefinition, b: FieldDefinition): boolean =>
+  a.type === b.type && Boolean(a.required) === Boolean(b.required) && Boolean(a.encrypted) === Boolean(b.encrypted) && (a.searchable ?? false) === (b.searchable ?? false) && a.indexBits === b.indexBits
 const own = (fields: Record<string, FieldDefinition>, name: string): FieldDefinition | undefined => (Object.hasOwn(fields, name) ? fields[name] : undefined)
 
 /**
@@ -48,12 +57,36 @@ export function planModelChange(current: ModelDefinition, next: ModelDefinition,
     const wanted = own(next.fields, name)
     const isKey = name === current.primaryKey
     if (!wanted) {
-      if (isKey) refused.push(`cannot drop the primary key '${name}' of model '${current.name}'`)
+      if (field.converting) refused.push(`cannot drop field '${name}' while job '${field.converting.job}' converts it: wait for the job to end`)
+      else if (isKey) refused.push(`cannot drop the primary key '${name}' of model '${current.name}'`)
       else changes.push({ op: 'drop', field: name, from: field.type, lossy: true, ...(blindIndexed(field) ? { blindIndex: true as const } : {}) })
       continue
     }
+    if (field.converting) {
+      // One conversion at a time, and nothing else on the field meanwhile: the job owns its columns.
+      const target = convertedField(field)
+      if (!sameDefinition(wanted, target)) {
+        refused.push(`field '${name}' is being made ${target.encrypted ? 'encrypted' : 'plain'} by job '${field.converting.job}': until it ends, send the field as it will be (${JSON.stringify(target)})`)
+      }
+      continue
+    }
     if (Boolean(wanted.encrypted) !== Boolean(field.encrypted)) {
-      refused.push(`making field '${name}' ${wanted.encrypted ? 'encrypted' : 'plain'} rewrites every record: add a new field that is ${wanted.encrypted ? 'encrypted' : 'plain'} and copy the values instead (a background re-encryption job is not available yet)`)
+      const becomes = wanted.encrypted ? 'encrypted' : 'plain'
+      if (wanted.type !== field.type) refused.push(`cannot change the type of field '${name}' while making it ${becomes}: make one change at a time`)
+      else if (Boolean(wanted.required) !== Boolean(field.required)) refused.push(`cannot make field '${name}' ${wanted.required ? 'required' : 'optional'} while making it ${becomes}: make one change at a time`)
+      else {
+        const plainIndexed = (wanted.encrypted ? field : wanted).searchable === true
+        changes.push({
+          op: wanted.encrypted ? 'encrypt' : 'decrypt',
+          field: name,
+          type: field.type,
+          required: Boolean(field.required),
+          records: rowCount,
+          lossy: false,
+          ...(blindIndexed(wanted) || blindIndexed(field) ? { blindIndex: true as const } : {}),
+          ...(plainIndexed ? { index: true as const } : {}),
+        })
+      }
       continue
     }
     if (field.encrypted) {

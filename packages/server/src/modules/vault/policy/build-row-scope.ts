@@ -13,7 +13,9 @@ export function buildRowScope(fields: ReadonlyMap<string, FieldSpec>, rule: Pick
   if (!rule.rowFilter) return null
   // A scope must be exact in SQL: an encrypted field's blind index only narrows, so here it has none
   // (null and $exists only), as when the policy was saved.
-  const exact = new Map([...fields].map(([name, spec]) => [name, spec.encrypted ? { ...spec, encrypted: { index: null } } : spec]))
+  const exact = new Map(
+    [...fields].map(([name, spec]) => [name, spec.encrypted ? { ...spec, encrypted: { index: null } } : spec.converting ? { ...spec, converting: { ...spec.converting, index: null } } : spec]),
+  )
   const { sql, params } = compileFilter(rule.rowFilter, { fields: exact, readable: () => true, firstParam: 1 })
   return { sql, params }
 }

@@ -222,7 +222,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           if (candidates.length > MAX_EXACT_CANDIDATES) {
             throw new AppError('bad_request', `more than ${MAX_EXACT_CANDIDATES} records share the blind index values this filter looks up: narrow it with other fields`)
           }
-          const exact = candidates.filter((row) => passesChecks(checks, (field) => table.decryptText(row, field))).map((row) => row.__id)
+          const exact = candidates.filter((row) => passesChecks(checks, (field) => table.exactText(row, field))).map((row) => row.__id)
           where.push(store.idsCondition(table, exact))
         }
         if (plan) {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../../../db/db.js'
 import { splice, type SqlFragment } from '../../../db/sql-fragment.js'
-import { ident, internalIdent } from '../models/model-ddl.js'
+import { ident, internalIdent, storedIdent } from '../models/model-ddl.js'
 import type { Model } from '../models/model-types.js'
 import type { ResolvedTable, StoredColumn } from './resolved-table.js'
 
@@ -26,13 +26,21 @@ export interface EventExtra {
   resourcesSql?: string
 }
 
+/** A plain column as a record shows it, named `as`. */
+function plainSelect(column: string, type: Model['fields'][string]['type'], as: string): string {
+  const quoted = storedIdent(column)
+  if (type === 'date') return `to_char(${quoted}, 'YYYY-MM-DD') AS ${storedIdent(as)}`
+  if (type === 'decimal') return `${quoted}::text AS ${storedIdent(as)}`
+  return column === as ? quoted : `${quoted} AS ${storedIdent(as)}`
+}
+
 /** Dates as `YYYY-MM-DD` text and decimals as exact text: the same on PGlite and pg, in any time zone. Ciphertext as it is. */
 export function selectList(table: ResolvedTable): string {
-  const columns = [...table.columns.values()].map(({ field, type, column, encrypted }) => {
+  const columns = [...table.columns.values()].flatMap(({ field, type, column, encrypted, converting }) => {
+    // Both forms of a converting field, each under its column's name: ResolvedTable.open shows the one the row holds.
+    if (converting) return [plainSelect(converting.plain, type, converting.plain), storedIdent(converting.cipher)]
     if (encrypted) return column === field ? ident(column) : `${ident(column)} AS ${ident(field)}` // ciphertext, as bytes
-    if (type === 'date') return `to_char(${ident(column)}, 'YYYY-MM-DD') AS ${ident(field)}`
-    if (type === 'decimal') return `${ident(column)}::text AS ${ident(field)}`
-    return column === field ? ident(column) : `${ident(column)} AS ${ident(field)}`
+    return [plainSelect(column, type, field)]
   })
   return [...columns, '"created_at"', '"updated_at"'].join(', ')
 }
@@ -107,7 +115,7 @@ export function createRecordsStore() {
       const clauses = where.map((condition) => `(${merge(params, condition)})`)
       params.push(limit)
       const key = ident(table.primaryKey.column)
-      const columns = fields.map((field) => ident(table.columns.get(field)!.column))
+      const columns = fields.map((field) => storedIdent(table.columns.get(field)!.column))
       const { rows } = await db.query<Record<string, unknown> & { __id: string }>(
         `SELECT ${key}::text AS __id, ${[key, ...columns].join(', ')} FROM ${table.ref} WHERE ${clauses.join(' AND ') || 'TRUE'}${orderBy} LIMIT $${params.length}`,
         params,
@@ -163,6 +171,37 @@ export function createRecordsStore() {
          WHERE t.${key} = r.k::${table.primaryKey.sqlType}`,
         [JSON.stringify(json)],
       )
+    },
+
+    /** For the conversion job: the next `limit` rows after key `after` (null: from the start), in key order, locked, as `selectList` reads them. */
+    async rowsAfter(q: Queryable, table: ResolvedTable, after: string | null, limit: number): Promise<Array<Record<string, unknown> & { __id: string }>> {
+      const key = ident(table.primaryKey.column)
+      const params: unknown[] = after === null ? [limit] : [limit, after]
+      const { rows } = await q.query<Record<string, unknown> & { __id: string }>(
+        `SELECT ${key}::text AS __id, ${selectList(table)} FROM ${table.ref} ${after === null ? '' : `WHERE ${key} > $2::${table.primaryKey.sqlType}`} ORDER BY ${key} LIMIT $1 FOR UPDATE`,
+        params,
+      )
+      return rows
+    },
+
+    /**
+     * Locks the table against every other access until the transaction ends (the conversion's last
+     * batch, before its DDL) and says whether a row still holds `column` (the field's old form).
+     */
+    async lockAndFindLeft(q: Queryable, table: ResolvedTable, column: string): Promise<boolean> {
+      await q.query(`LOCK TABLE ${table.ref} IN ACCESS EXCLUSIVE MODE`)
+      const { rows } = await q.query(`SELECT 1 FROM ${table.ref} WHERE ${storedIdent(column)} IS NOT NULL LIMIT 1`)
+      return rows.length > 0
+    },
+
+    /** Rewrites stored columns of one row as they are (re-encryption): the record is unchanged, so is updated_at. */
+    async rewrite(q: Queryable, table: ResolvedTable, id: unknown, columns: StoredColumn[]): Promise<void> {
+      const params: unknown[] = [id]
+      const sets = columns.map((stored) => {
+        params.push(stored.value)
+        return `${columnName(stored)} = $${params.length}::${stored.sqlType}`
+      })
+      await q.query(`UPDATE ${table.ref} SET ${sets.join(', ')} WHERE ${keyIs(table, 1)}`, params)
     },
 
     /** Ids of the rows matching, in key order, at most `limit` (the caller asks one more than it allows). */
