@@ -178,6 +178,7 @@ export async function buildApp(deps: AppDeps) {
     // A conversion job starts once every node has seen its model change or stopped trusting its
     // cache (two poll intervals, docs/nodes.md), with a second for requests already in flight.
     conversionDelayMs: 2 * (deps.changeFeed?.pollIntervalMs ?? 100) + 1_000,
+    keyJobDelayMs: 2 * (deps.changeFeed?.pollIntervalMs ?? 100) + 1_000,
     ...deps.vault,
   })
 

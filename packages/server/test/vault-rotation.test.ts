@@ -18,7 +18,7 @@ const SHAPE = { names: 50, cities: 10 }
 let h: Harness
 let token: string
 beforeAll(async () => {
-  h = await createHarness()
+  h = await createHarness({ vault: { keyJobDelayMs: 5_000 } })
   const created = await h.request('POST', '/v1/spaces/default/vault/models', { token: h.adminToken, body: PEOPLE })
   expect(created.status, created.text).toBe(201)
   ;({ token } = await setUpVault(h, { people: { actions: ['read', 'write'], acl: { source: 'none' } } }, null))
@@ -35,7 +35,12 @@ describe(`index key rotation on ${STORE}`, () => {
     expect(rotated.body.job).toMatchObject({ kind: REINDEX_JOB, state: 'queued', done: 0, total: RECORDS })
     const spaceId = rotated.body.job.space as string
     const handler = createReindexJob({ db: h.db, keys: h.built.services.keys, models: createModelsStore(), records: createRecordsStore(), batch: 100 })
-    const runner = createJobRunner({ db: h.db, store: createJobsStore(), clock: () => new Date(), handlers: { [REINDEX_JOB]: handler }, owner: 'node-c', logger: quiet })
+    let offsetMs = 0
+    const runner = createJobRunner({ db: h.db, store: createJobsStore(), clock: () => new Date(Date.now() + offsetMs), handlers: { [REINDEX_JOB]: handler }, owner: 'node-c', logger: quiet })
+    // Not before every node has seen the new key: a node still indexing under the old one could
+    // otherwise write a row the job already passed, which the old key's retirement leaves unfindable.
+    expect(await runner.claim()).toBeNull()
+    offsetMs = 6_000
     const claimed = await runner.claim()
     expect(claimed?.id).toBe(rotated.body.job.id)
     expect(await runner.runBatch(claimed!)).toBe('continue')

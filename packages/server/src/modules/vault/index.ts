@@ -45,6 +45,13 @@ export interface VaultOptions {
   fieldKeys?: FieldKeys
   /** How long a field conversion's job waits before its first batch (models-service.ts); default 2 s. */
   conversionDelayMs?: number
+  /**
+   * How long a key rotation's re-encryption or re-indexing job waits before its first batch: until
+   * every node has seen the new key or stopped trusting its cache. A node still writing under the
+   * old key after the job passed its row would leave a value that the old key's retirement makes
+   * unreadable (or unsearchable).
+   */
+  keyJobDelayMs?: number
 }
 
 export function createVaultModule(
@@ -84,7 +91,7 @@ export function createVaultModule(
   deps.jobs.runner.register(REENCRYPT_JOB, createReencryptJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
   deps.jobs.runner.register(REINDEX_JOB, createReindexJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore }))
   deps.jobs.runner.register(CONVERT_FIELD_JOB, createConvertFieldJob({ db, keys: deps.keyRotation, models: modelsStore, records: recordsStore, audit, changes }))
-  const vaultKeys = createVaultKeysService({ db, keys: deps.keyRotation, jobs: deps.jobs.service, audit, models: modelsStore, records: recordsStore, changes })
+  const vaultKeys = createVaultKeysService({ db, keys: deps.keyRotation, jobs: deps.jobs.service, audit, models: modelsStore, records: recordsStore, changes, jobDelayMs: deps.keyJobDelayMs ?? 2_000 })
   const records = createRecordsService({ db, store: recordsStore, contexts, tables: createTableResolver({ db, keys: deps.fieldKeys }), acl, grantsAcl, audit, maxAclCandidates: deps.maxAclCandidates ?? 10_000 })
   const consoleVault = createConsoleVaultService({ db, store: createConsoleVaultStore(), clients: clientsStore, policies: policiesStore, models: modelsStore, records, audit })
   return {

@@ -20,6 +20,8 @@ export function createVaultKeysService(deps: {
   models: Pick<ModelsStore, 'get' | 'list'>
   records: Pick<RecordsStore, 'count'>
   changes: Pick<ChangeFeed, 'announce'>
+  /** The jobs' wait before their first batch (VaultOptions.keyJobDelayMs). */
+  jobDelayMs: number
 }) {
   const reencryptSize = countReencryptJob(deps)
   const reindexSize = countReindexJob(deps)
@@ -46,7 +48,7 @@ export function createVaultKeysService(deps: {
       const rotated = await deps.db.transaction(async (tx) => {
         await refuseWhileConverting(tx, by.spaceId)
         const version = await deps.keys.rotateDataKey(by.spaceId, tx)
-        const job = await deps.jobs.create(tx, by.spaceId, { kind: REENCRYPT_JOB, params: { version }, total: await reencryptSize(tx, by.spaceId) })
+        const job = await deps.jobs.create(tx, by.spaceId, { kind: REENCRYPT_JOB, params: { version }, total: await reencryptSize(tx, by.spaceId), delayMs: deps.jobDelayMs })
         await deps.audit.append(tx, by.spaceId, { event: 'vault/data_key_rotate', actor: by.actor, resources: [{ kind: 'vault_job', id: job.id }], meta: { version, jobId: job.id } })
         return { version, job }
       })
@@ -66,7 +68,7 @@ export function createVaultKeysService(deps: {
         }
         await refuseWhileConverting(tx, by.spaceId)
         const version = await deps.keys.rotateIndexKey(by.spaceId, modelName, field, tx)
-        const job = await deps.jobs.create(tx, by.spaceId, { kind: REINDEX_JOB, params: { model: modelName, field, version }, total: await reindexSize(tx, by.spaceId, model) })
+        const job = await deps.jobs.create(tx, by.spaceId, { kind: REINDEX_JOB, params: { model: modelName, field, version }, total: await reindexSize(tx, by.spaceId, model), delayMs: deps.jobDelayMs })
         await deps.audit.append(tx, by.spaceId, { event: 'vault/index_key_rotate', actor: by.actor, resources: [{ kind: 'vault_model', id: modelName }, { kind: 'vault_job', id: job.id }], meta: { field, version, jobId: job.id } })
         return { version, job }
       })
