@@ -42,6 +42,9 @@ describe('database errors are mapped in one place', () => {
     const raise = (code: string) => raised(`DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '${code}'; END $$`)
     expect(toAppError((await raise('23505')) as Error)).toMatchObject({ code: 'conflict', status: 409 })
     expect(toAppError((await raise('40001')) as Error)).toMatchObject({ code: 'unavailable', status: 503 })
+    // A column or table dropped under a node's cached model (a conversion's end, a model deleted elsewhere): retry, not 500.
+    expect(toAppError((await raised('SELECT no_such_column FROM spaces')) as Error)).toMatchObject({ code: 'unavailable', status: 503 })
+    expect(toAppError((await raised('SELECT 1 FROM vault.no_such_table')) as Error)).toMatchObject({ code: 'unavailable', status: 503 })
     expect(toAppError((await raise('40P01')) as Error)).toMatchObject({ code: 'unavailable', status: 503 })
     expect(dbErrorToAppError(await raise('XX000'))).toBeNull()
     expect(dbErrorToAppError(Object.assign(new Error('socket'), { code: 'EPIPE' }))).toBeNull()

@@ -14,7 +14,7 @@ interface PgErrorFields {
 }
 
 /** Only the classes we map: a Node system error code (`EPIPE`) is never mistaken for a SQLSTATE. */
-const MAPPED_SQLSTATE = /^(22|23|40)[0-9A-Z]{3}$/
+const MAPPED_SQLSTATE = /^((22|23|40)[0-9A-Z]{3}|42703|42P01)$/
 
 function pgError(error: unknown): PgErrorFields | null {
   if (typeof error !== 'object' || error === null) return null
@@ -65,7 +65,7 @@ const VALUE_PROBLEMS: Record<string, string> = {
  * The safety net for whatever reaches the database without a friendlier check first:
  * 22xxx (a bad value) → 400 `validation_failed`, naming the column when the server names it;
  * 23505/23503/23P01 → 409 `conflict`; 23502/23514 → 400; 40001/40P01 (after the bounded retry in
- * `retryTransaction`) → 503 `unavailable`. Anything else is not ours to map: null.
+ * `retryTransaction`) and 42703/42P01 (a model changed under a cached one) → 503 `unavailable`. Anything else is not ours to map: null.
  */
 export function dbErrorToAppError(error: unknown): AppError | null {
   const pg = pgError(error)
@@ -90,6 +90,12 @@ export function dbErrorToAppError(error: unknown): AppError | null {
     case '40001':
     case '40P01':
       return new AppError('unavailable', 'the database was busy with a conflicting change; retry the request')
+    // A node's cached model can trail a model change made on another node by the change feed's
+    // bound (a field conversion ending drops a column; a deleted model drops its table): the call
+    // ran against a shape that no longer exists. Nothing was done; asking again reads the new shape.
+    case '42703':
+    case '42P01':
+      return new AppError('unavailable', 'the model changed while this call ran (a column or table it named is gone); retry the request', { sqlState: code })
   }
   return null
 }
