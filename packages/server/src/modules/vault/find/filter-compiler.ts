@@ -229,6 +229,14 @@ function endsWithEscape(pattern: string): boolean {
   return escaping
 }
 
+/** The values an equality operator names: its array for $in/$nin (bounded), else the one value. */
+function listedValues(ctx: Context, op: '$eq' | '$ne' | '$in' | '$nin', arg: unknown, path: string): unknown[] {
+  if (op !== '$in' && op !== '$nin') return [arg]
+  if (!Array.isArray(arg)) throw invalid(path, 'expected an array')
+  if (arg.length > ctx.maxIn) throw invalid(path, `more than ${ctx.maxIn} values`)
+  return arg
+}
+
 /**
  * $eq/$in/$ne/$nin on an encrypted field. The blind index only narrows (other values share an index
  * value on purpose), so the positive forms look up the index under every searchable key version and
@@ -244,12 +252,7 @@ function compileEncrypted(ctx: Context, field: FieldSpec, op: '$eq' | '$ne' | '$
   if (!exact) throw invalid(path, `field '${field.name}' is encrypted: filter it by value at the top of the filter or inside $and, not inside $or or $not`)
   const type = field.type as ScalarType
   count(ctx)
-  let listed: unknown[]
-  if (op === '$in' || op === '$nin') {
-    if (!Array.isArray(arg)) throw invalid(path, 'expected an array')
-    if (arg.length > ctx.maxIn) throw invalid(path, `more than ${ctx.maxIn} values`)
-    listed = arg
-  } else listed = [arg]
+  const listed = listedValues(ctx, op, arg, path)
   const values = listed.flatMap((value, index) => (value === null ? [] : [canonicalText(type, toParam(type, value, op === '$in' || op === '$nin' ? childPath(path, index) : path))]))
   const withNull = listed.length > values.length
   const positive = op === '$eq' || op === '$in'
@@ -279,12 +282,7 @@ function compileConverting(ctx: Context, field: FieldSpec, op: '$eq' | '$ne' | '
   if (!exact) throw invalid(path, `field '${field.name}' is being made ${conv.to} by job '${conv.job}': until it ends, filter it by value at the top of the filter or inside $and, not inside $or or $not`)
   const type = field.type as ScalarType
   count(ctx)
-  let listed: unknown[]
-  if (op === '$in' || op === '$nin') {
-    if (!Array.isArray(arg)) throw invalid(path, 'expected an array')
-    if (arg.length > ctx.maxIn) throw invalid(path, `more than ${ctx.maxIn} values`)
-    listed = arg
-  } else listed = [arg]
+  const listed = listedValues(ctx, op, arg, path)
   const texts = listed.flatMap((value, at) => (value === null ? [] : [toParam(type, value, op === '$in' || op === '$nin' ? childPath(path, at) : path)]))
   const values = texts.map((text) => canonicalText(type, text))
   const withNull = listed.length > texts.length
