@@ -69,7 +69,7 @@ export function revision(): Revision {
   }
 }
 
-const ratioText = (value: number) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)}×`
+const ratioText = (value: number, unit?: string) => (unit ? `${value.toFixed(2)} ${unit}` : `${value < 10 ? value.toFixed(2) : value.toFixed(1)}×`)
 const metText = (met: boolean | null | undefined) => (met === true ? 'yes' : met === false ? '**no**' : '—')
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
@@ -110,7 +110,7 @@ export function renderDetails(records: ScenarioRecord[]): string {
   const seen = new Set<string>()
   for (const record of records) {
     if (!record.result) continue
-    lines.push(`${record.number}. ${record.title} (${record.store}): ${record.result.ratios.map((ratio) => `${ratio.name} ${ratioText(ratio.value)} [${ratio.formula}]`).join('; ')}`)
+    lines.push(`${record.number}. ${record.title} (${record.store}): ${record.result.ratios.map((ratio) => `${ratio.name} ${ratioText(ratio.value, ratio.unit)} [${ratio.formula}]`).join('; ')}`)
     for (const note of record.result.notes) {
       if (seen.has(note)) continue
       seen.add(note)

@@ -59,6 +59,8 @@ export interface Ratio {
   value: number
   /** How it was computed, e.g. "baseline req/s ÷ Gatehouse req/s". */
   formula: string
+  /** A difference rather than a ratio (e.g. 'ms'); a ratio is printed with ×. */
+  unit?: string
 }
 
 export interface Goal {

@@ -1,7 +1,7 @@
 import { GatehouseAPI } from '@gatehouse/sdk'
 import { InvalidArgumentError, type Command } from 'commander'
 import { CliError, EXIT } from './errors.js'
-import { configPath, resolveSettings, type ConnectionFlags, type Settings } from './profiles.js'
+import { configPath, resolveSettings, type ConnectionFlags, type Env, type Settings } from './profiles.js'
 
 export interface GlobalOptions extends ConnectionFlags {
   json?: boolean
@@ -10,6 +10,10 @@ export interface GlobalOptions extends ConnectionFlags {
 /** What every command needs, made from the global flags at the time it runs. */
 export interface Context {
   readonly options: GlobalOptions
+  /** The environment main.ts was started with (GATEHOUSE_* settings, XDG_CONFIG_HOME). */
+  readonly env: Env
+  /** Where profiles are saved. */
+  configPath(): string
   settings(): Settings
   /** For login: the named profile may not exist yet. */
   settingsForNewProfile(): Settings
@@ -21,19 +25,21 @@ export interface Context {
   note(message: string): void
 }
 
-export function createContext(program: Command): Context {
+export function createContext(program: Command, env: Env): Context {
   const options = () => program.opts<GlobalOptions>()
   let settings: Settings | undefined
   const context: Context = {
     get options() {
       return options()
     },
-    settings: () => (settings ??= resolveSettings(options())),
-    settingsForNewProfile: () => resolveSettings(options(), process.env, undefined, { allowNew: true }),
+    env,
+    configPath: () => configPath(env),
+    settings: () => (settings ??= resolveSettings(options(), env)),
+    settingsForNewProfile: () => resolveSettings(options(), env, undefined, { allowNew: true }),
     client() {
       const resolved = context.settings()
       if (!resolved.token) {
-        throw new CliError(`not signed in (profile '${resolved.profileName}', ${configPath()}): run gatehouse login, or pass --token / set GATEHOUSE_API_TOKEN`, EXIT.error)
+        throw new CliError(`not signed in (profile '${resolved.profileName}', ${configPath(env)}): run gatehouse login, or pass --token / set GATEHOUSE_API_TOKEN`, EXIT.error)
       }
       return new GatehouseAPI({ baseUrl: resolved.url, space: resolved.space, token: resolved.token })
     },

@@ -17,16 +17,19 @@ export interface ConfigFile {
   profiles: Record<string, Profile>
 }
 
+/** The environment the CLI was started with, read once by main.ts and handed down. */
+export type Env = Readonly<Record<string, string | undefined>>
+
 export const DEFAULT_URL = 'http://127.0.0.1:8080'
 export const DEFAULT_PROFILE = 'default'
 
 /** `$XDG_CONFIG_HOME/gatehouse/config.json`, else `~/.config/gatehouse/config.json`. */
-export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+export function configPath(env: Env): string {
   const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
   return join(base, 'gatehouse', 'config.json')
 }
 
-export function readConfigFile(path = configPath()): ConfigFile {
+export function readConfigFile(path: string): ConfigFile {
   if (!existsSync(path)) return { profiles: {} }
   let parsed: unknown
   try {
@@ -42,7 +45,7 @@ export function readConfigFile(path = configPath()): ConfigFile {
 }
 
 /** Tokens live here: the directory is 0700 and the file 0600 whatever the umask, written whole (rename). */
-export function writeConfigFile(file: ConfigFile, path = configPath()): void {
+export function writeConfigFile(file: ConfigFile, path: string): void {
   const dir = dirname(path)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   chmodSync(dir, 0o700)
@@ -68,9 +71,12 @@ export interface Settings {
   token: string | undefined
 }
 
+/** The profile a command acts on: --profile, else GATEHOUSE_PROFILE, else the file's current one. */
+export const profileNameOf = (flags: ConnectionFlags, env: Env, file: ConfigFile): string => flags.profile ?? env.GATEHOUSE_PROFILE ?? file.current ?? DEFAULT_PROFILE
+
 /** Flags beat GATEHOUSE_* variables, which beat the profile, which beats the defaults. */
-export function resolveSettings(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env, file: ConfigFile = readConfigFile(configPath(env)), options: { allowNew?: boolean } = {}): Settings {
-  const profileName = flags.profile ?? env.GATEHOUSE_PROFILE ?? file.current ?? DEFAULT_PROFILE
+export function resolveSettings(flags: ConnectionFlags, env: Env, file: ConfigFile = readConfigFile(configPath(env)), options: { allowNew?: boolean } = {}): Settings {
+  const profileName = profileNameOf(flags, env, file)
   const explicit = flags.profile !== undefined || env.GATEHOUSE_PROFILE !== undefined
   const profile = Object.hasOwn(file.profiles, profileName) ? file.profiles[profileName] : undefined
   if (explicit && !profile && !options.allowNew) {

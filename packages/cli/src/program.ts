@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { createContext } from './context.js'
 import { describeError, EXIT } from './errors.js'
+import type { Env } from './profiles.js'
 import { registerAccess } from './commands/access.js'
 import { registerAdmin } from './commands/admin.js'
 import { registerAudit } from './commands/audit.js'
@@ -17,7 +18,7 @@ Settings: --url/--space/--token beat GATEHOUSE_URL/GATEHOUSE_SPACE/GATEHOUSE_API
 which beat the profile in $XDG_CONFIG_HOME/gatehouse/config.json (~/.config/gatehouse/config.json).
 Docs: docs/cli.md`
 
-export function buildProgram(): Command {
+export function buildProgram(env: Env): Command {
   const program = new Command('gatehouse')
   program
     .description('Least-privilege access to customer data, from the terminal')
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the API answer as JSON')
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', EXIT_CODES_HELP)
-  const context = createContext(program)
+  const context = createContext(program, env)
   registerServer(program, context)
   registerAuth(program, context)
   registerResources(program, context)
@@ -47,9 +48,9 @@ export function buildProgram(): Command {
   return program
 }
 
-/** Runs one command line; answers the exit code instead of exiting, so tests and main share it. */
-export async function run(argv: string[]): Promise<number> {
-  const program = buildProgram()
+/** Runs one command line in `env`; answers the exit code instead of exiting, so tests and main share it. */
+export async function run(argv: string[], env: Env): Promise<number> {
+  const program = buildProgram(env)
   try {
     await program.parseAsync(argv)
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
@@ -60,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     let url: string | undefined
     try {
-      url = buildUrlHint(program)
+      url = buildUrlHint(program, env)
     } catch {
       url = undefined
     }
@@ -70,6 +71,6 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-function buildUrlHint(program: Command): string | undefined {
-  return createContext(program).settings().url
+function buildUrlHint(program: Command, env: Env): string | undefined {
+  return createContext(program, env).settings().url
 }

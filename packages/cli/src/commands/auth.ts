@@ -3,7 +3,7 @@ import { GatehouseAPI, signInWithSso, SsoSignInError } from '@gatehouse/sdk'
 import type { Command } from 'commander'
 import { fields, table, type Context } from '../context.js'
 import { CliError, EXIT } from '../errors.js'
-import { configPath, readConfigFile, writeConfigFile, type Profile } from '../profiles.js'
+import { profileNameOf, readConfigFile, writeConfigFile, type Profile } from '../profiles.js'
 import { readSecret } from '../prompt.js'
 
 /** Best effort: the URL is printed anyway, so a machine without a browser opener still works. */
@@ -72,13 +72,13 @@ Examples:
       }
       // The token is checked before it is saved: a typo must not become the profile.
       const me = await new GatehouseAPI({ baseUrl: settings.url, space: settings.space, token }).auth.whoAmI()
-      const file = readConfigFile()
+      const file = readConfigFile(context.configPath())
       const profile: Profile = { url: settings.url, space: settings.space, token, ...(options.email ? { email: options.email } : {}) }
       file.profiles[settings.profileName] = profile
       file.current = settings.profileName
-      writeConfigFile(file)
+      writeConfigFile(file, context.configPath())
       context.print({ profile: settings.profileName, url: settings.url, ...me }, () =>
-        `Signed in to ${settings.url} space '${me.space}' as ${me.display ?? me.subjectId} (${me.kind}, role ${me.role}); saved as profile '${settings.profileName}' in ${configPath()}`,
+        `Signed in to ${settings.url} space '${me.space}' as ${me.display ?? me.subjectId} (${me.kind}, role ${me.role}); saved as profile '${settings.profileName}' in ${context.configPath()}`,
       )
     })
 
@@ -88,7 +88,7 @@ Examples:
     .addHelpText('after', '\nExample:\n  npx gatehouse logout --profile prod')
     .action(async () => {
       const settings = context.settings()
-      const file = readConfigFile()
+      const file = readConfigFile(context.configPath())
       const profile = Object.hasOwn(file.profiles, settings.profileName) ? file.profiles[settings.profileName] : undefined
       if (!profile?.token) {
         context.note(`profile '${settings.profileName}' is not signed in: nothing to do`)
@@ -102,7 +102,7 @@ Examples:
         })
       }
       delete profile.token
-      writeConfigFile(file)
+      writeConfigFile(file, context.configPath())
       context.note(`Signed out of profile '${settings.profileName}'${profile.email ? ' (token revoked)' : ' (token forgotten locally; revoke it with gatehouse tokens revoke if no longer needed)'}`)
     })
 
@@ -122,7 +122,7 @@ Examples:
     .description('The saved profiles; * marks the current one')
     .addHelpText('after', '\nExample:\n  npx gatehouse config list')
     .action(() => {
-      const file = readConfigFile()
+      const file = readConfigFile(context.configPath())
       const rows = Object.entries(file.profiles).map(([name, profile]) => ({
         current: name === (file.current ?? 'default') ? '*' : '',
         name,
@@ -132,7 +132,7 @@ Examples:
         signedIn: profile.token ? 'yes' : 'no',
       }))
       context.print({ current: file.current ?? null, profiles: rows.map(({ current: _, signedIn, ...row }) => ({ ...row, signedIn: signedIn === 'yes' })) }, () =>
-        table(rows, ['current', 'name', 'url', 'space', 'user', 'signedIn'], `no profiles yet in ${configPath()}: run gatehouse login`),
+        table(rows, ['current', 'name', 'url', 'space', 'user', 'signedIn'], `no profiles yet in ${context.configPath()}: run gatehouse login`),
       )
     })
   config
@@ -140,10 +140,10 @@ Examples:
     .description('Make a saved profile the current one')
     .addHelpText('after', '\nExample:\n  npx gatehouse config use prod')
     .action((name: string) => {
-      const file = readConfigFile()
+      const file = readConfigFile(context.configPath())
       if (!Object.hasOwn(file.profiles, name)) throw new CliError(`no profile '${name}' (known: ${Object.keys(file.profiles).join(', ') || 'none'})`, EXIT.usage)
       file.current = name
-      writeConfigFile(file)
+      writeConfigFile(file, context.configPath())
       context.note(`Now using profile '${name}'`)
     })
   config
@@ -153,15 +153,15 @@ Examples:
     .action((key: string, value: string) => {
       if (key !== 'url' && key !== 'space') throw new CliError(`config set takes url or space, not '${key}' (tokens come from gatehouse login)`, EXIT.usage)
       if (key === 'url' && !/^https?:\/\//.test(value)) throw new CliError(`url must start with http:// or https://, got '${value}'`, EXIT.usage)
-      const file = readConfigFile()
-      const name = context.options.profile ?? process.env.GATEHOUSE_PROFILE ?? file.current ?? 'default'
+      const file = readConfigFile(context.configPath())
+      const name = profileNameOf(context.options, context.env, file)
       file.profiles[name] = { ...file.profiles[name], [key]: value }
       file.current ??= name
-      writeConfigFile(file)
+      writeConfigFile(file, context.configPath())
       context.note(`Profile '${name}': ${key} = ${value}`)
     })
   config
     .command('path')
     .description('Where the profiles are saved')
-    .action(() => context.print({ path: configPath() }, () => configPath()))
+    .action(() => context.print({ path: context.configPath() }, () => context.configPath()))
 }

@@ -29,7 +29,7 @@ function serverDir(): string | null {
  * How to run one of the server's programs: its built JS (what `npm start` runs), or, in a checkout
  * not built yet, its TypeScript source through tsx (a dev dependency of the repository).
  */
-function serverProgram(name: 'main' | 'init'): string[] {
+function serverProgram(name: 'main' | 'main-init'): string[] {
   const dir = serverDir()
   if (!dir) throw new CliError(OUTSIDE_REPO)
   const built = join(dir, 'dist', `${name}.js`)
@@ -75,7 +75,7 @@ export function registerServer(program: Command, context: Context): void {
     .description('Create the store and the first space, print its one-time admin token, and exit (no server left running)')
     .addHelpText('after', '\nExample:\n  npx gatehouse init --data-dir .gatehouse\n  npx gatehouse login --token ghs_…')
     .action(async (flags: ServerFlags) => {
-      const child = spawn(process.execPath, [...serverProgram('init'), ...flagsToArgv(flags)], { stdio: ['ignore', 'pipe', 'inherit'] })
+      const child = spawn(process.execPath, [...serverProgram('main-init'), ...flagsToArgv(flags)], { stdio: ['ignore', 'pipe', 'inherit'] })
       let stdout = ''
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
       const code = await new Promise<number>((resolve) => child.on('exit', (exitCode) => resolve(exitCode ?? 1)))

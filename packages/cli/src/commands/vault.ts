@@ -206,8 +206,8 @@ const withClientCredentials = (command: Command) =>
 
 /** The data plane speaks for one vault client: its credentials, never the admin token. */
 function dataClient(context: Context, options: DataOptions) {
-  const clientId = options.clientId ?? process.env.GATEHOUSE_VAULT_CLIENT_ID
-  const clientSecret = options.clientSecret ?? process.env.GATEHOUSE_VAULT_CLIENT_SECRET
+  const clientId = options.clientId ?? context.env.GATEHOUSE_VAULT_CLIENT_ID
+  const clientSecret = options.clientSecret ?? context.env.GATEHOUSE_VAULT_CLIENT_SECRET
   if (!clientId || !clientSecret) throw new CliError('the vault data plane needs a client: --client-id and --client-secret (or GATEHOUSE_VAULT_CLIENT_ID / GATEHOUSE_VAULT_CLIENT_SECRET); gatehouse vault apply creates one', EXIT.usage)
   const settings = context.settings()
   return new GatehouseAPI({ baseUrl: settings.url, space: settings.space, token: '' }).vault.connect({ clientId, clientSecret })
