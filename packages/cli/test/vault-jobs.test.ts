@@ -66,6 +66,13 @@ describe(`gatehouse vault jobs on ${STORE}`, () => {
     const model = (ssn: string) => `models:\n  - name: people\n    primaryKey: id\n    fields:\n      id: { type: string }\n      ssn: ${ssn}\n`
     writeFileSync(file, model('{ type: string }'))
     expect((await admin('vault', 'apply', file, '--yes')).code).toBe(0)
+    // A new model's plan says which fields are encrypted, as `vault models` does.
+    const other = join(home.dir, 'other.yaml')
+    writeFileSync(other, 'models:\n  - name: badges\n    primaryKey: id\n    fields:\n      id: { type: string }\n      holder: { type: string, encrypted: true, searchable: equality }\n      note: { type: string, encrypted: true }\n')
+    const created = await admin('vault', 'apply', other)
+    expect(created.stdout).toContain('field holder (string, encrypted, equality search)')
+    expect(created.stdout).toContain('field note (string, encrypted)')
+    expect(created.stdout).toContain('field id (string)')
     writeFileSync(file, model('{ type: string, encrypted: true, searchable: equality }'))
     const plan = await admin('vault', 'apply', file)
     expect(plan.stdout).toContain('make field ssn encrypted: a background job rewrites its 0 records')

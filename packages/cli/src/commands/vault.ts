@@ -105,7 +105,7 @@ Examples:
         const body = { primaryKey: String(want.primaryKey ?? ''), fields: (want.fields ?? {}) as Fields }
         const existing = modelsByName.get(want.name)
         if (!existing) {
-          steps.push({ action: 'create', type: 'model', name: want.name, phase: 0, details: Object.entries(body.fields).map(([f, d]) => `field ${f} (${d.type})`), run: () => client.vault.model.create({ name: want.name, ...body } as never) })
+          steps.push({ action: 'create', type: 'model', name: want.name, phase: 0, details: Object.entries(body.fields).map(([f, d]) => `field ${f} (${d.type}${d.encrypted ? `, encrypted${d.searchable === 'equality' ? ', equality search' : ''}` : ''})`), run: () => client.vault.model.create({ name: want.name, ...body } as never) })
           continue
         }
         if (existing.primaryKey === body.primaryKey && canonical(normalFields(existing.fields as Fields)) === canonical(normalFields(body.fields))) {
