@@ -7,6 +7,8 @@ import { verifyConsistencyProof, verifyExport, verifyInclusionProof } from '@gat
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSequencer } from '../src/modules/audit/audit-sequencer.js'
 import { createAuditStore } from '../src/modules/audit/audit-store.js'
+import { createVerifier } from '../src/modules/audit/audit-verify.js'
+import { GENESIS_HASH } from '../src/modules/audit/audit-chain.js'
 import { createHarness, STORE, type Harness } from './harness.js'
 
 // Checkpoints, proofs and publication of the verifiable audit log (issue 12), on either store.
@@ -170,6 +172,40 @@ describe(`proofs on ${STORE}`, () => {
     expect((await verifyExport(events.filter((_, i) => i !== 4), notes, vkey)).firstBad?.seq).toBe(5)
     const swapped = events.map((event, i) => (i === 3 ? { ...events[4], seq: 4 } : i === 4 ? { ...events[3], seq: 5 } : event))
     expect((await verifyExport(swapped, notes, vkey)).ok).toBe(false)
+  })
+})
+
+describe(`verify on ${STORE}`, () => {
+  it('a batch integrated while verify walks is walked too, not reported as a deleted tail', async () => {
+    // The race CI once hit: the walk found nothing yet, the sequencer then integrated a batch and
+    // moved the head, and verify read that head as "events 1 to N are missing from the end".
+    // A bare space row: no admin token, so no event of its own — the first walk must see nothing.
+    const space = `race-${(spaces += 1)}`
+    const store = createAuditStore()
+    await h.db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO spaces (id, display_name) VALUES ($1, $1)`, [space])
+      await store.createHead(tx, space, GENESIS_HASH)
+    })
+    const audit = h.built.services.audit
+    await h.db.transaction(async (tx) => {
+      for (let i = 0; i < 7; i++) await audit.append(tx, space, { event: 'test/race', actor: { kind: 'system', id: 'test' }, meta: { i } })
+    })
+    const integrated = await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events WHERE space_id = $1`, [space])
+    expect(integrated.rows[0]!.n).toBe(0)
+    let walks = 0
+    const racing = {
+      ...store,
+      pageAfter: async (...args: Parameters<typeof store.pageAfter>) => {
+        const page = await store.pageAfter(...args)
+        // The batch lands just after the first page was read.
+        if ((walks += 1) === 1) await audit.integrateNow(space)
+        return page
+      },
+    }
+    const verify = createVerifier({ db: h.db, store: racing, signer: h.signer, logName: 'gatehouse' })
+    const report = await verify(space, [], [])
+    expect(walks).toBeGreaterThan(1)
+    expect(report).toMatchObject({ ok: true, firstBroken: null, checkedEvents: 7, pending: 0 })
   })
 })
 

@@ -75,14 +75,16 @@ export function createVerifier({ db, store, signer, logName }: { db: Db; store: 
     settle()
     let head: Awaited<ReturnType<AuditStore['readHead']>>
     // The head is read after each walk: the sequencer moves it in the batch's own transaction, so
-    // every event the walk saw is at or below it; a head past the walk means a batch landed
-    // meanwhile (walk on) or the tail was deleted.
+    // every event the walk saw is at or below it. A head past the walk means a batch landed
+    // meanwhile (walk on: its events are committed and visible now) or the tail was deleted — told
+    // apart by reading the head again after the next walk: a head that did not move while a walk
+    // still stopped short of it is a deleted tail. (A walk that saw nothing because the batch
+    // landed just after it began is the first case, not the second.)
+    let headSeqBefore = -1
     for (;;) {
-      let progressed = false
       for (;;) {
         const page: AuditEvent[] = await store.pageAfter(db, spaceId, {}, lastSeq, PAGE)
         for (const event of page) {
-          progressed = true
           const seq = size + 1
           if (event.seq !== seq) {
             firstBroken ??= { seq, reason: event.seq > seq ? `event ${seq} is missing (the next stored event is ${event.seq})` : `event ${event.seq} is out of order` }
@@ -106,7 +108,9 @@ export function createVerifier({ db, store, signer, logName }: { db: Db; store: 
         if (page.length < PAGE) break
       }
       head = await store.readHead(db, spaceId)
-      if (!(progressed && lastSeq < (head?.seq ?? 0))) break
+      const headSeq = head?.seq ?? 0
+      if (lastSeq >= headSeq || headSeq === headSeqBefore) break
+      headSeqBefore = headSeq
     }
 
     const treeSize = head?.treeSize ?? 0
