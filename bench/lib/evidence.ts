@@ -24,7 +24,7 @@ export async function captureSql(work: (db: Queryable) => Promise<unknown>): Pro
 }
 
 /** EXPLAIN (ANALYZE, BUFFERS) of one statement with its parameters, as plan lines. */
-export async function explainAnalyze(db: Db, statement: CapturedStatement): Promise<string[]> {
+export async function explainAnalyze(db: Queryable, statement: CapturedStatement): Promise<string[]> {
   const { rows } = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.sql}`, statement.params)
   return rows.map((row) => row['QUERY PLAN'])
 }

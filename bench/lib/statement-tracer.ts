@@ -8,6 +8,8 @@ export interface StatementCost {
   perUnit: number
   /** Milliseconds it took per unit, measured in the client: round trip included. */
   msPerUnit: number
+  /** The last text and parameters it ran with: what to EXPLAIN. */
+  last?: { sql: string; params: unknown[] }
 }
 
 export interface TraceReport {
@@ -33,7 +35,7 @@ const label = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 72)
  */
 export function traceStatements(inner: Db): StatementTracer {
   let recording = false
-  const costs = new Map<string, { count: number; ms: number }>()
+  const costs = new Map<string, { count: number; ms: number; last?: { sql: string; params: unknown[] } }>()
   let transactions = { count: 0, ms: 0, statementsMs: 0 }
   const timed = async <T>(run: () => Promise<T>, done: (ms: number) => void): Promise<T> => {
     if (!recording) return run()
@@ -44,22 +46,23 @@ export function traceStatements(inner: Db): StatementTracer {
       done(performance.now() - started)
     }
   }
-  const statement = (sql: string, inTransaction: boolean) => (ms: number) => {
+  const statement = (sql: string, inTransaction: boolean, params?: readonly unknown[]) => (ms: number) => {
     const cost = costs.get(label(sql)) ?? { count: 0, ms: 0 }
     cost.count += 1
     cost.ms += ms
+    cost.last = { sql, params: [...(params ?? [])] }
     costs.set(label(sql), cost)
     if (inTransaction) transactions.statementsMs += ms
   }
   const db: Db = {
     kind: inner.kind,
-    query: (sql, params) => timed(() => inner.query(sql, params), statement(sql, false)),
+    query: (sql, params) => timed(() => inner.query(sql, params), statement(sql, false, params)),
     transaction: (work) =>
       timed(
         () =>
           inner.transaction((tx) =>
             work({
-              query: (sql, params) => timed(() => tx.query(sql, params), statement(sql, true)),
+              query: (sql, params) => timed(() => tx.query(sql, params), statement(sql, true, params)),
               copyFrom: (target, input) => timed(() => tx.copyFrom(target, input), statement(`COPY ${target.table} FROM STDIN`, true)),
             }),
           ),
@@ -83,7 +86,7 @@ export function traceStatements(inner: Db): StatementTracer {
       } finally {
         recording = false
       }
-      const statements: StatementCost[] = [...costs.entries()].map(([sql, cost]) => ({ statement: sql, perUnit: cost.count / units, msPerUnit: cost.ms / units }))
+      const statements: StatementCost[] = [...costs.entries()].map(([sql, cost]) => ({ statement: sql, perUnit: cost.count / units, msPerUnit: cost.ms / units, ...(cost.last ? { last: cost.last } : {}) }))
       if (transactions.count > 0) {
         // BEGIN and COMMIT are not sent through the handle the work gets: what the transaction took
         // beyond its statements is theirs (and the code running between statements).

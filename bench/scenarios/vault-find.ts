@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { ARM_LABELS, FIND_ARMS, postFind, startAclEndpoint, startFindFloor, type FindArm, type FindPage } from '../lib/find-floor.js'
 import { formatNumber, round } from '../lib/data.js'
-import { explainAnalyze } from '../lib/evidence.js'
+import { explainAnalyze, type CapturedStatement } from '../lib/evidence.js'
 import { startSequentialLoad, type LoadResult } from '../lib/load.js'
 import type { Stack } from '../lib/stack.js'
 import type { TraceReport } from '../lib/statement-tracer.js'
@@ -98,7 +98,8 @@ export const vaultFind: Scenario = {
 
     const acl = await startAclEndpoint()
     acl.allow(open.ids)
-    const floor = await startFindFloor({ db: stack.db, tableName, space: stack.space, acl, granteeUserId: person.userId }, rows)
+    // The floor's statements go through the same tracer as Gatehouse's (off while measuring: one boolean test each).
+    const floor = await startFindFloor({ db: stack.tracer?.db ?? stack.db, tableName, space: stack.space, acl, granteeUserId: person.userId }, rows)
     const loader = startSequentialLoad()
     try {
       const rules: Record<FindArm, Record<string, unknown>> = {
@@ -171,25 +172,39 @@ export const vaultFind: Scenario = {
         sql: `SELECT doc, (SELECT count(*) FROM bench_ticket_docs WHERE doc->>'customer_id' = $1) FROM bench_ticket_docs WHERE doc->>'customer_id' = $1 ORDER BY id LIMIT 100`,
         params: queries[0]!.params,
       })
-      // Where a Gatehouse find's time goes: its statements, counted and timed in the client (a pass of
-      // its own after the measured runs, which ran untraced).
-      const traces = {} as Record<FindArm, TraceReport & { wallMsPerFind: number }>
-      const selective = queries[0]!
-      for (const arm of FIND_ARMS) {
-        const token = await vaultToken(stack.baseUrl, clients[arm])
-        const headers = { authorization: `Bearer ${token}`, ...(clientAuth[arm] ? { 'x-client-auth': clientAuth[arm]! } : {}) }
-        const finds = ctx.quick ? 10 : 50
-        let wall = 0
-        const report = await stack.tracer!.record(finds, async () => {
-          const started = performance.now()
-          for (let i = 0; i < finds; i += 1) await postFind(`${stack.baseUrl}/api/models/tickets/find`, headers, JSON.stringify(selective.body))
-          wall = performance.now() - started
-        })
-        traces[arm] = { ...report, wallMsPerFind: round(wall / finds, 3) }
+      // Where each find's time goes, on both sides: their statements, counted and timed in the client
+      // (a pass of its own after the measured runs, which ran untraced), and the plan of Gatehouse's
+      // costliest statement of each pair, run again in a transaction that is rolled back (its audit
+      // event is not kept).
+      const traces = {} as Record<string, TraceReport & { wallMsPerFind: number }>
+      const gatehousePlans: Record<string, string[]> = {}
+      const traced = ctx.quick ? 10 : 30
+      for (const query of queries) {
+        const body = JSON.stringify(query.body)
+        for (const arm of FIND_ARMS) {
+          const token = await vaultToken(stack.baseUrl, clients[arm])
+          const extra: Record<string, string> = clientAuth[arm] ? { 'x-client-auth': clientAuth[arm]! } : {}
+          const sides = { gatehouse: [`${stack.baseUrl}/api/models/tickets/find`, { authorization: `Bearer ${token}`, ...extra }], floor: [floor.url(arm, query.name), extra] } as const
+          for (const [side, [url, headers]] of Object.entries(sides)) {
+            let wall = 0
+            const report = await stack.tracer!.record(traced, async () => {
+              const started = performance.now()
+              for (let i = 0; i < traced; i += 1) await postFind(url, headers, body)
+              wall = performance.now() - started
+            })
+            traces[`${query.name}.${arm}.${side}`] = { ...report, wallMsPerFind: round(wall / traced, 3) }
+          }
+          const costliest = traces[`${query.name}.${arm}.gatehouse`]!.statements[0]?.last
+          if (costliest) gatehousePlans[`${query.name}.${arm}`] = await explainRolledBack(stack, costliest)
+        }
       }
-      const traceNote = (arm: FindArm) => `${ARM_LABELS[arm].slice(0, 3)} ${round(traces[arm].statementsPerUnit, 1)} statements, ${round(traces[arm].dbMsPerUnit, 2)} ms in the database`
-
-      const executionTime = (plan: string[] | undefined) => plan?.find((line) => line.startsWith('Execution Time'))?.replace('Execution Time: ', '') ?? '?'
+      const traceOf = (query: QueryName, arm: FindArm, side: 'gatehouse' | 'floor') => traces[`${query}.${arm}.${side}`]!
+      const traceNote = (query: QueryName, arm: FindArm) => {
+        const [mine, theirs] = [traceOf(query, arm, 'gatehouse'), traceOf(query, arm, 'floor')]
+        const plan = gatehousePlans[`${query}.${arm}`]
+        return `${ARM_LABELS[arm].slice(0, 3)} ${round(mine.statementsPerUnit, 1)} statements, ${round(mine.dbMsPerUnit, 2)} ms in the database of ${mine.wallMsPerFind} ms (floor ${round(theirs.statementsPerUnit, 1)}, ${round(theirs.dbMsPerUnit, 2)} of ${theirs.wallMsPerFind} ms)${plan ? `, costliest planned in ${planLine(plan, 'Planning Time')} and run in ${planLine(plan, 'Execution Time')}` : ''}`
+      }
+      const executionTime = (plan: string[] | undefined) => planLine(plan, 'Execution Time')
 
       const vsFloor: Ratio[] = []
       for (const query of queries) {
@@ -254,10 +269,10 @@ export const vaultFind: Scenario = {
           'Floor: a bare Fastify route in the same process per arm, running the same find hand-written in SQL for this model on the same Db (no filter compiler, no policy, no audit event); with an external ACL, the reference flow by hand (candidate ids, one call to the same filter endpoint, the allowed page); with grants, the join by hand. Every pair is checked to answer the same ids and total before it is timed.',
           'Timing: finds one after another on one keep-alive connection from a worker thread (bench/lib/load.ts), so a figure is the mean time of one find with nothing queued; cells list selective / range / sort per arm.',
           `JSONB baseline: the same rows as documents in one table with a GIN index (jsonb_path_ops); the selective find uses @> (served by the index), the range and sort compare ->> values (no index can serve them). Gatehouse (a) vs JSONB: ${vsJsonb.map((ratio) => `${ratio.name} ${round(ratio.value, 2)}`).join(', ')}; the earlier goal of a selective find ≥ ${GOAL_VS_JSONB}× faster than JSONB is ${selectiveVsJsonb <= 1 / GOAL_VS_JSONB ? 'met' : 'not met'}.`,
-          `On ${ctx.store}, per selective find (50 traced, ${traces.policy.wallMsPerFind} ms each for (a)), Gatehouse sends: ${FIND_ARMS.map(traceNote).join('; ')}; the floor sends 1 statement (2 with an external ACL). (a)'s statements: ${traces.policy.statements.map((cost) => `${cost.statement.split(' ').slice(0, 4).join(' ')}… ${round(cost.msPerUnit, 2)} ms`).join(', ')}.`,
+          ...queries.map((query) => `On ${ctx.store}, per ${query.name} find (${traced} traced), in statements sent and time waiting for them: ${FIND_ARMS.map((arm) => traceNote(query.name, arm)).join('; ')}.`),
           `On ${ctx.store}, EXPLAIN ANALYZE of the hand-written finds: ${queries.map((query) => `${query.name} typed ${executionTime(plans[`${query.name}Typed`])}, JSONB ${executionTime(plans[`${query.name}Jsonb`])}`).join('; ')}; the selective filter on JSONB written with ->> instead of @> (no index serves it) ${executionTime(plans.selectiveJsonbArrow)}.`,
         ],
-        evidence: { plans, aclCalls: acl.calls(), selectiveFindStatements: traces },
+        evidence: { plans, gatehousePlans, aclCalls: acl.calls(), findStatements: traces },
       }
     } finally {
       await loader.close()
@@ -265,4 +280,22 @@ export const vaultFind: Scenario = {
       await acl.close()
     }
   },
+}
+
+/** A plan's "Planning Time" or "Execution Time", or '?'. */
+const planLine = (plan: string[] | undefined, name: string) => plan?.find((line) => line.startsWith(name))?.replace(`${name}: `, '') ?? '?'
+
+/** EXPLAIN ANALYZE of a statement the server sent, in a transaction rolled back: a find's audit event is not kept twice. */
+async function explainRolledBack(stack: Stack, statement: CapturedStatement): Promise<string[]> {
+  let plan: string[] = []
+  const rollback = new Error('rollback')
+  await stack.db
+    .transaction(async (tx) => {
+      plan = await explainAnalyze(tx, statement)
+      throw rollback
+    })
+    .catch((error: unknown) => {
+      if (error !== rollback) throw error
+    })
+  return plan
 }

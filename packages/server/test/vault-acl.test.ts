@@ -100,4 +100,29 @@ describe('the external ACL fails closed', () => {
     expect(tooBroad.body.error.message).toContain('narrow the filter')
     expect(endpoint.calls).toHaveLength(0)
   })
+
+  it('opens exactly the allowed rows whatever the key: an integer key, and text keys with quotes, commas and braces', async () => {
+    const allow = (key: string, ids: unknown[]) => (body: Record<string, unknown>) => ({ status: 200, body: JSON.stringify({ [key]: (body[key] as string[]).filter((id) => ids.map(String).includes(id)) }) })
+    const badges = { name: 'badges', primaryKey: 'badge_no', fields: { badge_no: { type: 'integer' }, holder: { type: 'string', searchable: true } } }
+    const { token: badgeToken } = await setUpVault(h, { badges: { actions: ['read', 'write'], acl: { source: 'external', url: endpoint.url, timeoutMs: 300 } } }, badges)
+    endpoint.answer = (body) => ({ status: 200, body: JSON.stringify({ badge_no: body.badge_no }) })
+    for (const badge_no of [7, 42, 1_000_000_007]) {
+      expect((await h.request('POST', '/api/models/badges', { token: badgeToken, headers: auth, body: { badge_no, holder: 'h' } })).status).toBe(201)
+    }
+    endpoint.answer = allow('badge_no', [42, 1_000_000_007])
+    const found = await h.request('POST', '/api/models/badges/find', { token: badgeToken, headers: auth, body: { filter: { holder: 'h' } } })
+    expect(found.status, found.text).toBe(200)
+    expect(found.body.data.map((record: { badge_no: number }) => record.badge_no).sort((a: number, b: number) => a - b)).toEqual([42, 1_000_000_007])
+    expect(found.body.meta.total).toBe(2)
+
+    endpoint.answer = () => ({ status: 200, body: '{"employee_id":"*"}' })
+    const awkward = ['q"uote', 'com,ma', '{brace}', 'back\\slash', 'NULL']
+    for (const employee_id of awkward) {
+      expect((await h.request('POST', '/api/models/employees', { token, headers: auth, body: { employee_id, first_name: 'awkward' } })).status).toBe(201)
+    }
+    endpoint.answer = allow('employee_id', awkward.slice(0, 4))
+    const names = await h.request('POST', '/api/models/employees/find', { token, headers: auth, body: { filter: { first_name: 'awkward' } } })
+    expect(names.status, names.text).toBe(200)
+    expect(names.body.data.map((record: { employee_id: string }) => record.employee_id).sort()).toEqual(awkward.slice(0, 4).sort())
+  })
 })

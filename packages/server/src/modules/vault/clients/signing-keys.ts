@@ -45,6 +45,15 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds, secrets }: { db:
 
   const published = (found: KeyRow[], now: number) => found.filter((row) => row.retired_at === null || row.retired_at.getTime() > now - windowMs)
 
+  // jose imports a key set's public keys once per set object: one set per list of published kids
+  // (a kid's key never changes), not one per token, which re-imported the key on every request.
+  let keySet: { kids: string; verifyWith: ReturnType<typeof createLocalJWKSet> } | null = null
+  const keySetOf = (found: KeyRow[]) => {
+    const kids = found.map((row) => row.kid).join(' ')
+    if (keySet?.kids !== kids) keySet = { kids, verifyWith: createLocalJWKSet({ keys: found.map((row) => row.public_jwk) }) }
+    return keySet.verifyWith
+  }
+
   async function rows(force = false): Promise<KeyRow[]> {
     const now = clock().getTime()
     if (!force && cache && now - cache.at < KEY_SET_REFRESH_MS) return published(cache.rows, now)
@@ -123,7 +132,7 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds, secrets }: { db:
     /** The claims of a valid token, or a 401 that says what is wrong with it. */
     async verify(token: string): Promise<VaultTokenClaims> {
       const attempt = async (force: boolean) =>
-        jwtVerify(token, createLocalJWKSet({ keys: (await rows(force)).map((row) => row.public_jwk) }), {
+        jwtVerify(token, keySetOf(await rows(force)), {
           issuer: TOKEN_ISSUER,
           audience: TOKEN_AUDIENCE,
           algorithms: ['EdDSA'],

@@ -292,9 +292,15 @@ export function createRecordsStore() {
       return { rows, total: counted.rows[0]!.n, rowGrants }
     },
 
-    /** Only these ids (as text), for the find after an external ACL answered. */
+    /**
+     * Only these ids (as text), for the find after an external ACL answered. An array parameter,
+     * not a set-returning function: PostgreSQL sizes `= ANY(array)` from the array and hashes it,
+     * so the filter's own index still drives the find; `IN (SELECT … jsonb_array_elements_text)`
+     * is estimated at 100 rows and turned 2,000 allowed ids into 2,000 primary-key probes, twice
+     * (page and total): a sort find of bench scenario 2 took 10.3 ms in the database against 1.3.
+     */
     idsCondition(table: ResolvedTable, ids: string[]): Condition {
-      return { sql: `${ident(table.primaryKey.column)} IN (SELECT (x)::${table.primaryKey.sqlType} FROM jsonb_array_elements_text($1::jsonb) AS x)`, params: [JSON.stringify(ids)] }
+      return { sql: `${ident(table.primaryKey.column)} = ANY($1::${table.primaryKey.sqlType}[])`, params: [ids] }
     },
   }
 }
