@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -81,19 +82,33 @@ const COLUMNS = [...READABLE, 'created_at', 'updated_at'].join(', ')
  * request body as the vault (parsed, as any server would) and answers the same shape.
  * `?q=selective|range|sort` names the query.
  */
-export async function startFindFloor(options: FloorOptions, rows: number): Promise<{ url(arm: FindArm | 'jsonb', query: QueryName): string; close(): Promise<void> }> {
+export async function startFindFloor(options: FloorOptions, rows: number): Promise<{ url(arm: FindArm | 'jsonb', query: QueryName, record?: boolean): string; close(): Promise<void> }> {
   const { db, tableName, space, acl, granteeUserId } = options
   const table = `vault."${tableName}"`
   const queries = new Map(findQueries(rows).map((query) => [query.name, query]))
   const aclPool = new Pool(new URL(acl.url('all')).origin, { connections: 16, keepAliveTimeout: 30_000 })
 
-  /** One page and the total, as the vault answers it. */
-  const page = async (query: FindQuery, extra: string, extraParams: unknown[]): Promise<FindPage> => {
+  /**
+   * One page and the total, as the vault answers it. With `record`, the same statement also queues
+   * an audit event naming the page's ids and the total (a data-modifying CTE, committed before the
+   * answer is sent): the floor that keeps Gatehouse's guarantee, "every look recorded", by hand.
+   */
+  const page = async (query: FindQuery, extra: string, extraParams: unknown[], record: boolean): Promise<FindPage> => {
     const params = [...query.params, ...extraParams]
+    const select = `SELECT ${COLUMNS}, (SELECT count(*)::int FROM ${table} WHERE ${query.where}${extra}) AS total FROM ${table} WHERE ${query.where}${extra}
+       ORDER BY ${query.orderBy} LIMIT ${LIMIT}`
+    const n = params.length
     const { rows: found } = await db.query<Record<string, unknown> & { total: number }>(
-      `SELECT ${COLUMNS}, (SELECT count(*)::int FROM ${table} WHERE ${query.where}${extra}) AS total FROM ${table} WHERE ${query.where}${extra}
-       ORDER BY ${query.orderBy} LIMIT ${LIMIT}`,
-      params,
+      record
+        ? `WITH page AS (${select}),
+           audited AS (
+             INSERT INTO audit_pending (space_id, id, time, actor, event, resources, meta)
+             SELECT $${n + 1}, $${n + 2}, now(), '{"kind":"bench","id":"floor"}'::jsonb, 'bench/floor-read', '[]'::jsonb,
+               jsonb_build_object('ids', (SELECT jsonb_agg(ticket_id) FROM page), 'total', (SELECT max(total) FROM page))
+             RETURNING 1)
+           SELECT * FROM page ORDER BY ${query.orderBy}`
+        : select,
+      record ? [...params, space, `evt_floor_${randomUUID()}`] : params,
     )
     const total = found[0]?.total ?? 0
     const data = found.map(({ total: _total, ...row }) => row)
@@ -101,7 +116,7 @@ export async function startFindFloor(options: FloorOptions, rows: number): Promi
   }
 
   /** Reference 004 by hand: the candidate ids, one call to the filter endpoint, then the allowed page. */
-  const throughAcl = async (query: FindQuery, mode: 'all' | 'hundred', clientToken: string): Promise<FindPage> => {
+  const throughAcl = async (query: FindQuery, mode: 'all' | 'hundred', clientToken: string, record: boolean): Promise<FindPage> => {
     const { rows: candidates } = await db.query<{ ticket_id: string }>(
       `SELECT ticket_id FROM ${table} WHERE ${query.where} ORDER BY ticket_id LIMIT ${MAX_CANDIDATES + 1}`,
       query.params,
@@ -117,27 +132,30 @@ export async function startFindFloor(options: FloorOptions, rows: number): Promi
     // "*" allows every id asked about, not every row: a row inserted since the candidates were read
     // was never asked about, so the page is still limited to the candidates (as Gatehouse does).
     const allowed = answer.ticket_id === '*' ? candidates.map((row) => row.ticket_id) : answer.ticket_id
-    return page(query, ` AND ticket_id = ANY($${query.params.length + 1}::text[])`, [allowed])
+    return page(query, ` AND ticket_id = ANY($${query.params.length + 1}::text[])`, [allowed], record)
   }
 
   const app: FastifyInstance = Fastify({ logger: false })
   app.post('/floor/:arm', async (request) => {
     const { arm } = request.params as { arm: FindArm | 'jsonb' }
-    const query = queries.get((request.query as { q: QueryName }).q)
+    const { q, record: recording } = request.query as { q: QueryName; record?: string }
+    const query = queries.get(q)
     if (!query) throw new Error('unknown query')
+    const record = recording === '1'
     switch (arm) {
       case 'policy':
-        return page(query, '', [])
+        return page(query, '', [], record)
       case 'aclAll':
-        return throughAcl(query, 'all', request.headers['x-client-auth'] as string)
+        return throughAcl(query, 'all', request.headers['x-client-auth'] as string, record)
       case 'acl100':
-        return throughAcl(query, 'hundred', request.headers['x-client-auth'] as string)
+        return throughAcl(query, 'hundred', request.headers['x-client-auth'] as string, record)
       case 'grants':
         return page(
           query,
           ` AND customer_id IN (SELECT resource_id FROM grants WHERE space_id = $${query.params.length + 1} AND petitioner_user_id = $${query.params.length + 2}
              AND resource_kind = 'customer' AND revoked_at IS NULL AND starts_at <= now() AND expires_at > now())`,
           [space, granteeUserId],
+          record,
         )
       case 'jsonb': {
         const { rows: found } = await db.query<{ doc: Record<string, unknown>; total: number }>(
@@ -154,7 +172,7 @@ export async function startFindFloor(options: FloorOptions, rows: number): Promi
   await app.listen({ host: '127.0.0.1', port: 0 })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   return {
-    url: (arm, query) => `${base}/floor/${arm}?q=${query}`,
+    url: (arm, query, record = false) => `${base}/floor/${arm}?q=${query}${record ? '&record=1' : ''}`,
     close: async () => {
       await app.close()
       await aclPool.close()

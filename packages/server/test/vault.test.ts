@@ -1,4 +1,4 @@
-import { decodeProtectedHeader } from 'jose'
+import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHarness, type Harness } from './harness.js'
 import { setUpVault } from './vault-harness.js'
@@ -80,13 +80,22 @@ describe('OAuth client credentials', () => {
     const both = (await h.request('GET', '/.well-known/jwks.json')).body.keys.map((key: { kid: string }) => key.kid)
     expect(both).toEqual(expect.arrayContaining([oldKid, rotated.body.kid]))
 
-    h.advanceClock(301_000)
+    // Expiry is exact whatever the process remembers: the token was just used (its signature
+    // checked and kept), is used again two seconds before its expiry, then refused just after it.
+    const expiresMs = (decodeJwt(token).exp as number) * 1000
+    const toNearExpiry = expiresMs - 2_000 - h.clock().getTime()
+    h.advanceClock(toNearExpiry)
+    let moved = toNearExpiry
     try {
+      expect((await h.request('POST', '/api/models/accounts/find', { token, body: {} })).status).toBe(200)
+      const past = expiresMs + 10 - h.clock().getTime()
+      h.advanceClock(past)
+      moved += past
       const expired = await h.request('POST', '/api/models/accounts/find', { token, body: {} })
       expect(expired.status).toBe(401)
       expect(expired.body.error.code).toBe('token_expired')
     } finally {
-      h.advanceClock(-301_000)
+      h.advanceClock(-moved)
     }
   })
 

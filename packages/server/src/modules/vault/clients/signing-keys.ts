@@ -19,6 +19,9 @@ export interface VaultTokenClaims {
  */
 export const KEY_SET_REFRESH_MS = 30_000
 
+/** Verified tokens a process remembers (about 0.5 KiB each). */
+const VERIFIED_TOKENS = 10_000
+
 interface KeyRow {
   kid: string
   private_pem: string
@@ -48,6 +51,8 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds, secrets }: { db:
   // jose imports a key set's public keys once per set object: one set per list of published kids
   // (a kid's key never changes), not one per token, which re-imported the key on every request.
   let keySet: { kids: string; verifyWith: ReturnType<typeof createLocalJWKSet> } | null = null
+  /** Tokens whose signature this process checked (insertion order: the oldest goes first when full). */
+  const verified = new Map<string, { claims: VaultTokenClaims; kid: string; expiresMs: number }>()
   const keySetOf = (found: KeyRow[]) => {
     const kids = found.map((row) => row.kid).join(' ')
     if (keySet?.kids !== kids) keySet = { kids, verifyWith: createLocalJWKSet({ keys: found.map((row) => row.public_jwk) }) }
@@ -105,6 +110,46 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds, secrets }: { db:
     },
   })
 
+  /** jose's check of a token against the published keys (WebCrypto: a hop to the thread pool, about half a millisecond a request). */
+  async function checkSignature(token: string): Promise<{ claims: VaultTokenClaims; kid: string; expiresMs: number }> {
+    const attempt = async (force: boolean) =>
+      jwtVerify(token, keySetOf(await rows(force)), {
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        algorithms: ['EdDSA'],
+        currentDate: clock(),
+      })
+    let payload: JWTPayload
+    let kid: string | undefined
+    try {
+      const result = await attempt(false).catch(async (error: { code?: string }) => {
+        // A key made by another process since the cache was filled.
+        if (error.code === 'ERR_JWKS_NO_MATCHING_KEY') return attempt(true)
+        throw error
+      })
+      payload = result.payload
+      kid = result.protectedHeader.kid
+    } catch (error) {
+      // Refused either way; an expired token's key may already be unpublished, so the (unverified)
+      // expiry is read only to say the more useful reason.
+      const code = (error as { code?: string }).code
+      const expired = code === 'ERR_JWT_EXPIRED' || (() => {
+        try {
+          const exp = decodeJwt(token).exp
+          return typeof exp === 'number' && exp * 1000 <= clock().getTime()
+        } catch {
+          return false
+        }
+      })()
+      if (expired) throw new AppError('token_expired', 'vault token expired: get a new one from POST /oauth/token')
+      throw new AppError('unauthenticated', 'vault token is not valid: get one from POST /oauth/token')
+    }
+    if (typeof payload.sub !== 'string' || typeof payload.space !== 'string' || typeof payload.pol !== 'string' || typeof payload.exp !== 'number' || !kid) {
+      throw new AppError('unauthenticated', 'vault token is not valid: get one from POST /oauth/token')
+    }
+    return { claims: { sub: payload.sub, space: payload.space, pol: payload.pol }, kid, expiresMs: payload.exp * 1000 }
+  }
+
   return {
     async sign(claims: VaultTokenClaims): Promise<string> {
       let key = await signingKey()
@@ -131,39 +176,19 @@ export function createSigningKeys({ db, clock, tokenTtlSeconds, secrets }: { db:
 
     /** The claims of a valid token, or a 401 that says what is wrong with it. */
     async verify(token: string): Promise<VaultTokenClaims> {
-      const attempt = async (force: boolean) =>
-        jwtVerify(token, keySetOf(await rows(force)), {
-          issuer: TOKEN_ISSUER,
-          audience: TOKEN_AUDIENCE,
-          algorithms: ['EdDSA'],
-          currentDate: clock(),
-        })
-      let payload: JWTPayload
-      try {
-        payload = (await attempt(false).catch(async (error: { code?: string }) => {
-          // A key made by another process since the cache was filled.
-          if (error.code === 'ERR_JWKS_NO_MATCHING_KEY') return attempt(true)
-          throw error
-        })).payload
-      } catch (error) {
-        // Refused either way; an expired token's key may already be unpublished, so the (unverified)
-        // expiry is read only to say the more useful reason.
-        const code = (error as { code?: string }).code
-        const expired = code === 'ERR_JWT_EXPIRED' || (() => {
-          try {
-            const exp = decodeJwt(token).exp
-            return typeof exp === 'number' && exp * 1000 <= clock().getTime()
-          } catch {
-            return false
-          }
-        })()
-        if (expired) throw new AppError('token_expired', 'vault token expired: get a new one from POST /oauth/token')
-        throw new AppError('unauthenticated', 'vault token is not valid: get one from POST /oauth/token')
+      // A token whose signature this process checked is taken again after the two checks every use
+      // makes: not expired by the clock now, and its key still published now (a retired key's window
+      // ends for known tokens exactly as for new ones). What a known token skips is the signature
+      // check, whose answer cannot change; a refused token is never kept.
+      const known = verified.get(token)
+      if (known) {
+        if (known.expiresMs > clock().getTime() && (await rows()).some((row) => row.kid === known.kid)) return known.claims
+        verified.delete(token)
       }
-      if (typeof payload.sub !== 'string' || typeof payload.space !== 'string' || typeof payload.pol !== 'string') {
-        throw new AppError('unauthenticated', 'vault token is not valid: get one from POST /oauth/token')
-      }
-      return { sub: payload.sub, space: payload.space, pol: payload.pol }
+      const checked = await checkSignature(token)
+      if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value!)
+      verified.set(token, checked)
+      return checked.claims
     },
 
     /**
