@@ -93,7 +93,27 @@ describe('the external ACL fails closed', () => {
     expect(find.status, find.text).toBe(200)
     expect(find.body.meta.total).toBe(1500)
     expect(find.body.data).toHaveLength(10)
-    expect(endpoint.calls.map((call) => JSON.parse(call.body).employee_id.length)).toEqual([1000, 500])
+    // Both calls in flight at once: their order of arrival is not fixed.
+    expect(endpoint.calls.map((call) => JSON.parse(call.body).employee_id.length).sort()).toEqual([1000, 500])
+    expect(new Set(endpoint.calls.flatMap((call) => JSON.parse(call.body).employee_id)).size).toBe(1500)
+
+    // In flight together: the second call arrives while the first is still unanswered (each is
+    // answered after a second; a client whose ACL waits five).
+    const { token: patient } = await setUpVault(h, { employees: { actions: ['read'], acl: { source: 'external', url: endpoint.url, timeoutMs: 5000 } } }, null)
+    const arrivals: number[] = []
+    endpoint.answer = (body) => {
+      arrivals.push(Date.now())
+      return { status: 200, body: JSON.stringify({ employee_id: body.employee_id }), delayMs: 1000 }
+    }
+    expect((await h.request('POST', '/api/models/employees/find', { token: patient, headers: auth, body: { filter: narrower, options: { limit: 10 } } })).status).toBe(200)
+    expect(arrivals).toHaveLength(2)
+    expect(arrivals[1]! - arrivals[0]!).toBeLessThan(1000)
+    // And fail closed together: one refused chunk refuses the find.
+    endpoint.answer = (body) => ((body.employee_id as string[]).length === 500 ? { status: 500, body: '{}' } : { status: 200, body: '{"employee_id":"*"}' })
+    const halfRefused = await h.request('POST', '/api/models/employees/find', { token, headers: auth, body: { filter: narrower, options: { limit: 10 } } })
+    expect(halfRefused.status).toBe(502)
+    expect(halfRefused.body.error.code).toBe('acl_error_status')
+    endpoint.answer = (body) => ({ status: 200, body: JSON.stringify({ employee_id: body.employee_id }) })
     endpoint.calls.length = 0
     const tooBroad = await h.request('POST', '/api/models/employees/find', { token, headers: auth, body: { filter: { first_name: 'b' } } })
     expect(tooBroad.status).toBe(400)
