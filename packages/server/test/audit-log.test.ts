@@ -176,35 +176,57 @@ describe(`proofs on ${STORE}`, () => {
 })
 
 describe(`verify on ${STORE}`, () => {
-  it('a batch integrated while verify walks is walked too, not reported as a deleted tail', async () => {
-    // The race CI once hit: the walk found nothing yet, the sequencer then integrated a batch and
-    // moved the head, and verify read that head as "events 1 to N are missing from the end".
-    // A bare space row: no admin token, so no event of its own — the first walk must see nothing.
+  /** A space with 7 queued events and none integrated (a bare space row: no event of its own). */
+  async function queuedSpace(): Promise<string> {
     const space = `race-${(spaces += 1)}`
-    const store = createAuditStore()
+    const audit = h.built.services.audit
     await h.db.transaction(async (tx) => {
       await tx.query(`INSERT INTO spaces (id, display_name) VALUES ($1, $1)`, [space])
-      await store.createHead(tx, space, GENESIS_HASH)
+      await createAuditStore().createHead(tx, space, GENESIS_HASH)
     })
-    const audit = h.built.services.audit
     await h.db.transaction(async (tx) => {
       for (let i = 0; i < 7; i++) await audit.append(tx, space, { event: 'test/race', actor: { kind: 'system', id: 'test' }, meta: { i } })
     })
     const integrated = await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events WHERE space_id = $1`, [space])
     expect(integrated.rows[0]!.n).toBe(0)
+    return space
+  }
+
+  it('a batch integrated while verify walks is walked too, not reported as a deleted tail', async () => {
+    // The race CI once hit: the walk found nothing yet, the sequencer then integrated a batch and
+    // moved the head, and verify read that head as "events 1 to N are missing from the end".
+    const space = await queuedSpace()
+    const store = createAuditStore()
     let walks = 0
     const racing = {
       ...store,
       pageAfter: async (...args: Parameters<typeof store.pageAfter>) => {
         const page = await store.pageAfter(...args)
         // The batch lands just after the first page was read.
-        if ((walks += 1) === 1) await audit.integrateNow(space)
+        if ((walks += 1) === 1) await h.built.services.audit.integrateNow(space)
         return page
       },
     }
-    const verify = createVerifier({ db: h.db, store: racing, signer: h.signer, logName: 'gatehouse' })
-    const report = await verify(space, [], [])
+    const report = await createVerifier({ db: h.db, store: racing, signer: h.signer, logName: 'gatehouse' })(space, [], [])
     expect(walks).toBeGreaterThan(1)
+    expect(report).toMatchObject({ ok: true, firstBroken: null, checkedEvents: 7, pending: 0 })
+  })
+
+  it('a batch integrated after the walk is counted as checked or as pending, never as neither', async () => {
+    // The race CI hit next: the walk and the head saw an empty log, the batch then landed, and the
+    // queue, counted last, was empty too: "ok, 0 checked, 0 pending" for a log of 7 events.
+    const space = await queuedSpace()
+    const store = createAuditStore()
+    let counts = 0
+    const racing = {
+      ...store,
+      pendingCount: async (...args: Parameters<typeof store.pendingCount>) => {
+        if ((counts += 1) === 1) await h.built.services.audit.integrateNow(space)
+        return store.pendingCount(...args)
+      },
+    }
+    const report = await createVerifier({ db: h.db, store: racing, signer: h.signer, logName: 'gatehouse' })(space, [], [])
+    expect(report.checkedEvents + report.pending).toBeGreaterThanOrEqual(7)
     expect(report).toMatchObject({ ok: true, firstBroken: null, checkedEvents: 7, pending: 0 })
   })
 })
