@@ -69,7 +69,7 @@ describe(`migrating the hash chain into the tree, on ${STORE}`, () => {
     const checkpoint = await audit.checkpoint(space)
     expect(checkpoint.treeSize).toBe(38)
     const events = []
-    for await (const event of audit.export(space, {})) events.push(event)
+    for await (const page of audit.export(space, {})) events.push(...page)
     expect(events[0]).toMatchObject({ seq: 1, prevHash: GENESIS_HASH, hash: hashEvent(chained[0]!) })
     expect(events[37]!.hash).toBeUndefined()
     const offline = await verifyExport(JSON.parse(JSON.stringify(events)), [checkpoint.note], audit.signingKey().verifierKey)

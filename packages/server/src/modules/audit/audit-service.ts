@@ -44,11 +44,12 @@ export function createAuditService({ db, store, signer, clock, sequencer, verify
   }
 
   /** Oldest first, in keyset pages, so a million events stream in constant memory. */
-  async function* walk(spaceId: string, filter: AuditFilter, afterSeq = 0): AsyncGenerator<AuditEvent> {
+  /** Keyset pages, oldest first: a page at a time, not an event at a time (a million events are a million promises otherwise). */
+  async function* walk(spaceId: string, filter: AuditFilter, afterSeq = 0): AsyncGenerator<AuditEvent[]> {
     let after = afterSeq
     for (;;) {
       const page = await store.pageAfter(db, spaceId, filter, after, PAGE)
-      yield* page
+      if (page.length > 0) yield page
       if (page.length < PAGE) return
       after = page[page.length - 1]!.seq
     }
@@ -135,8 +136,8 @@ export function createAuditService({ db, store, signer, clock, sequencer, verify
       return { events, pending, nextCursor: rows.length > limit && last ? encodeSeqCursor(last.seq) : null }
     },
 
-    /** Every integrated event, oldest first (queued ones are integrated first when possible). */
-    async *export(spaceId: string, filter: AuditFilter): AsyncGenerator<AuditEvent> {
+    /** Every integrated event, oldest first, in pages (queued ones are integrated first when possible). */
+    async *export(spaceId: string, filter: AuditFilter): AsyncGenerator<AuditEvent[]> {
       await sequencer.integrate(spaceId)
       yield* walk(spaceId, filter)
     },
