@@ -92,23 +92,41 @@ export async function startFindFloor(options: FloorOptions, rows: number): Promi
    * One page and the total, as the vault answers it. With `record`, the same statement also queues
    * an audit event naming the page's ids and the total (a data-modifying CTE, committed before the
    * answer is sent): the floor that keeps Gatehouse's guarantee, "every look recorded", by hand.
+   * With `grantsOf` (arm (d)), that event also names the page's customers and, for each, the grant
+   * that opened its rows (the active one ending last), as Gatehouse's grants event does.
    */
-  const page = async (query: FindQuery, extra: string, extraParams: unknown[], record: boolean): Promise<FindPage> => {
+  const page = async (query: FindQuery, extra: string, extraParams: unknown[], record: boolean, grantsOf?: { userId: string }): Promise<FindPage> => {
     const params = [...query.params, ...extraParams]
     const select = `SELECT ${COLUMNS}, (SELECT count(*)::int FROM ${table} WHERE ${query.where}${extra}) AS total FROM ${table} WHERE ${query.where}${extra}
        ORDER BY ${query.orderBy} LIMIT ${LIMIT}`
     const n = params.length
+    const eventParams = [space, `evt_floor_${randomUUID()}`]
+    let grantCtes = ''
+    let grantMeta = ''
+    let resources = `'[]'::jsonb`
+    if (record && grantsOf) {
+      eventParams.push(grantsOf.userId)
+      grantCtes = `,
+           customers AS (SELECT DISTINCT customer_id AS c FROM page),
+           covering AS (
+             SELECT DISTINCT ON (g.resource_id) g.resource_id, g.id, g.petition_id, g.expires_at FROM grants g
+             WHERE g.space_id = $${n + 1} AND g.petitioner_user_id = $${n + 3} AND g.resource_kind = 'customer'
+               AND g.resource_id IN (SELECT c FROM customers) AND g.revoked_at IS NULL AND g.starts_at <= now() AND g.expires_at > now()
+             ORDER BY g.resource_id, g.expires_at DESC, g.id)`
+      grantMeta = `, 'grants', (SELECT jsonb_agg(jsonb_build_object('grant', id, 'petition', petition_id, 'resource', resource_id, 'expires', expires_at)) FROM covering)`
+      resources = `(SELECT jsonb_agg(jsonb_build_object('kind', 'customer', 'id', c)) FROM customers)`
+    }
     const { rows: found } = await db.query<Record<string, unknown> & { total: number }>(
       record
-        ? `WITH page AS (${select}),
+        ? `WITH page AS (${select})${grantCtes},
            audited AS (
              INSERT INTO audit_pending (space_id, id, time, actor, event, resources, meta)
-             SELECT $${n + 1}, $${n + 2}, now(), '{"kind":"bench","id":"floor"}'::jsonb, 'bench/floor-read', '[]'::jsonb,
-               jsonb_build_object('ids', (SELECT jsonb_agg(ticket_id) FROM page), 'total', (SELECT max(total) FROM page))
+             SELECT $${n + 1}, $${n + 2}, now(), '{"kind":"bench","id":"floor"}'::jsonb, 'bench/floor-read', COALESCE(${resources}, '[]'::jsonb),
+               jsonb_build_object('ids', (SELECT jsonb_agg(ticket_id) FROM page), 'total', (SELECT max(total) FROM page)${grantMeta})
              RETURNING 1)
            SELECT * FROM page ORDER BY ${query.orderBy}`
         : select,
-      record ? [...params, space, `evt_floor_${randomUUID()}`] : params,
+      record ? [...params, ...eventParams] : params,
     )
     const total = found[0]?.total ?? 0
     const data = found.map(({ total: _total, ...row }) => row)
@@ -156,6 +174,7 @@ export async function startFindFloor(options: FloorOptions, rows: number): Promi
              AND resource_kind = 'customer' AND revoked_at IS NULL AND starts_at <= now() AND expires_at > now())`,
           [space, granteeUserId],
           record,
+          { userId: granteeUserId },
         )
       case 'jsonb': {
         const { rows: found } = await db.query<{ doc: Record<string, unknown>; total: number }>(

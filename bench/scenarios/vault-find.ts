@@ -192,19 +192,24 @@ export const vaultFind: Scenario = {
         sql: `SELECT doc, (SELECT count(*) FROM bench_ticket_docs WHERE doc->>'customer_id' = $1) FROM bench_ticket_docs WHERE doc->>'customer_id' = $1 ORDER BY id LIMIT 100`,
         params: queries[0]!.params,
       })
-      // Where each find's time goes, on both sides: their statements, counted and timed in the client
-      // (a pass of its own after the measured runs, which ran untraced), and the plan of Gatehouse's
-      // costliest statement of each pair, run again in a transaction that is rolled back (its audit
-      // event is not kept).
+      // Where each find's time goes, on every side: their statements, counted and timed in the client
+      // (a pass of its own after the measured runs, which ran untraced), and the plans of Gatehouse's
+      // and the recording floor's costliest statements of each pair, run again in a transaction that
+      // is rolled back (their audit events are not kept).
       const traces = {} as Record<string, TraceReport & { wallMsPerFind: number }>
       const gatehousePlans: Record<string, string[]> = {}
+      const recordingPlans: Record<string, string[]> = {}
       const traced = ctx.quick ? 10 : 30
       for (const query of queries) {
         const body = JSON.stringify(query.body)
         for (const arm of FIND_ARMS) {
           const token = await vaultToken(stack.baseUrl, clients[arm])
           const extra: Record<string, string> = clientAuth[arm] ? { 'x-client-auth': clientAuth[arm]! } : {}
-          const sides = { gatehouse: [`${stack.baseUrl}/api/models/tickets/find`, { authorization: `Bearer ${token}`, ...extra }], floor: [floor.url(arm, query.name), extra] } as const
+          const sides = {
+            gatehouse: [`${stack.baseUrl}/api/models/tickets/find`, { authorization: `Bearer ${token}`, ...extra }],
+            floor: [floor.url(arm, query.name), extra],
+            recording: [floor.url(arm, query.name, true), extra],
+          } as const
           for (const [side, [url, headers]] of Object.entries(sides)) {
             let wall = 0
             const report = await stack.tracer!.record(traced, async () => {
@@ -216,13 +221,20 @@ export const vaultFind: Scenario = {
           }
           const costliest = traces[`${query.name}.${arm}.gatehouse`]!.statements[0]?.last
           if (costliest) gatehousePlans[`${query.name}.${arm}`] = await explainRolledBack(stack, costliest)
+          const recordingCostliest = traces[`${query.name}.${arm}.recording`]!.statements[0]?.last
+          if (recordingCostliest) recordingPlans[`${query.name}.${arm}`] = await explainRolledBack(stack, recordingCostliest)
         }
       }
-      const traceOf = (query: QueryName, arm: FindArm, side: 'gatehouse' | 'floor') => traces[`${query}.${arm}.${side}`]!
+      const traceOf = (query: QueryName, arm: FindArm, side: 'gatehouse' | 'floor' | 'recording') => traces[`${query}.${arm}.${side}`]!
       const traceNote = (query: QueryName, arm: FindArm) => {
-        const [mine, theirs] = [traceOf(query, arm, 'gatehouse'), traceOf(query, arm, 'floor')]
-        const plan = gatehousePlans[`${query}.${arm}`]
-        return `${ARM_LABELS[arm].slice(0, 3)} ${round(mine.statementsPerUnit, 1)} statements, ${round(mine.dbMsPerUnit, 2)} ms in the database of ${mine.wallMsPerFind} ms (floor ${round(theirs.statementsPerUnit, 1)}, ${round(theirs.dbMsPerUnit, 2)} of ${theirs.wallMsPerFind} ms)${plan ? `, costliest planned in ${planLine(plan, 'Planning Time')} and run in ${planLine(plan, 'Execution Time')}` : ''}`
+        const [mine, theirs, recording] = [traceOf(query, arm, 'gatehouse'), traceOf(query, arm, 'floor'), traceOf(query, arm, 'recording')]
+        const [plan, recordingPlan] = [gatehousePlans[`${query}.${arm}`], recordingPlans[`${query}.${arm}`]]
+        const planned = (which: string[]) => `planned in ${planLine(which, 'Planning Time')} and run in ${planLine(which, 'Execution Time')}`
+        return (
+          `${ARM_LABELS[arm].slice(0, 3)} ${round(mine.statementsPerUnit, 1)} statements, ${round(mine.dbMsPerUnit, 2)} ms in the database of ${mine.wallMsPerFind} ms ` +
+          `(floor ${round(theirs.statementsPerUnit, 1)}, ${round(theirs.dbMsPerUnit, 2)} of ${theirs.wallMsPerFind} ms; recording floor ${round(recording.statementsPerUnit, 1)}, ${round(recording.dbMsPerUnit, 2)} of ${recording.wallMsPerFind} ms)` +
+          `${plan ? `, costliest ${planned(plan)}` : ''}${recordingPlan ? ` (the recording floor's ${planned(recordingPlan)})` : ''}`
+        )
       }
       const executionTime = (plan: string[] | undefined) => planLine(plan, 'Execution Time')
 
@@ -300,13 +312,13 @@ export const vaultFind: Scenario = {
         notes: [
           `Finds: ${queries.map((query) => `${query.name} = ${query.describe}`).join('; ')}; each returns its first page (at most 100) and the exact total.`,
           'Floor: a bare Fastify route in the same process per arm, running the same find hand-written in SQL for this model on the same Db (no filter compiler, no policy, no audit event); with an external ACL, the reference flow by hand (candidate ids, one call to the same filter endpoint, the allowed page); with grants, the join by hand. Every pair is checked to answer the same ids and total before it is timed.',
-          `Recording floor (evidence): the same hand-written find with an audit event queued in the same statement (a data-modifying CTE, committed before the answer), i.e. the floor keeping Gatehouse's guarantee; recording costs the floor ${round(Math.min(...recordingCost), 2)} to ${round(Math.max(...recordingCost), 2)} ms per find; Gatehouse ÷ recording floor: worst ${round(worstVsRecording.value, 2)}× (${worstVsRecording.name.replace(' vs recording floor', '')}), ${queries.map((query) => `${query.name} ${FIND_ARMS.map((arm) => round(results[query.name].arms[arm].gatehouse.ms / results[query.name].arms[arm].recording.ms, 2)).join(' / ')}`).join('; ')} (arms (a) / (b) / (c) / (d)).`,
+          `Recording floor (evidence): the same hand-written find with an audit event queued in the same statement (a data-modifying CTE, committed before the answer), for (d) naming each page customer's covering grant as Gatehouse's event does, i.e. the floor keeping Gatehouse's guarantee; recording costs the floor ${round(Math.min(...recordingCost), 2)} to ${round(Math.max(...recordingCost), 2)} ms per find; Gatehouse ÷ recording floor: worst ${round(worstVsRecording.value, 2)}× (${worstVsRecording.name.replace(' vs recording floor', '')}), ${queries.map((query) => `${query.name} ${FIND_ARMS.map((arm) => round(results[query.name].arms[arm].gatehouse.ms / results[query.name].arms[arm].recording.ms, 2)).join(' / ')}`).join('; ')} (arms (a) / (b) / (c) / (d)).`,
           `Timing: finds one after another on one keep-alive connection from a worker thread (bench/lib/load.ts), so a figure is the mean time of one find with nothing queued; the sides of a pair (Gatehouse, floor, recording floor) run in ${FIND_ROUNDS} interleaved rounds and each figure is its median round's mean; cells list selective / range / sort per arm.`,
           `JSONB baseline: the same rows as documents in one table with a GIN index (jsonb_path_ops); the selective find uses @> (served by the index), the range and sort compare ->> values (no index can serve them). Gatehouse (a) vs JSONB: ${vsJsonb.map((ratio) => `${ratio.name} ${round(ratio.value, 2)}`).join(', ')}; the earlier goal of a selective find ≥ ${GOAL_VS_JSONB}× faster than JSONB is ${selectiveVsJsonb <= 1 / GOAL_VS_JSONB ? 'met' : 'not met'}.`,
           ...queries.map((query) => `On ${ctx.store}, per ${query.name} find (${traced} traced), in statements sent and time waiting for them: ${FIND_ARMS.map((arm) => traceNote(query.name, arm)).join('; ')}.`),
           `On ${ctx.store}, EXPLAIN ANALYZE of the hand-written finds: ${queries.map((query) => `${query.name} typed ${executionTime(plans[`${query.name}Typed`])}, JSONB ${executionTime(plans[`${query.name}Jsonb`])}`).join('; ')}; the selective filter on JSONB written with ->> instead of @> (no index serves it) ${executionTime(plans.selectiveJsonbArrow)}.`,
         ],
-        evidence: { plans, gatehousePlans, aclCalls: acl.calls(), findStatements: traces },
+        evidence: { plans, gatehousePlans, recordingPlans, aclCalls: acl.calls(), findStatements: traces },
       }
     } finally {
       await loader.close()
