@@ -59,6 +59,28 @@ describe(`a vault find's audit event, on ${STORE}`, () => {
     expect(report.body).toMatchObject({ ok: true, firstBroken: null })
   })
 
+  it('reads only the fields its caller is shown, in that one statement: a hidden field never leaves the database', async () => {
+    const model = { name: 'letters', primaryKey: 'id', fields: { id: { type: 'string' }, region: { type: 'string', searchable: true }, body: { type: 'string' }, secret: { type: 'string' } } }
+    expect((await h.request('POST', '/v1/spaces/default/vault/models', { token: h.adminToken, body: model })).status).toBe(201)
+    const { token: writer } = await setUpVault(h, { letters: { actions: ['write'], acl: { source: 'none' } } }, null)
+    const { token: reader } = await setUpVault(h, { letters: { actions: ['read'], readable: ['id', 'region', 'body'], acl: { source: 'none' } } }, null)
+    for (const [id, region] of [['l1', 'eu'], ['l2', 'us']]) {
+      expect((await h.request('POST', '/api/models/letters', { token: writer, body: { id, region, body: `dear ${id}`, secret: `pin ${id}` } })).status).toBe(201)
+    }
+    const find = (options: Record<string, unknown>) => traced(() => h.request('POST', '/api/models/letters/find', { token: reader, body: { filter: { region: 'eu' }, options } }))
+    const pageOf = (statements: string[]) => statements.find((sql) => sql.includes('audit_pending'))!
+
+    const shown = await find({})
+    expect(shown.result.body.data).toEqual([{ id: 'l1', region: 'eu', body: 'dear l1', created_at: expect.any(String), updated_at: expect.any(String) }])
+    expect(pageOf(shown.statements)).toContain('"body"')
+    expect(pageOf(shown.statements)).not.toContain('"secret"')
+    // options.fields narrows what is read as well as what is answered; the key is always both.
+    const narrowed = await find({ fields: ['region'] })
+    expect(narrowed.result.body.data).toEqual([{ id: 'l1', region: 'eu' }])
+    expect(pageOf(narrowed.statements)).not.toContain('"body"')
+    expect((await h.request('GET', '/v1/spaces/default/audit?event=vault/read&limit=1', { token: h.adminToken })).body.events[0].meta).toMatchObject({ ids: ['l1'], total: 1 })
+  })
+
   it("under the grants ACL, names the grants and customers behind its page in the same one statement, as a read through a transaction does", async () => {
     const staff = await h.createUser('member')
     const reviewer = await h.createUser('reviewer')
@@ -109,6 +131,14 @@ describe(`a vault find's audit event, on ${STORE}`, () => {
     const got = await latestRead()
     expect(got.meta.grants).toEqual([c2])
     expect(got.resources).toEqual([{ kind: 'vault_model', id: 'tickets' }, { kind: 'customer', id: 'c_2' }])
+
+    // A client shown only the key still opens rows by customer: the page reads the grant field for the
+    // event (never for the answer), and the event names the same customers.
+    const { token: keyOnly } = await setUpVault(h, { tickets: { actions: ['read'], readable: ['ticket_id'], acl: { source: 'grants', resourceKind: 'customer', field: 'customer_id' } } }, null)
+    const narrow = await h.request('POST', '/api/models/tickets/find', { token: keyOnly, headers: { 'x-client-auth': `Bearer ${staff.token}` }, body: { options: { sort: [{ ticket_id: 'asc' }] } } })
+    expect(narrow.status, narrow.text).toBe(200)
+    expect(narrow.body.data.map((row: Record<string, unknown>) => Object.keys(row).sort())).toEqual(Array(3).fill(['created_at', 'ticket_id', 'updated_at']))
+    expect((await latestRead()).meta).toMatchObject({ ids: ['t1', 't2', 't3'], customers: ['c_2', 'c_1'], grants: [c1Note, c2] })
 
     // Once c_2's grants have expired, its rows are gone and the event names c_1 alone.
     h.advanceClock(3 * 60_000)

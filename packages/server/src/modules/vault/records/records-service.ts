@@ -8,6 +8,7 @@ import type { GrantNote, GrantsAcl, GrantsRule } from '../acl/grants-acl.js'
 import type { Model } from '../models/model-types.js'
 import type { ModelRule, VaultAction } from '../policies/vault-policy-types.js'
 import { buildRowScope } from '../policy/build-row-scope.js'
+import { shownFields } from '../policy/mask-record.js'
 import { aclRefusal, askedOutcome, decideAcl } from '../policy/decide-acl.js'
 import { passesChecks } from '../find/exact-checks.js'
 import { planFind, type FindInput } from './find-plan.js'
@@ -262,6 +263,8 @@ export function createRecordsService(deps: RecordsServiceDeps) {
             return insert
           },
           noted?.grants ?? null,
+          // What this caller is shown (the key among them): a hidden field is not read for it at all.
+          new Set(shownFields(model, rule, only)),
         )
         committed()
         const data = rows.map((row) => writeRecord(table, model, rule, row, only))

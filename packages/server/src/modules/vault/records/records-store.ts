@@ -34,9 +34,13 @@ function plainSelect(column: string, type: Model['fields'][string]['type'], as: 
   return column === as ? quoted : `${quoted} AS ${storedIdent(as)}`
 }
 
-/** Dates as `YYYY-MM-DD` text and decimals as exact text: the same on PGlite and pg, in any time zone. Ciphertext as it is. */
-export function selectList(table: ResolvedTable): string {
-  const columns = [...table.columns.values()].flatMap(({ field, type, column, encrypted, converting }) => {
+/**
+ * Dates as `YYYY-MM-DD` text and decimals as exact text: the same on PGlite and pg, in any time zone.
+ * Ciphertext as it is. With `fields`, only those fields' columns (and the record times).
+ */
+export function selectList(table: ResolvedTable, fields?: ReadonlySet<string>): string {
+  const wanted = fields ? [...table.columns.values()].filter(({ field }) => fields.has(field)) : [...table.columns.values()]
+  const columns = wanted.flatMap(({ field, type, column, encrypted, converting }) => {
     // Both forms of a converting field, each under its column's name: ResolvedTable.open shows the one the row holds.
     if (converting) return [plainSelect(converting.plain, type, converting.plain), storedIdent(converting.cipher)]
     if (encrypted) return column === field ? ident(column) : `${ident(column)} AS ${ident(field)}` // ciphertext, as bytes
@@ -228,7 +232,9 @@ export function createRecordsStore() {
      * ACL (`grants`), the same statement reads the grant behind each row's customer: the event's
      * meta adds `grants` (in resource id order) and `customers` (in page order), its resources the
      * customers, and each row comes back with its grant's note (null when none). The event commits
-     * with the statement, before the rows are returned.
+     * with the statement, before the rows are returned. `fields` are the fields the page reads (the
+     * ones its caller is shown, the key among them; the grants field is added): a field the caller
+     * may not see never leaves the database for this find.
      */
     async pageAudited(
       db: Queryable,
@@ -240,6 +246,7 @@ export function createRecordsStore() {
       auditedIds: number,
       event: (extra: EventExtra, firstParam: number) => { sql: string; params: unknown[] },
       grants: PageGrants | null = null,
+      fields?: ReadonlySet<string>,
     ): Promise<{ rows: Record<string, unknown>[]; total: number; rowGrants: unknown[] }> {
       const params: unknown[] = []
       const clauses = where.map((condition) => `(${merge(params, condition)})`)
@@ -274,7 +281,7 @@ export function createRecordsStore() {
       const { rows } = await db.query<Record<string, unknown> & { __total: number; __n: number; __grant?: unknown }>(
         `WITH page AS (
            SELECT p.*, row_number() OVER () AS __n FROM (
-             SELECT ${selectList(table)}, (SELECT count(*) FROM ${from} WHERE ${whereSql}) AS __total FROM ${from} WHERE ${whereSql}
+             SELECT ${selectList(table, fields && grants ? new Set([...fields, grants.field]) : fields)}, (SELECT count(*) FROM ${from} WHERE ${whereSql}) AS __total FROM ${from} WHERE ${whereSql}
              ${orderBy} LIMIT $${pageParams - 1} OFFSET $${pageParams}
            ) AS p
          )${grantCtes},
