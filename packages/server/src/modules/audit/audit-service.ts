@@ -43,8 +43,10 @@ export function createAuditService({ db, store, signer, clock, sequencer, verify
     return { ...event, pending: true }
   }
 
-  /** Oldest first, in keyset pages, so a million events stream in constant memory. */
-  /** Keyset pages, oldest first: a page at a time, not an event at a time (a million events are a million promises otherwise). */
+  /**
+   * Oldest first, in keyset pages, so a million events stream in constant memory; a page at a time,
+   * not an event at a time (a million events would be a million promises).
+   */
   async function* walk(spaceId: string, filter: AuditFilter, afterSeq = 0): AsyncGenerator<AuditEvent[]> {
     let after = afterSeq
     for (;;) {
